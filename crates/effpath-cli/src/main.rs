@@ -1,0 +1,2 @@
+//! effpath-cli: The effpath command-line tool.
+fn main() {}

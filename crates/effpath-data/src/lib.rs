@@ -1,0 +1,1 @@
+//! effpath-data: Datasets for effpath: IDX (MNIST, Fashion-MNIST) and .npy input/output, normalisation presets.

@@ -1,0 +1,1 @@
+//! effpath-ir
