@@ -1,1 +1,38 @@
-//! effpath-ir
+//! # effpath-ir — the network IR of effpath
+//!
+//! A [`Network`] is a validated DAG of [`Op`]s over NCHW `f32` tensors, built by hand with
+//! [`NetworkBuilder`], taken from the [`zoo`], or imported from ONNX ([`onnx`]).
+//! [`Network::forward`] runs a batch and records every tensor ([`Activations`]) so the path
+//! extractor can read pre- and post-activation values.
+//!
+//! ```
+//! use effpath_ir::zoo;
+//! let net = zoo::lenet5(42);
+//! let x = ndarray::ArrayD::<f32>::zeros(ndarray::IxDyn(&[1, 28, 28]));
+//! let logits = net.predict(&x)?;
+//! assert_eq!(logits.dim(), (1, 10));
+//! # Ok::<(), effpath_ir::IrError>(())
+//! ```
+//!
+//! Modules: `op` (the op enum and parameters), `shape` (shape inference), `graph`
+//! (validation), `builder`, `forward` (kernels), `fingerprint`, `random` (seeded weights),
+//! [`zoo`] (LeNet-5), [`onnx`] (import/export).
+
+mod builder;
+mod error;
+mod fingerprint;
+mod forward;
+mod graph;
+mod op;
+mod random;
+mod shape;
+
+pub mod onnx;
+pub mod zoo;
+
+pub use builder::NetworkBuilder;
+pub use error::{IrError, Result};
+pub use fingerprint::Fingerprint;
+pub use forward::Activations;
+pub use graph::{Network, Node, ValueId};
+pub use op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};

@@ -1,0 +1,113 @@
+//! A stable content fingerprint of a network: architecture and weights, not names.
+
+use sha2::{Digest, Sha256};
+
+use crate::graph::Network;
+use crate::op::{Op, Window2d};
+
+/// SHA-256 of a canonical encoding of a network's input shape, wiring, op parameters and
+/// weights (little-endian `f32` bits). Node and tensor names are not included, so a network
+/// exported to ONNX and re-imported keeps its fingerprint; any changed weight changes it.
+///
+/// ```
+/// let a = effpath_ir::zoo::lenet5(1);
+/// assert_eq!(a.fingerprint(), effpath_ir::zoo::lenet5(1).fingerprint());
+/// assert_ne!(a.fingerprint(), effpath_ir::zoo::lenet5(2).fingerprint());
+/// assert_eq!(a.fingerprint().to_string().len(), 64);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Fingerprint(pub [u8; 32]);
+
+impl std::fmt::Display for Fingerprint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
+    }
+}
+
+struct Enc(Sha256);
+
+impl Enc {
+    fn n(&mut self, v: usize) {
+        self.0.update((v as u64).to_le_bytes());
+    }
+    fn ns(&mut self, v: &[usize]) {
+        self.n(v.len());
+        v.iter().for_each(|&x| self.n(x));
+    }
+    fn f(&mut self, v: f32) {
+        self.0.update(v.to_bits().to_le_bytes());
+    }
+    fn fs<'a>(&mut self, v: impl ExactSizeIterator<Item = &'a f32>) {
+        self.n(v.len());
+        v.for_each(|&x| self.f(x));
+    }
+    fn opt<'a>(&mut self, v: Option<impl ExactSizeIterator<Item = &'a f32>>) {
+        match v {
+            Some(v) => {
+                self.n(1);
+                self.fs(v);
+            }
+            None => self.n(0),
+        }
+    }
+    fn window(&mut self, w: &Window2d) {
+        self.ns(&w.kernel);
+        self.ns(&w.stride);
+        self.ns(&w.pads_begin);
+        self.ns(&w.pads_end);
+    }
+}
+
+impl Network {
+    /// The network's content fingerprint (see [`Fingerprint`]).
+    pub fn fingerprint(&self) -> Fingerprint {
+        let mut e = Enc(Sha256::new());
+        e.0.update(b"effpath-network-v1");
+        e.ns(self.input_shape());
+        e.n(self.nodes().len());
+        for node in self.nodes() {
+            e.0.update(node.op.kind().as_bytes());
+            e.ns(&node.inputs.iter().map(|v| v.0).collect::<Vec<_>>());
+            match &node.op {
+                Op::Dense(d) => {
+                    e.ns(d.weight.shape());
+                    e.fs(d.weight.iter());
+                    e.opt(d.bias.as_ref().map(|b| b.iter()));
+                }
+                Op::Conv2d(c) => {
+                    e.ns(c.weight.shape());
+                    e.fs(c.weight.iter());
+                    e.opt(c.bias.as_ref().map(|b| b.iter()));
+                    e.window(&c.window);
+                    e.ns(&c.dilation);
+                    e.n(c.groups);
+                }
+                Op::MaxPool2d(w) => e.window(w),
+                Op::AvgPool2d(a) => {
+                    e.window(&a.window);
+                    e.n(a.count_include_pad as usize);
+                }
+                Op::Lrn(l) => {
+                    e.n(l.size);
+                    [l.alpha, l.beta, l.bias].iter().for_each(|&v| e.f(v));
+                }
+                Op::Reshape(s) | Op::Transpose(s) => e.ns(s),
+                Op::BatchNorm(b) => {
+                    for v in [&b.gamma, &b.beta, &b.mean, &b.var] {
+                        e.fs(v.iter());
+                    }
+                    e.f(b.epsilon);
+                }
+                Op::Concat(a) => e.n(*a),
+                Op::GlobalAvgPool
+                | Op::Relu
+                | Op::Flatten
+                | Op::Add
+                | Op::Softmax
+                | Op::LogSoftmax => {}
+            }
+        }
+        e.n(self.output().0);
+        Fingerprint(e.0.finalize().into())
+    }
+}

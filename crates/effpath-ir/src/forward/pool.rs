@@ -1,0 +1,135 @@
+//! Pooling kernels over `(B, C, H, W)`, one rayon task per (sample, channel) plane.
+
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+
+use crate::op::{AvgPool2d, Window2d};
+
+/// Runs `f(window values iterator-builder)` for every output position of every plane.
+/// `reduce(plane, rows, cols)` gets the valid (clipped) input rows/cols of one window.
+fn pool_planes(
+    win: &Window2d,
+    x: &ArrayD<f32>,
+    out_shape: &[usize],
+    reduce: impl Fn(&[f32], usize, std::ops::Range<usize>, std::ops::Range<usize>) -> f32 + Sync,
+) -> ArrayD<f32> {
+    let (b, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (oh, ow) = (out_shape[1], out_shape[2]);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let mut out = vec![0f32; b * c * oh * ow];
+    out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, o)| {
+        let plane = &xs[p * h * w..(p + 1) * h * w];
+        for oy in 0..oh {
+            let rows = window_range(oy, win.stride[0], win.kernel[0], win.pads_begin[0], h);
+            for ox in 0..ow {
+                let cols = window_range(ox, win.stride[1], win.kernel[1], win.pads_begin[1], w);
+                o[oy * ow + ox] = reduce(plane, w, rows.clone(), cols);
+            }
+        }
+    });
+    ArrayD::from_shape_vec(IxDyn(&[b, c, oh, ow]), out).expect("pool output size")
+}
+
+/// The input indices covered by output position `o` along one axis, clipped to `0..len`.
+pub(crate) fn window_range(
+    o: usize,
+    stride: usize,
+    kernel: usize,
+    pad: usize,
+    len: usize,
+) -> std::ops::Range<usize> {
+    let start = (o * stride) as isize - pad as isize;
+    let end = start + kernel as isize;
+    (start.max(0) as usize)..(end.clamp(0, len as isize) as usize)
+}
+
+/// Max pooling; padded positions never win (every window touches the input, checked at
+/// construction).
+pub(super) fn max_pool(win: &Window2d, x: &ArrayD<f32>, out: &[usize]) -> ArrayD<f32> {
+    pool_planes(win, x, out, |plane, w, rows, cols| {
+        let mut m = f32::NEG_INFINITY;
+        for r in rows {
+            for &v in &plane[r * w + cols.start..r * w + cols.end] {
+                m = m.max(v);
+            }
+        }
+        m
+    })
+}
+
+/// Average pooling with explicit count-include-pad semantics.
+pub(super) fn avg_pool(a: &AvgPool2d, x: &ArrayD<f32>, out: &[usize]) -> ArrayD<f32> {
+    let full = (a.window.kernel[0] * a.window.kernel[1]) as f64;
+    pool_planes(&a.window, x, out, |plane, w, rows, cols| {
+        let mut sum = 0f64;
+        let count = (rows.len() * cols.len()) as f64;
+        for r in rows {
+            sum += plane[r * w + cols.start..r * w + cols.end]
+                .iter()
+                .map(|&v| v as f64)
+                .sum::<f64>();
+        }
+        let div = if a.count_include_pad { full } else { count };
+        (sum / div) as f32
+    })
+}
+
+/// `(B, C, H, W) → (B, C, 1, 1)` mean, accumulated in `f64`.
+pub(super) fn global_avg_pool(x: &ArrayD<f32>) -> ArrayD<f32> {
+    let (b, c) = (x.shape()[0], x.shape()[1]);
+    let hw = x.shape()[2] * x.shape()[3];
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let out: Vec<f32> = xs
+        .chunks(hw)
+        .map(|p| (p.iter().map(|&v| v as f64).sum::<f64>() / hw as f64) as f32)
+        .collect();
+    ArrayD::from_shape_vec(IxDyn(&[b, c, 1, 1]), out).expect("global pool output size")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn max_and_avg_pool_by_hand() {
+        // One 1×3×3 plane, 2×2 window, stride 1, padding 1 at the end only.
+        let x = ArrayD::from_shape_vec(
+            IxDyn(&[1, 1, 3, 3]),
+            vec![1., 2., 3., 4., 5., 6., 7., 8., 9.],
+        )
+        .unwrap();
+        let mut win = Window2d::new([2, 2], [2, 2]);
+        win.pads_end = [1, 1];
+        let m = max_pool(&win, &x, &[1, 2, 2]);
+        assert_eq!(m.iter().copied().collect::<Vec<_>>(), vec![5., 6., 8., 9.]);
+        let incl = avg_pool(
+            &AvgPool2d {
+                window: win.clone(),
+                count_include_pad: true,
+            },
+            &x,
+            &[1, 2, 2],
+        );
+        assert_eq!(
+            incl.iter().copied().collect::<Vec<_>>(),
+            vec![3.0, 9.0 / 4.0, 15.0 / 4.0, 9.0 / 4.0]
+        );
+        let excl = avg_pool(
+            &AvgPool2d {
+                window: win,
+                count_include_pad: false,
+            },
+            &x,
+            &[1, 2, 2],
+        );
+        assert_eq!(
+            excl.iter().copied().collect::<Vec<_>>(),
+            vec![3.0, 4.5, 7.5, 9.0]
+        );
+        let g = global_avg_pool(&x);
+        assert_eq!(g.shape(), &[1, 1, 1, 1]);
+        assert_eq!(g[[0, 0, 0, 0]], 5.0);
+    }
+}

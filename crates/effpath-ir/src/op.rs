@@ -1,0 +1,275 @@
+//! The closed set of ops a network is made of, with their parameters.
+//!
+//! Shapes here are *per-sample* shapes: the batch dimension is implicit and never part of an
+//! op's parameters (a conv input of per-sample shape `(C, H, W)` is an `(N, C, H, W)` tensor).
+
+use ndarray::{Array1, Array2, Array4};
+
+/// A 2-D window geometry shared by convolutions and pools: kernel, stride and explicit padding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window2d {
+    /// Kernel size `[kh, kw]`.
+    pub kernel: [usize; 2],
+    /// Stride `[sh, sw]` (each ≥ 1).
+    pub stride: [usize; 2],
+    /// Padding added before the first row/column `[top, left]`.
+    pub pads_begin: [usize; 2],
+    /// Padding added after the last row/column `[bottom, right]`.
+    pub pads_end: [usize; 2],
+}
+
+impl Window2d {
+    /// A window of the given kernel and stride with no padding.
+    pub fn new(kernel: [usize; 2], stride: [usize; 2]) -> Self {
+        Window2d {
+            kernel,
+            stride,
+            pads_begin: [0, 0],
+            pads_end: [0, 0],
+        }
+    }
+
+    /// The same window with symmetric padding `pad` on every side.
+    pub fn with_padding(mut self, pad: usize) -> Self {
+        self.pads_begin = [pad, pad];
+        self.pads_end = [pad, pad];
+        self
+    }
+
+    /// Output spatial size for an input of `[h, w]`, or `None` when the (padded) input is
+    /// smaller than the kernel or a stride/kernel is zero.
+    pub fn output_size(&self, input: [usize; 2]) -> Option<[usize; 2]> {
+        let mut out = [0; 2];
+        for a in 0..2 {
+            if self.stride[a] == 0 || self.kernel[a] == 0 {
+                return None;
+            }
+            let padded = input[a]
+                .checked_add(self.pads_begin[a])?
+                .checked_add(self.pads_end[a])?;
+            if padded < self.kernel[a] {
+                return None;
+            }
+            out[a] = (padded - self.kernel[a]) / self.stride[a] + 1;
+        }
+        Some(out)
+    }
+}
+
+/// Fully connected layer: `y = W·x + b` with `W` of shape `(out, in)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dense {
+    /// Weight matrix `(out, in)`.
+    pub weight: Array2<f32>,
+    /// Optional bias `(out)`.
+    pub bias: Option<Array1<f32>>,
+}
+
+/// 2-D convolution over `(C_in, H, W)` with weight `(C_out, C_in / groups, kh, kw)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Conv2d {
+    /// Kernel `(C_out, C_in / groups, kh, kw)`.
+    pub weight: Array4<f32>,
+    /// Optional bias `(C_out)`.
+    pub bias: Option<Array1<f32>>,
+    /// Stride and explicit padding; `window.kernel` must equal the kernel's `(kh, kw)`.
+    pub window: Window2d,
+    /// Dilation `[dh, dw]`. Only `[1, 1]` is supported: anything else is rejected at
+    /// construction with [`crate::IrError::Unsupported`].
+    pub dilation: [usize; 2],
+    /// Number of groups (`C_in` and `C_out` must both be multiples of it).
+    pub groups: usize,
+}
+
+impl Conv2d {
+    /// A convolution with stride 1, no padding, no dilation and one group.
+    pub fn new(weight: Array4<f32>, bias: Option<Array1<f32>>) -> Self {
+        let (_, _, kh, kw) = weight.dim();
+        Conv2d {
+            weight,
+            bias,
+            window: Window2d::new([kh, kw], [1, 1]),
+            dilation: [1, 1],
+            groups: 1,
+        }
+    }
+
+    /// Sets the stride.
+    pub fn with_stride(mut self, stride: [usize; 2]) -> Self {
+        self.window.stride = stride;
+        self
+    }
+
+    /// Sets symmetric padding on every side.
+    pub fn with_padding(mut self, pad: usize) -> Self {
+        self.window = self.window.with_padding(pad);
+        self
+    }
+
+    /// Sets the number of groups.
+    pub fn with_groups(mut self, groups: usize) -> Self {
+        self.groups = groups;
+        self
+    }
+}
+
+/// Average pooling: a window plus whether padded positions count in the divisor.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AvgPool2d {
+    /// Window geometry.
+    pub window: Window2d,
+    /// `true`: divide by `kh·kw` always; `false`: divide by the number of non-padding inputs.
+    pub count_include_pad: bool,
+}
+
+/// Local response normalisation across channels (AlexNet style), forward only.
+///
+/// `y = x / (bias + alpha / size · Σ x²)^beta`, the sum running over the channels
+/// `c − ⌊(size−1)/2⌋ ..= c + ⌈(size−1)/2⌉` (ONNX semantics).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lrn {
+    /// Number of channels summed over.
+    pub size: usize,
+    /// Scale.
+    pub alpha: f32,
+    /// Exponent.
+    pub beta: f32,
+    /// Additive constant (ONNX `bias`).
+    pub bias: f32,
+}
+
+/// Inference-mode batch normalisation over the channel axis (axis 0 of the per-sample shape).
+///
+/// `y = (x − mean) / sqrt(var + epsilon) · gamma + beta`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BatchNorm {
+    /// Scale `(C)`.
+    pub gamma: Array1<f32>,
+    /// Shift `(C)`.
+    pub beta: Array1<f32>,
+    /// Running mean `(C)`.
+    pub mean: Array1<f32>,
+    /// Running variance `(C)`.
+    pub var: Array1<f32>,
+    /// Added to the variance.
+    pub epsilon: f32,
+}
+
+impl BatchNorm {
+    /// Per-channel `(scale, shift)` such that `y = x·scale + shift`, computed in `f64`.
+    pub fn affine(&self) -> (Vec<f32>, Vec<f32>) {
+        let n = self.gamma.len();
+        let mut scale = Vec::with_capacity(n);
+        let mut shift = Vec::with_capacity(n);
+        for c in 0..n {
+            let s = self.gamma[c] as f64 / (self.var[c] as f64 + self.epsilon as f64).sqrt();
+            scale.push(s as f32);
+            shift.push((self.beta[c] as f64 - self.mean[c] as f64 * s) as f32);
+        }
+        (scale, shift)
+    }
+
+    /// A per-channel affine map `y = x·scale + shift` written as a batch norm
+    /// (mean 0, variance 1, epsilon 0), used when importing constant `Mul`/`Add` by a
+    /// per-channel vector.
+    pub fn from_affine(scale: Array1<f32>, shift: Array1<f32>) -> Self {
+        let n = scale.len();
+        BatchNorm {
+            gamma: scale,
+            beta: shift,
+            mean: Array1::zeros(n),
+            var: Array1::ones(n),
+            epsilon: 0.0,
+        }
+    }
+}
+
+/// One operation of a network. A closed set: adding a variant makes the compiler list every
+/// place (shape inference, forward, export, fingerprint, tracing) that must handle it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Op {
+    /// Fully connected layer (weighted).
+    Dense(Dense),
+    /// 2-D convolution, possibly grouped (weighted).
+    Conv2d(Conv2d),
+    /// Max pooling; padded positions never win.
+    MaxPool2d(Window2d),
+    /// Average pooling.
+    AvgPool2d(AvgPool2d),
+    /// Mean over the spatial axes: `(C, H, W) → (C, 1, 1)`.
+    GlobalAvgPool,
+    /// `max(x, 0)`.
+    Relu,
+    /// Local response normalisation (forward only; tracing passes through it).
+    Lrn(Lrn),
+    /// Row-major flattening of the per-sample tensor to one axis.
+    Flatten,
+    /// Row-major reshape to a fixed per-sample shape with the same element count.
+    Reshape(Vec<usize>),
+    /// Permutation of the per-sample axes (the batch axis stays first).
+    Transpose(Vec<usize>),
+    /// Element-wise sum of two or more tensors of identical shape (skip connections).
+    Add,
+    /// Inference-mode batch normalisation.
+    BatchNorm(BatchNorm),
+    /// Concatenation along a per-sample axis (0 = channels).
+    Concat(usize),
+    /// Softmax over the whole per-sample tensor (kept at the output; ignored by tracing).
+    Softmax,
+    /// Log-softmax over the whole per-sample tensor (kept at the output; ignored by tracing).
+    LogSoftmax,
+}
+
+impl Op {
+    /// Short name of the op kind, used in errors and listings.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Op::Dense(_) => "Dense",
+            Op::Conv2d(_) => "Conv2d",
+            Op::MaxPool2d(_) => "MaxPool2d",
+            Op::AvgPool2d(_) => "AvgPool2d",
+            Op::GlobalAvgPool => "GlobalAvgPool",
+            Op::Relu => "Relu",
+            Op::Lrn(_) => "Lrn",
+            Op::Flatten => "Flatten",
+            Op::Reshape(_) => "Reshape",
+            Op::Transpose(_) => "Transpose",
+            Op::Add => "Add",
+            Op::BatchNorm(_) => "BatchNorm",
+            Op::Concat(_) => "Concat",
+            Op::Softmax => "Softmax",
+            Op::LogSoftmax => "LogSoftmax",
+        }
+    }
+
+    /// `true` for the ops whose parameters are traced as weights (Dense and Conv2d).
+    pub fn is_weighted(&self) -> bool {
+        matches!(self, Op::Dense(_) | Op::Conv2d(_))
+    }
+
+    /// `true` for the output normalisations that tracing ignores (paths start at the logits).
+    pub fn is_output_normalization(&self) -> bool {
+        matches!(self, Op::Softmax | Op::LogSoftmax)
+    }
+
+    /// Number of trainable parameters (weights and biases; batch-norm statistics excluded).
+    pub fn parameter_count(&self) -> usize {
+        match self {
+            Op::Dense(d) => d.weight.len() + d.bias.as_ref().map_or(0, |b| b.len()),
+            Op::Conv2d(c) => c.weight.len() + c.bias.as_ref().map_or(0, |b| b.len()),
+            Op::BatchNorm(b) => b.gamma.len() + b.beta.len(),
+            Op::MaxPool2d(_)
+            | Op::AvgPool2d(_)
+            | Op::GlobalAvgPool
+            | Op::Relu
+            | Op::Lrn(_)
+            | Op::Flatten
+            | Op::Reshape(_)
+            | Op::Transpose(_)
+            | Op::Add
+            | Op::Concat(_)
+            | Op::Softmax
+            | Op::LogSoftmax => 0,
+        }
+    }
+}
