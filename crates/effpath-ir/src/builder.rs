@@ -169,6 +169,13 @@ impl NetworkBuilder {
         self.push(Op::Softmax, &[x])
     }
 
+    /// The op producing `v` (for import-time fusion of constant scale/shift into it).
+    pub(crate) fn op_mut(&mut self, v: ValueId) -> Option<&mut Op> {
+        v.producer()
+            .and_then(|i| self.nodes.get_mut(i))
+            .map(|n| &mut n.op)
+    }
+
     /// Validates the whole graph and returns the network with `output` as its output.
     pub fn finish(self, output: ValueId) -> Result<Network> {
         let input_shape = self.shapes.into_iter().next().unwrap_or_default();

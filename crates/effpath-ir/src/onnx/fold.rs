@@ -1,0 +1,445 @@
+//! Constant folding at import: ONNX nodes whose inputs are all constants are evaluated once
+//! (`Constant`, `ConstantOfShape`, `Transpose` of a weight, the `Shape → Gather → Unsqueeze →
+//! Concat` chain PyTorch emits for `x.view(x.size(0), -1)`, …).
+
+use ndarray::{ArrayD, Axis, IxDyn};
+
+use super::attr::NodeAttributes;
+use super::proto::tensor_proto::DataType;
+use super::tensor::{tensor_to_f32, tensor_to_i64};
+use crate::error::Result;
+
+/// A constant tensor met during import.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Const {
+    /// Floating point data (weights).
+    F(ArrayD<f32>),
+    /// Integer data (shapes, axes, indices).
+    I(ArrayD<i64>),
+}
+
+impl Const {
+    pub(crate) fn shape(&self) -> &[usize] {
+        match self {
+            Const::F(a) => a.shape(),
+            Const::I(a) => a.shape(),
+        }
+    }
+
+    pub(crate) fn to_f32(&self) -> ArrayD<f32> {
+        match self {
+            Const::F(a) => a.clone(),
+            Const::I(a) => a.mapv(|v| v as f32),
+        }
+    }
+
+    /// Integer view; floats must be integral.
+    pub(crate) fn to_i64(&self, a: &NodeAttributes) -> Result<ArrayD<i64>> {
+        match self {
+            Const::I(x) => Ok(x.clone()),
+            Const::F(x) => {
+                if x.iter().any(|v| v.fract() != 0.0 || !v.is_finite()) {
+                    return Err(a.error("expected an integer tensor, got non-integral floats"));
+                }
+                Ok(x.mapv(|v| v as i64))
+            }
+        }
+    }
+
+    fn map_arrays(
+        self,
+        f: impl Fn(ArrayD<f32>) -> Option<ArrayD<f32>>,
+        g: impl Fn(ArrayD<i64>) -> Option<ArrayD<i64>>,
+    ) -> Option<Const> {
+        match self {
+            Const::F(a) => f(a).map(Const::F),
+            Const::I(a) => g(a).map(Const::I),
+        }
+    }
+}
+
+/// Normalises a possibly negative axis for a tensor of rank `rank`.
+pub(crate) fn axis(a: &NodeAttributes, ax: i64, rank: usize) -> Result<usize> {
+    let r = rank as i64;
+    let v = if ax < 0 { ax + r } else { ax };
+    if v < 0 || v >= r {
+        return Err(a.error(format!("axis {ax} out of range for rank {rank}")));
+    }
+    Ok(v as usize)
+}
+
+/// The ops this module can evaluate on constant inputs.
+pub(crate) fn is_foldable(op_type: &str) -> bool {
+    matches!(
+        op_type,
+        "Constant"
+            | "ConstantOfShape"
+            | "Identity"
+            | "Dropout"
+            | "Transpose"
+            | "Unsqueeze"
+            | "Squeeze"
+            | "Reshape"
+            | "Gather"
+            | "Concat"
+            | "Cast"
+            | "Add"
+            | "Sub"
+            | "Mul"
+            | "Div"
+    )
+}
+
+/// Shape after inserting axes `axes` (normalised against the output rank).
+pub(crate) fn unsqueezed(a: &NodeAttributes, shape: &[usize], axes: &[i64]) -> Result<Vec<usize>> {
+    let out_rank = shape.len() + axes.len();
+    let mut norm: Vec<usize> = axes
+        .iter()
+        .map(|&x| axis(a, x, out_rank))
+        .collect::<Result<_>>()?;
+    norm.sort_unstable();
+    norm.dedup();
+    if norm.len() != axes.len() {
+        return Err(a.error(format!("repeated axes {axes:?}")));
+    }
+    let mut it = shape.iter();
+    Ok((0..out_rank)
+        .map(|i| {
+            if norm.contains(&i) {
+                1
+            } else {
+                *it.next().unwrap_or(&1)
+            }
+        })
+        .collect())
+}
+
+/// Shape after removing axes `axes` (all size-1 axes when empty).
+pub(crate) fn squeezed(a: &NodeAttributes, shape: &[usize], axes: &[i64]) -> Result<Vec<usize>> {
+    let norm: Vec<usize> = axes
+        .iter()
+        .map(|&x| axis(a, x, shape.len()))
+        .collect::<Result<_>>()?;
+    if let Some(&bad) = norm.iter().find(|&&i| shape[i] != 1) {
+        return Err(a.error(format!("cannot squeeze axis {bad} of size {}", shape[bad])));
+    }
+    Ok(shape
+        .iter()
+        .enumerate()
+        .filter(|(i, d)| {
+            if norm.is_empty() {
+                **d != 1
+            } else {
+                !norm.contains(i)
+            }
+        })
+        .map(|(_, d)| *d)
+        .collect())
+}
+
+/// The `axes` of Unsqueeze/Squeeze: an attribute before opset 13, the second input after.
+pub(crate) fn axes_of(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<i64>> {
+    if let Some(ax) = a.get_ints("axes")? {
+        return Ok(ax.to_vec());
+    }
+    match inputs.get(1).copied().flatten() {
+        Some(c) => Ok(c.to_i64(a)?.iter().copied().collect()),
+        None => Ok(Vec::new()),
+    }
+}
+
+fn reshape_const(c: Const, shape: &[usize]) -> Option<Const> {
+    let s = IxDyn(shape);
+    c.map_arrays(
+        |x| {
+            x.as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(s.clone())
+                .ok()
+        },
+        |x| {
+            x.as_standard_layout()
+                .into_owned()
+                .into_shape_with_order(s.clone())
+                .ok()
+        },
+    )
+}
+
+/// Resolves an ONNX Reshape target (with `0` = copy and `-1` = infer) against `input`.
+pub(crate) fn resolve_reshape(
+    a: &NodeAttributes,
+    input: &[usize],
+    target: &[i64],
+) -> Result<Vec<usize>> {
+    let total: usize = input.iter().product();
+    let mut out = Vec::with_capacity(target.len());
+    let mut infer = None;
+    for (i, &t) in target.iter().enumerate() {
+        match t {
+            0 => out.push(*input.get(i).ok_or_else(|| {
+                a.error(format!(
+                    "shape {target:?}: 0 at axis {i} has no input axis to copy"
+                ))
+            })?),
+            -1 if infer.is_none() => {
+                infer = Some(i);
+                out.push(1);
+            }
+            t if t > 0 => out.push(t as usize),
+            _ => return Err(a.error(format!("invalid reshape target {target:?}"))),
+        }
+    }
+    let known = out
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .unwrap_or(0);
+    if let Some(i) = infer {
+        if known == 0 || !total.is_multiple_of(known) {
+            return Err(a.error(format!("cannot reshape {input:?} to {target:?}")));
+        }
+        out[i] = total / known;
+    } else if known != total {
+        return Err(a.error(format!(
+            "cannot reshape {input:?} ({total} elements) to {target:?}"
+        )));
+    }
+    Ok(out)
+}
+
+fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const) -> Result<Const> {
+    let bad = || {
+        a.error(format!(
+            "cannot broadcast constant shapes {:?} and {:?}",
+            x.shape(),
+            y.shape()
+        ))
+    };
+    Ok(match (x, y) {
+        (Const::I(p), Const::I(q)) => Const::I(match op {
+            "Add" => (p + q).into_dimensionality().map_err(|_| bad())?,
+            "Sub" => (p - q).into_dimensionality().map_err(|_| bad())?,
+            "Mul" => (p * q).into_dimensionality().map_err(|_| bad())?,
+            _ => {
+                if q.iter().any(|&v| v == 0) {
+                    return Err(a.error("integer division by zero"));
+                }
+                (p / q).into_dimensionality().map_err(|_| bad())?
+            }
+        }),
+        _ => {
+            let (p, q) = (x.to_f32(), y.to_f32());
+            let check = |s: &[usize], t: &[usize]| {
+                let r = s.len().max(t.len());
+                (0..r).all(|i| {
+                    let d1 = if i + s.len() >= r {
+                        s[i + s.len() - r]
+                    } else {
+                        1
+                    };
+                    let d2 = if i + t.len() >= r {
+                        t[i + t.len() - r]
+                    } else {
+                        1
+                    };
+                    d1 == d2 || d1 == 1 || d2 == 1
+                })
+            };
+            if !check(p.shape(), q.shape()) {
+                return Err(bad());
+            }
+            Const::F(match op {
+                "Add" => &p + &q,
+                "Sub" => &p - &q,
+                "Mul" => &p * &q,
+                _ => &p / &q,
+            })
+        }
+    })
+}
+
+/// Evaluates a foldable node on constant inputs; returns its outputs.
+pub(crate) fn fold(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<Const>> {
+    let need = |i: usize| {
+        inputs
+            .get(i)
+            .copied()
+            .flatten()
+            .ok_or_else(|| a.error(format!("missing input #{i}")))
+    };
+    let out = match a.op_type() {
+        "Constant" => {
+            if let Some(t) = a.get_tensor("value")? {
+                if t.data_type() == DataType::Int64 as i32
+                    || t.data_type() == DataType::Int32 as i32
+                {
+                    Const::I(tensor_to_i64(t)?)
+                } else {
+                    Const::F(tensor_to_f32(t)?)
+                }
+            } else if let Some(v) = a.get_float("value_float")? {
+                Const::F(ArrayD::from_elem(IxDyn(&[]), v))
+            } else if let Some(v) = a.get_floats("value_floats")? {
+                Const::F(
+                    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec())
+                        .map_err(|e| a.error(e.to_string()))?,
+                )
+            } else if let Some(v) = a.get_int("value_int")? {
+                Const::I(ArrayD::from_elem(IxDyn(&[]), v))
+            } else if let Some(v) = a.get_ints("value_ints")? {
+                Const::I(
+                    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec())
+                        .map_err(|e| a.error(e.to_string()))?,
+                )
+            } else {
+                return Err(a.error("Constant without a supported value attribute"));
+            }
+        }
+        "ConstantOfShape" => {
+            let dims: Vec<usize> = need(0)?
+                .to_i64(a)?
+                .iter()
+                .map(|&d| {
+                    usize::try_from(d).map_err(|_| a.error(format!("negative dimension {d}")))
+                })
+                .collect::<Result<_>>()?;
+            let n = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+            if n.is_none_or(|n| n > super::MAX_CONST_ELEMENTS) {
+                return Err(a.error(format!(
+                    "shape {dims:?} exceeds the import limit of {} elements",
+                    super::MAX_CONST_ELEMENTS
+                )));
+            }
+            match a.get_tensor("value")? {
+                Some(t) if t.data_type() == DataType::Int64 as i32 => {
+                    let v = tensor_to_i64(t)?.iter().next().copied().unwrap_or(0);
+                    Const::I(ArrayD::from_elem(IxDyn(&dims), v))
+                }
+                Some(t) => {
+                    let v = tensor_to_f32(t)?.iter().next().copied().unwrap_or(0.0);
+                    Const::F(ArrayD::from_elem(IxDyn(&dims), v))
+                }
+                None => Const::F(ArrayD::zeros(IxDyn(&dims))),
+            }
+        }
+        "Identity" | "Dropout" => {
+            a.get_float("ratio")?;
+            a.get_int("is_test")?;
+            need(0)?.clone()
+        }
+        "Transpose" => {
+            let x = need(0)?;
+            let rank = x.shape().len();
+            let perm: Vec<usize> = match a.get_ints("perm")? {
+                Some(p) => p.iter().map(|&v| axis(a, v, rank)).collect::<Result<_>>()?,
+                None => (0..rank).rev().collect(),
+            };
+            let mut sorted = perm.clone();
+            sorted.sort_unstable();
+            if sorted != (0..rank).collect::<Vec<_>>() {
+                return Err(a.error(format!("perm {perm:?} is not a permutation of {rank} axes")));
+            }
+            let p = IxDyn(&perm);
+            x.clone()
+                .map_arrays(
+                    |v| Some(v.permuted_axes(p.clone()).as_standard_layout().into_owned()),
+                    |v| Some(v.permuted_axes(p.clone()).as_standard_layout().into_owned()),
+                )
+                .ok_or_else(|| a.error("transpose failed"))?
+        }
+        "Unsqueeze" | "Squeeze" => {
+            let x = need(0)?;
+            let axes = axes_of(a, inputs)?;
+            let shape = if a.op_type() == "Unsqueeze" {
+                unsqueezed(a, x.shape(), &axes)?
+            } else {
+                squeezed(a, x.shape(), &axes)?
+            };
+            reshape_const(x.clone(), &shape).ok_or_else(|| a.error("reshape failed"))?
+        }
+        "Reshape" => {
+            let x = need(0)?;
+            let target: Vec<i64> = match a.get_ints("shape")? {
+                Some(s) => s.to_vec(),
+                None => need(1)?.to_i64(a)?.iter().copied().collect(),
+            };
+            a.get_int("allowzero")?;
+            let shape = resolve_reshape(a, x.shape(), &target)?;
+            reshape_const(x.clone(), &shape).ok_or_else(|| a.error("reshape failed"))?
+        }
+        "Gather" => {
+            let (x, idx) = (need(0)?, need(1)?.to_i64(a)?);
+            let rank = x.shape().len();
+            let ax = axis(a, a.get_int("axis")?.unwrap_or(0), rank)?;
+            let len = x.shape()[ax] as i64;
+            let mut picks = Vec::new();
+            for &i in idx.iter() {
+                let j = if i < 0 { i + len } else { i };
+                if j < 0 || j >= len {
+                    return Err(a.error(format!("index {i} out of range for axis of length {len}")));
+                }
+                picks.push(j as usize);
+            }
+            let mut out_shape: Vec<usize> = x.shape()[..ax].to_vec();
+            out_shape.extend_from_slice(idx.shape());
+            out_shape.extend_from_slice(&x.shape()[ax + 1..]);
+            let s = IxDyn(&out_shape);
+            x.clone()
+                .map_arrays(
+                    |v| {
+                        v.select(Axis(ax), &picks)
+                            .into_shape_with_order(s.clone())
+                            .ok()
+                    },
+                    |v| {
+                        v.select(Axis(ax), &picks)
+                            .into_shape_with_order(s.clone())
+                            .ok()
+                    },
+                )
+                .ok_or_else(|| a.error("gather failed"))?
+        }
+        "Concat" => {
+            let parts: Vec<&Const> = inputs
+                .iter()
+                .map(|c| c.ok_or_else(|| a.error("empty input")))
+                .collect::<Result<_>>()?;
+            let rank = parts.first().map_or(0, |p| p.shape().len());
+            let ax = axis(a, a.get_int("axis")?.unwrap_or(0), rank.max(1))?;
+            let bad =
+                |e: ndarray::ShapeError| a.error(format!("cannot concatenate constants: {e}"));
+            if parts.iter().all(|p| matches!(p, Const::I(_))) {
+                let v: Vec<ArrayD<i64>> =
+                    parts.iter().map(|p| p.to_i64(a)).collect::<Result<_>>()?;
+                let views: Vec<_> = v.iter().map(|x| x.view()).collect();
+                Const::I(ndarray::concatenate(Axis(ax), &views).map_err(bad)?)
+            } else {
+                let v: Vec<ArrayD<f32>> = parts.iter().map(|p| p.to_f32()).collect();
+                let views: Vec<_> = v.iter().map(|x| x.view()).collect();
+                Const::F(ndarray::concatenate(Axis(ax), &views).map_err(bad)?)
+            }
+        }
+        "Cast" => {
+            let x = need(0)?;
+            match a.get_int("to")? {
+                Some(t) if t == DataType::Float as i64 || t == DataType::Double as i64 => {
+                    Const::F(x.to_f32())
+                }
+                Some(t) if t == DataType::Int64 as i64 || t == DataType::Int32 as i64 => match x {
+                    Const::I(v) => Const::I(v.clone()),
+                    Const::F(v) => Const::I(v.mapv(|f| f.trunc() as i64)),
+                },
+                other => {
+                    return Err(a.error(format!("Cast to data type {other:?} is not supported")));
+                }
+            }
+        }
+        op @ ("Add" | "Sub" | "Mul" | "Div") => {
+            a.get_int("broadcast")?;
+            a.get_int("axis")?;
+            binary(a, op, need(0)?, need(1)?)?
+        }
+        other => return Err(a.error(format!("{other} cannot be evaluated on constants"))),
+    };
+    Ok(vec![out])
+}

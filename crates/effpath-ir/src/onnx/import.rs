@@ -1,0 +1,302 @@
+//! ONNX → IR: graph-level import (inputs, initializers, topological walk, outputs).
+
+use std::collections::HashMap;
+
+use super::attr::{NodeAttributes, node_display_name};
+use super::fold::{self, Const};
+use super::proto::type_proto;
+use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
+use super::tensor::tensor_to_f32;
+use crate::builder::NetworkBuilder;
+use crate::error::{IrError, Result};
+use crate::graph::{Network, ValueId};
+
+/// What an ONNX tensor name stands for during import.
+#[derive(Debug, Clone)]
+pub(super) enum Entry {
+    /// A folded constant (initializer, `Constant`, folded subgraph).
+    Const(Const),
+    /// A tensor computed by the network.
+    Value(ValueId),
+    /// A second (or later) graph input: effpath networks have exactly one input.
+    ExtraInput,
+}
+
+/// Import state: the builder, what every ONNX name means, and how often each is read.
+pub(super) struct Importer<'m> {
+    pub(super) builder: NetworkBuilder,
+    pub(super) env: HashMap<&'m str, Entry>,
+    pub(super) uses: HashMap<&'m str, usize>,
+    /// The declared batch size of the input (1 when symbolic), used to fold `Shape`.
+    pub(super) batch: usize,
+    pub(super) opset: i64,
+    names: HashMap<String, usize>,
+}
+
+impl<'m> Importer<'m> {
+    /// A unique IR node name for an ONNX node.
+    pub(super) fn unique_name(&mut self, node: &NodeProto) -> String {
+        let base = node_display_name(node);
+        let n = self.names.entry(base.clone()).or_insert(0);
+        *n += 1;
+        if *n == 1 { base } else { format!("{base}#{n}") }
+    }
+
+    /// The input `i` of a node as an [`Entry`] (`None` for an absent optional input).
+    pub(super) fn input(
+        &self,
+        a: &NodeAttributes,
+        node: &NodeProto,
+        i: usize,
+    ) -> Result<Option<&Entry>> {
+        match node.input.get(i).map(String::as_str) {
+            None | Some("") => Ok(None),
+            Some(name) => match self.env.get(name) {
+                Some(e) => Ok(Some(e)),
+                None => Err(a.error(format!(
+                    "input `{name}` is not produced by an earlier node, an initializer or the graph input"
+                ))),
+            },
+        }
+    }
+
+    /// Number of readers of an ONNX tensor (graph outputs count as readers).
+    pub(super) fn readers(&self, name: &str) -> usize {
+        self.uses.get(name).copied().unwrap_or(0)
+    }
+}
+
+/// Per-sample shape and batch size of the single graph input, and an error to report after
+/// the nodes (so that an unsupported op is named first) when its element type is not FLOAT.
+fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Option<IrError>)> {
+    let bad = |m: String| IrError::Unsupported {
+        node: name.to_string(),
+        op: "graph input".into(),
+        message: m,
+    };
+    let vi = graph
+        .input
+        .iter()
+        .find(|v| v.name() == name)
+        .ok_or_else(|| bad("missing".into()))?;
+    let tensor = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
+        Some(type_proto::Value::TensorType(t)) => t,
+        _ => return Err(bad("the input is not a tensor".into())),
+    };
+    let type_error = (tensor.elem_type() != super::proto::tensor_proto::DataType::Float as i32)
+        .then(|| {
+            bad(format!(
+                "input element type {} (only FLOAT)",
+                super::tensor::data_type_name(tensor.elem_type())
+            ))
+        });
+    let dims = tensor
+        .shape
+        .as_ref()
+        .map(|s| s.dim.as_slice())
+        .unwrap_or_default();
+    if dims.is_empty() {
+        return Err(bad("the input needs a batch axis and a known shape".into()));
+    }
+    let mut batch = 1;
+    let mut shape = Vec::new();
+    for (i, d) in dims.iter().enumerate() {
+        match (&d.value, i) {
+            (Some(tensor_shape_proto::dimension::Value::DimValue(v)), _) if *v > 0 => {
+                if i == 0 {
+                    batch = *v as usize;
+                } else {
+                    shape.push(*v as usize);
+                }
+            }
+            (_, 0) => {}
+            _ => {
+                return Err(bad(format!(
+                    "axis {i} has no fixed size (only the batch axis may be symbolic)"
+                )));
+            }
+        }
+    }
+    Ok((shape, batch, type_error))
+}
+
+/// Imports a decoded ONNX model.
+pub fn import_model(model: &ModelProto) -> Result<Network> {
+    let graph = model
+        .graph
+        .as_ref()
+        .ok_or_else(|| IrError::OnnxDecode("the model has no graph".into()))?;
+    let opset = model
+        .opset_import
+        .iter()
+        .find(|o| matches!(o.domain(), "" | "ai.onnx"))
+        .map_or(1, |o| o.version());
+    if graph.node.len() > super::MAX_NODES {
+        return Err(IrError::Graph(format!(
+            "{} nodes exceed the import limit of {}",
+            graph.node.len(),
+            super::MAX_NODES
+        )));
+    }
+    let mut env: HashMap<&str, Entry> = HashMap::new();
+    for init in &graph.initializer {
+        let c = if matches!(init.data_type(), 6 | 7) {
+            Const::I(super::tensor::tensor_to_i64(init)?)
+        } else {
+            Const::F(tensor_to_f32(init)?)
+        };
+        env.insert(init.name(), c_entry(c));
+    }
+    let real: Vec<&str> = graph
+        .input
+        .iter()
+        .map(|v| v.name())
+        .filter(|n| !env.contains_key(n))
+        .collect();
+    let primary = *real
+        .first()
+        .ok_or_else(|| IrError::Graph("the graph has no input without an initializer".into()))?;
+    for extra in &real[1..] {
+        env.insert(extra, Entry::ExtraInput);
+    }
+    let (shape, batch, type_error) = input_shape(graph, primary)?;
+    env.insert(primary, Entry::Value(ValueId::INPUT));
+    let mut uses: HashMap<&str, usize> = HashMap::new();
+    for node in &graph.node {
+        for i in node.input.iter().filter(|i| !i.is_empty()) {
+            *uses.entry(i.as_str()).or_default() += 1;
+        }
+    }
+    for o in &graph.output {
+        *uses.entry(o.name()).or_default() += 1;
+    }
+    let mut imp = Importer {
+        builder: NetworkBuilder::new(shape).with_input_name(primary),
+        env,
+        uses,
+        batch,
+        opset,
+        names: HashMap::new(),
+    };
+    for node in &graph.node {
+        import_node(&mut imp, node)?;
+    }
+    if let Some(e) = type_error {
+        return Err(e);
+    }
+    let [out] = graph.output.as_slice() else {
+        return Err(IrError::Unsupported {
+            node: "graph".into(),
+            op: "outputs".into(),
+            message: format!(
+                "{} graph outputs (effpath networks have exactly one)",
+                graph.output.len()
+            ),
+        });
+    };
+    match imp.env.get(out.name()) {
+        Some(Entry::Value(v)) => imp.builder.finish(*v),
+        Some(_) => Err(IrError::Graph(format!(
+            "graph output `{}` is a constant, not computed from the input",
+            out.name()
+        ))),
+        None => Err(IrError::Graph(format!(
+            "graph output `{}` is not produced by any node",
+            out.name()
+        ))),
+    }
+}
+
+fn c_entry(c: Const) -> Entry {
+    Entry::Const(c)
+}
+
+/// Imports one node: folds it when all inputs are constant, else maps it to IR ops.
+fn import_node<'m>(imp: &mut Importer<'m>, node: &'m NodeProto) -> Result<()> {
+    let a = NodeAttributes::new(node)?;
+    if !matches!(node.domain(), "" | "ai.onnx") {
+        return Err(a.error(format!(
+            "operator domain `{}` is not supported",
+            node.domain()
+        )));
+    }
+    let mut entries = Vec::with_capacity(node.input.len());
+    for i in 0..node.input.len() {
+        entries.push(imp.input(&a, node, i)?.cloned());
+    }
+    if let Some(i) = entries
+        .iter()
+        .position(|e| matches!(e, Some(Entry::ExtraInput)))
+    {
+        return Err(a.error(format!(
+            "input `{}` is a second graph input; effpath networks have exactly one input and constant weights",
+            node.input[i]
+        )));
+    }
+    let all_const = entries.iter().all(|e| !matches!(e, Some(Entry::Value(_))));
+    let outputs: Vec<Entry> = if node.op_type() == "Shape" {
+        vec![shape_of(imp, &a, entries.first().cloned().flatten())?]
+    } else if all_const && fold::is_foldable(node.op_type()) {
+        let consts: Vec<Option<&Const>> = entries
+            .iter()
+            .map(|e| match e {
+                Some(Entry::Const(c)) => Some(c),
+                _ => None,
+            })
+            .collect();
+        fold::fold(&a, &consts)?.into_iter().map(c_entry).collect()
+    } else {
+        vec![super::ops::import_op(imp, &a, node, &entries)?]
+    };
+    a.reject_unconsumed()?;
+    for (i, name) in node.output.iter().enumerate() {
+        if name.is_empty() {
+            continue;
+        }
+        match outputs.get(i) {
+            Some(e) => {
+                imp.env.insert(name.as_str(), e.clone());
+            }
+            None if imp.readers(name) == 0 => {}
+            None => {
+                return Err(a.error(format!(
+                    "output #{i} `{name}` is used but not supported (training-mode output)"
+                )));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Shape` of a value (known at import: batch from the declared input) or of a constant.
+fn shape_of(imp: &Importer, a: &NodeAttributes, e: Option<Entry>) -> Result<Entry> {
+    let start = a.get_int("start")?;
+    let end = a.get_int("end")?;
+    let dims: Vec<i64> = match e {
+        Some(Entry::Const(c)) => c.shape().iter().map(|&d| d as i64).collect(),
+        Some(Entry::Value(v)) => {
+            let per = imp
+                .builder
+                .shape(v)
+                .ok_or_else(|| a.error("unknown value"))?;
+            std::iter::once(imp.batch as i64)
+                .chain(per.iter().map(|&d| d as i64))
+                .collect()
+        }
+        _ => return Err(a.error("missing input")),
+    };
+    let clamp = |v: i64| {
+        let r = dims.len() as i64;
+        (if v < 0 { v + r } else { v }).clamp(0, r) as usize
+    };
+    let (from, to) = (
+        clamp(start.unwrap_or(0)),
+        clamp(end.unwrap_or(dims.len() as i64)),
+    );
+    let dims = dims[from..to.max(from)].to_vec();
+    let n = dims.len();
+    Ok(Entry::Const(Const::I(
+        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), dims)
+            .map_err(|e| a.error(e.to_string()))?,
+    )))
+}
