@@ -36,6 +36,20 @@ impl Window2d {
         self
     }
 
+    /// The input indices along `axis` (0 = rows, 1 = columns) covered by output position `o`,
+    /// clipped to the input extent `len` (padding positions are never part of the range).
+    pub fn input_range(&self, axis: usize, o: usize, len: usize) -> std::ops::Range<usize> {
+        let start = (o * self.stride[axis]) as isize - self.pads_begin[axis] as isize;
+        let end = start + self.kernel[axis] as isize;
+        (start.max(0) as usize)..(end.clamp(0, len as isize) as usize)
+    }
+
+    /// Kernel offset along `axis` of input index `i` inside the window of output position `o`
+    /// (the true offset, padding included).
+    pub fn kernel_offset(&self, axis: usize, o: usize, i: usize) -> usize {
+        i + self.pads_begin[axis] - o * self.stride[axis]
+    }
+
     /// Output spatial size for an input of `[h, w]`, or `None` when the (padded) input is
     /// smaller than the kernel or a stride/kernel is zero.
     pub fn output_size(&self, input: [usize; 2]) -> Option<[usize; 2]> {

@@ -1,0 +1,61 @@
+//! The one error type of `effpath-extract`.
+
+use thiserror::Error;
+
+/// Everything that can go wrong while extracting or aggregating paths.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ExtractError {
+    /// θ must lie in (0, 1].
+    #[error("theta must be in (0, 1], got {0}")]
+    Theta(f64),
+    /// A rank-k seed with k = 0 or k larger than the number of classes.
+    #[error("seed rank {rank} is out of range for {classes} classes (rank 1 = the prediction)")]
+    SeedRank {
+        /// Requested rank.
+        rank: usize,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// An explicit seed class that the network does not have.
+    #[error("seed class {class} is out of range for {classes} classes")]
+    SeedClass {
+        /// Requested class.
+        class: usize,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// `last_layers` = 0 would extract nothing.
+    #[error("last_layers must be at least 1")]
+    LastLayers,
+    /// A sample index beyond the batch.
+    #[error("sample {index} is out of range for a batch of {batch}")]
+    Sample {
+        /// Requested sample.
+        index: usize,
+        /// Batch size.
+        batch: usize,
+    },
+    /// Non-finite activations: a path through NaN values means nothing.
+    #[error("non-finite activation in `{tensor}` at flat index {index} (sample {sample})")]
+    NonFinite {
+        /// Tensor (node) name.
+        tensor: String,
+        /// Sample in the batch.
+        sample: usize,
+        /// First offending per-sample index.
+        index: usize,
+    },
+    /// Images and labels of different lengths, or a label outside the classes.
+    #[error("labels: {0}")]
+    Labels(String),
+    /// The network could not be run.
+    #[error(transparent)]
+    Ir(#[from] effpath_ir::IrError),
+    /// A path operation failed.
+    #[error(transparent)]
+    Algebra(#[from] effpath_algebra::AlgebraError),
+}
+
+/// Result alias of this crate.
+pub type Result<T, E = ExtractError> = std::result::Result<T, E>;

@@ -1,0 +1,289 @@
+//! The extractor: options, seeds, the backward walk over one sample, batches in parallel.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use effpath_algebra::{ElementKind, Path, PathSpace};
+use effpath_ir::{Activations, Network, ValueId};
+use ndarray::ArrayD;
+use rayon::prelude::*;
+
+use crate::error::{ExtractError, Result};
+use crate::rules::{Job, Rule, Scratch, State};
+use crate::select::ThresholdBase;
+use crate::space::NetworkSpace;
+
+/// Where a path starts (spec §2.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub enum Seed {
+    /// The class with the k-th largest logit (1 = the prediction, 2 = the runner-up); ties
+    /// ordered by class index.
+    Rank(usize),
+    /// A fixed class.
+    Class(usize),
+}
+
+/// Extraction options; validated by [`Extractor::new`].
+///
+/// ```
+/// use effpath_extract::{ExtractOptions, Seed};
+/// let o = ExtractOptions::default().with_theta(0.3).with_seed(Seed::Rank(2)).with_last_layers(3);
+/// assert_eq!(o.theta, 0.3);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct ExtractOptions {
+    /// Cumulative threshold θ ∈ (0, 1] (default 0.5).
+    pub theta: f64,
+    /// Which logit the path starts from (default: the prediction).
+    pub seed: Seed,
+    /// Extract only the last `n` weighted (Dense/Conv2d) layers, and the pools between them
+    /// (the paper's partial extraction); `None` = the whole network.
+    pub last_layers: Option<usize>,
+    /// What θ multiplies (default: the sum of products, as the original implementation).
+    pub threshold_base: ThresholdBase,
+}
+
+impl Default for ExtractOptions {
+    fn default() -> Self {
+        ExtractOptions {
+            theta: 0.5,
+            seed: Seed::Rank(1),
+            last_layers: None,
+            threshold_base: ThresholdBase::ProductSum,
+        }
+    }
+}
+
+impl ExtractOptions {
+    /// Sets θ.
+    pub fn with_theta(mut self, theta: f64) -> Self {
+        self.theta = theta;
+        self
+    }
+    /// Sets the seed.
+    pub fn with_seed(mut self, seed: Seed) -> Self {
+        self.seed = seed;
+        self
+    }
+    /// Restricts extraction to the last `n` weighted layers.
+    pub fn with_last_layers(mut self, n: usize) -> Self {
+        self.last_layers = Some(n);
+        self
+    }
+    /// Sets the threshold base.
+    pub fn with_threshold_base(mut self, base: ThresholdBase) -> Self {
+        self.threshold_base = base;
+        self
+    }
+}
+
+/// The path of one sample with what it was seeded on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Extraction {
+    /// The effective path.
+    pub path: Path,
+    /// The class the path starts from.
+    pub seed_class: usize,
+    /// The predicted class (top-1 logit, first on ties).
+    pub predicted: usize,
+    /// Points that got contradicting batch-norm flip signs from two readers (reset to +1).
+    pub flip_conflicts: usize,
+}
+
+/// Extracts effective paths from one network with fixed options.
+///
+/// ```
+/// use effpath_extract::{Extractor, ExtractOptions};
+/// let net = effpath_ir::zoo::lenet5(1);
+/// let ex = Extractor::new(&net, ExtractOptions::default())?;
+/// let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[1, 28, 28]), 0.5f32);
+/// let e = ex.extract(&x)?;
+/// assert_eq!(e.seed_class, e.predicted);
+/// assert_eq!(e.path.layers()[6].count(effpath_algebra::ElementKind::Neuron), 1); // the seed logit
+/// # Ok::<(), effpath_extract::ExtractError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Extractor<'n> {
+    net: &'n Network,
+    space: NetworkSpace,
+    options: ExtractOptions,
+}
+
+fn sample_slice(a: &ArrayD<f32>, n: usize) -> Cow<'_, [f32]> {
+    let per = a.len() / a.shape()[0].max(1);
+    match a.as_slice() {
+        Some(s) => Cow::Borrowed(&s[n * per..(n + 1) * per]),
+        None => Cow::Owned(a.index_axis(ndarray::Axis(0), n).iter().copied().collect()),
+    }
+}
+
+impl<'n> Extractor<'n> {
+    /// Validates the options against the network.
+    pub fn new(net: &'n Network, options: ExtractOptions) -> Result<Self> {
+        if !(options.theta > 0.0 && options.theta <= 1.0) {
+            return Err(ExtractError::Theta(options.theta));
+        }
+        let classes = net.num_classes();
+        match options.seed {
+            Seed::Rank(k) if k == 0 || k > classes => {
+                return Err(ExtractError::SeedRank { rank: k, classes });
+            }
+            Seed::Class(c) if c >= classes => {
+                return Err(ExtractError::SeedClass { class: c, classes });
+            }
+            _ => {}
+        }
+        if options.last_layers == Some(0) {
+            return Err(ExtractError::LastLayers);
+        }
+        Ok(Extractor {
+            net,
+            space: NetworkSpace::new(net)?,
+            options,
+        })
+    }
+
+    /// The path space of the network.
+    pub fn space(&self) -> &Arc<PathSpace> {
+        self.space.space()
+    }
+
+    /// The options.
+    pub fn options(&self) -> &ExtractOptions {
+        &self.options
+    }
+
+    /// The network.
+    pub fn network(&self) -> &'n Network {
+        self.net
+    }
+
+    /// Runs the network on one input (per-sample shape or a batch of one) and extracts its path.
+    pub fn extract(&self, input: &ArrayD<f32>) -> Result<Extraction> {
+        let acts = self.net.forward(input)?;
+        if acts.batch_size() != 1 {
+            return Err(ExtractError::Sample {
+                index: 1,
+                batch: acts.batch_size(),
+            });
+        }
+        self.extract_sample(&acts, 0)
+    }
+
+    /// Runs a batch `(N, …)` once and extracts every sample's path in parallel (rayon);
+    /// the result does not depend on the thread count.
+    pub fn extract_batch(&self, inputs: &ArrayD<f32>) -> Result<Vec<Extraction>> {
+        let acts = self.net.forward(inputs)?;
+        (0..acts.batch_size())
+            .into_par_iter()
+            .map(|n| self.extract_sample(&acts, n))
+            .collect()
+    }
+
+    /// Extracts the path of sample `n` from the activations of a forward pass of this network.
+    pub fn extract_sample(&self, acts: &Activations, n: usize) -> Result<Extraction> {
+        let net = self.net;
+        if n >= acts.batch_size() || acts.values().len() != net.nodes().len() + 1 {
+            return Err(ExtractError::Sample {
+                index: n,
+                batch: acts.batch_size(),
+            });
+        }
+        let values: Vec<Cow<[f32]>> = acts.values().iter().map(|a| sample_slice(a, n)).collect();
+        for (v, vals) in values.iter().enumerate() {
+            if let Some(index) = vals.iter().position(|x| !x.is_finite()) {
+                let tensor = net
+                    .producer(ValueId(v))
+                    .map_or(net.input_name().to_string(), |p| p.name.clone());
+                return Err(ExtractError::NonFinite {
+                    tensor,
+                    sample: n,
+                    index,
+                });
+            }
+        }
+        let logits_v = net.logits();
+        let (seed_class, predicted) = seed_class(&values[logits_v.0], self.options.seed);
+        let mut state = State::new(net);
+        state.add(logits_v.0, seed_class as u32, 1);
+        let rule = Rule {
+            theta: self.options.theta,
+            base: self.options.threshold_base,
+        };
+        let mut path = Path::empty(self.space.space());
+        let mut scratch = Scratch::default();
+        let mut weighted = 0;
+        for (i, node) in net.nodes().iter().enumerate().rev() {
+            let Some((points, flips)) = state.take(i + 1) else {
+                continue;
+            };
+            let job = Job {
+                node,
+                xs: node.inputs.iter().map(|v| &*values[v.0]).collect(),
+                y: &values[i + 1],
+                in_shapes: node.inputs.iter().map(|v| net.shape(*v)).collect(),
+                out_shape: net.shape(ValueId(i + 1)),
+                points: &points.list,
+                flips: flips.as_deref(),
+            };
+            scratch.synapses.clear();
+            scratch.weights.clear();
+            rule.trace(&job, &mut state, &mut scratch);
+            if let Some(layer) = self.space.layer_of_node(i) {
+                for (kind, idx) in [
+                    (
+                        ElementKind::Neuron,
+                        points.list.iter().map(|&p| p as usize).collect::<Vec<_>>(),
+                    ),
+                    (ElementKind::Synapse, std::mem::take(&mut scratch.synapses)),
+                    (ElementKind::Weight, std::mem::take(&mut scratch.weights)),
+                ] {
+                    let bits = path.bits_mut(layer, kind)?;
+                    for i in idx {
+                        bits.set(i, true);
+                    }
+                }
+            }
+            if node.op.is_weighted() {
+                weighted += 1;
+                if self.options.last_layers.is_some_and(|n| weighted >= n) {
+                    break;
+                }
+            }
+        }
+        Ok(Extraction {
+            path,
+            seed_class,
+            predicted,
+            flip_conflicts: state.conflicts,
+        })
+    }
+}
+
+/// (seed class, predicted class) from one sample's logits.
+fn seed_class(logits: &[f32], seed: Seed) -> (usize, usize) {
+    let mut order: Vec<usize> = (0..logits.len()).collect();
+    order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
+    let class = match seed {
+        Seed::Rank(k) => order[k - 1],
+        Seed::Class(c) => c,
+    };
+    (class, order[0])
+}
+
+/// The effective path of `input` through `net` at threshold `theta`, seeded at the prediction.
+///
+/// ```
+/// let net = effpath_ir::zoo::lenet5(3);
+/// let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[1, 28, 28]), 0.2f32);
+/// let path = effpath_extract::extract_path(&net, &x, 0.5)?;
+/// assert!(path.count(effpath_algebra::ElementKind::Synapse, effpath_algebra::LayerSelection::All) > 0);
+/// # Ok::<(), effpath_extract::ExtractError>(())
+/// ```
+pub fn extract_path(net: &Network, input: &ArrayD<f32>, theta: f64) -> Result<Path> {
+    Ok(
+        Extractor::new(net, ExtractOptions::default().with_theta(theta))?
+            .extract(input)?
+            .path,
+    )
+}

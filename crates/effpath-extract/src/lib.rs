@@ -1,0 +1,37 @@
+//! # effpath-extract — effective paths of deep neural networks
+//!
+//! Implements per-image effective-path extraction (Qiu et al., CVPR 2019; the behaviour
+//! described in effpath's `effective-path-spec.md` §1): starting from a logit, every kept
+//! neuron of a weighted layer keeps the smallest set of its largest signed input×weight
+//! products whose sum reaches θ × the sum of all its products (sign-flipped when the neuron's
+//! output is negative); max pools keep every maximal input; average pools rank their inputs;
+//! skip connections keep the larger summand; element-wise ops pass neurons through. The result
+//! is a [`Path`](effpath_algebra::Path): per traced layer, bitsets of neurons, synapses and
+//! weights.
+//!
+//! ```
+//! use effpath_algebra::{ElementKind, LayerSelection};
+//! let net = effpath_ir::zoo::lenet5(0);
+//! let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[1, 28, 28]), 0.3f32);
+//! let path = effpath_extract::extract_path(&net, &x, 0.5)?;
+//! let d = path.density(ElementKind::Synapse, LayerSelection::Weighted).unwrap();
+//! assert!(d > 0.0 && d < 1.0);
+//! # Ok::<(), effpath_extract::ExtractError>(())
+//! ```
+//!
+//! Modules: `select` (the θ selection primitive), `rules` (per-op backward rules), `space`
+//! ([`NetworkSpace`]: which nodes are traced layers), `extractor` ([`Extractor`], options,
+//! batches), `profile` ([`ClassPaths`]: per-class unions over training images), `error`.
+
+mod error;
+mod extractor;
+mod profile;
+mod rules;
+mod select;
+mod space;
+
+pub use error::{ExtractError, Result};
+pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
+pub use profile::{ClassPaths, ProfileOptions};
+pub use select::ThresholdBase;
+pub use space::NetworkSpace;

@@ -1,0 +1,144 @@
+//! The selection primitive of effective paths (spec §1.3): the smallest prefix of the
+//! descending ranking of signed contributions whose sum reaches θ × (sum of all contributions).
+
+/// Where the cumulative threshold is taken from (spec §7.1).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+pub enum ThresholdBase {
+    /// θ × (sum of all signed products, bias excluded) — the original implementation's rule.
+    #[default]
+    ProductSum,
+    /// θ × (the neuron's sign-adjusted output, bias included) — the paper's prose.
+    Output,
+}
+
+/// Selects indices of `v` (already sign-adjusted) for cumulative threshold `theta`.
+///
+/// Rules, in order (spec §1.3): if `1/len ≥ θ`, or the base (sum of `v`, or `output` for
+/// [`ThresholdBase::Output`]) is ≤ 0, only the argmax; otherwise the `p + 1` largest values,
+/// where `p` is the first position at which the descending running sum reaches `θ·base`; if it
+/// never does (rounding at θ = 1) every positive value. Ties are ranked by index ascending and
+/// the prefix is never extended to further ties. Sums are accumulated in `f64`.
+///
+/// Appends the selected indices to `out` (in ranking order) and returns how many.
+pub(crate) fn arg_approx(
+    v: &[f64],
+    theta: f64,
+    base: ThresholdBase,
+    output: f64,
+    order: &mut Vec<u32>,
+    out: &mut Vec<u32>,
+) -> usize {
+    let n = v.len();
+    if n == 0 {
+        return 0;
+    }
+    let argmax = || {
+        let mut best = 0;
+        for (i, &x) in v.iter().enumerate() {
+            if x > v[best] {
+                best = i;
+            }
+        }
+        best as u32
+    };
+    let total = match base {
+        ThresholdBase::ProductSum => v.iter().sum::<f64>(),
+        ThresholdBase::Output => output,
+    };
+    if 1.0 / n as f64 >= theta || total <= 0.0 {
+        out.push(argmax());
+        return 1;
+    }
+    let target = theta * total;
+    // Fast path: the largest contribution alone reaches the target.
+    let best = argmax();
+    if v[best as usize] >= target {
+        out.push(best);
+        return 1;
+    }
+    order.clear();
+    order.extend(0..n as u32);
+    order.sort_unstable_by(|&a, &b| v[b as usize].total_cmp(&v[a as usize]).then(a.cmp(&b)));
+    let mut running = 0.0;
+    for (p, &i) in order.iter().enumerate() {
+        running += v[i as usize];
+        if running >= target {
+            out.extend_from_slice(&order[..=p]);
+            return p + 1;
+        }
+    }
+    let before = out.len();
+    out.extend(order.iter().copied().filter(|&i| v[i as usize] > 0.0));
+    out.len() - before
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sel(v: &[f64], theta: f64) -> Vec<u32> {
+        let mut out = Vec::new();
+        arg_approx(
+            v,
+            theta,
+            ThresholdBase::ProductSum,
+            0.0,
+            &mut Vec::new(),
+            &mut out,
+        );
+        out.sort_unstable();
+        out
+    }
+
+    #[test]
+    fn spec_worked_examples() {
+        assert_eq!(sel(&[4., 3., 2., -1., 0.], 0.5), vec![0]);
+        assert_eq!(sel(&[5., 3., 2., 1., -1.], 0.9), vec![0, 1, 2]);
+        assert_eq!(sel(&[1., 2., 3., -4.], 1.0), vec![2]);
+        assert_eq!(sel(&[-1., -2.], 0.5), vec![0]);
+        assert_eq!(sel(&[2., 5.], 0.5), vec![1]);
+    }
+
+    #[test]
+    fn degenerate_cases() {
+        // 1/len ≥ θ: argmax only, even when the sum would need more.
+        assert_eq!(sel(&[1., 1., 1., 1.], 0.25), vec![0]);
+        // Sum ≤ 0: argmax (the least negative; first on ties).
+        assert_eq!(sel(&[-3., 0., 0., -1.], 0.5), vec![1]);
+        // Never reached (θ = 1 and negative products cancel nothing here): all positives.
+        let v = [0.1f64, 0.2, 0.3, 0.0];
+        assert_eq!(sel(&v, 1.0), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn ties_are_ranked_by_index_and_not_extended() {
+        // Sum 4, target 2 at θ = 0.5 → needs two of the four equal values: the first two.
+        assert_eq!(sel(&[1., 1., 1., 1.], 0.5), vec![0, 1]);
+        assert_eq!(sel(&[0., 2., 2., 2., 2.], 0.3), vec![1, 2]);
+    }
+
+    #[test]
+    fn output_base_uses_the_output() {
+        let mut out = Vec::new();
+        arg_approx(
+            &[3., 2., 1.],
+            0.5,
+            ThresholdBase::Output,
+            10.0,
+            &mut Vec::new(),
+            &mut out,
+        );
+        out.sort_unstable();
+        assert_eq!(out, vec![0, 1]); // target 5: 3 + 2
+        out.clear();
+        arg_approx(
+            &[3., 2., 1.],
+            0.5,
+            ThresholdBase::Output,
+            -1.0,
+            &mut Vec::new(),
+            &mut out,
+        );
+        assert_eq!(out, vec![0]);
+    }
+}
