@@ -1,2 +1,39 @@
-//! effpath-cli: The effpath command-line tool.
-fn main() {}
+//! `effpath`: the command-line tool of effpath — inspect networks, classify inputs and
+//! evaluate accuracy (effective-path extraction and adversarial detection come later).
+//!
+//! `main` only parses, dispatches and reports: usage errors exit with code 2 (clap's
+//! default), any other error prints one line `error: …` (the cause chain joined by `": "`)
+//! to stderr and exits with code 1.
+
+mod commands;
+mod data;
+mod model;
+mod output;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Effective-path analysis of deep neural networks (Qiu et al., CVPR 2019).
+///
+/// MODEL is a path to an .onnx file or `lenet5`, the built-in untrained LeNet-5 for
+/// 1×28×28 inputs (use ./lenet5 for a file of that name).
+#[derive(Debug, Parser)]
+#[command(name = "effpath", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: commands::Command,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match commands::run(cli.command) {
+        Ok(()) => ExitCode::SUCCESS,
+        // Output cut short by a closed pipe (`effpath inspect … | head`) is not a failure.
+        Err(err) if output::is_broken_pipe(&err) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {}", output::error_line(&err));
+            ExitCode::FAILURE
+        }
+    }
+}

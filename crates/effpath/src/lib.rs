@@ -1,1 +1,80 @@
-//! effpath: effpath: effective-path extraction from deep neural networks and path-based adversarial detection (facade crate).
+//! # effpath — effective paths of deep neural networks
+//!
+//! effpath extracts the *effective path* of an input through a trained network — the
+//! neurons, synapses and weights that contribute most to its prediction — and uses the
+//! similarity between an image's path and the aggregated path of its predicted class to
+//! detect adversarial inputs (Qiu et al., *Adversarial Defense Through Network Profiling
+//! Based Path Extraction*, CVPR 2019).
+//!
+//! This crate is the public face of the workspace. It re-exports:
+//!
+//! * from `effpath-ir` (also reachable as [`ir`]): the network IR — [`Network`] (a validated
+//!   DAG of [`Op`]s over NCHW `f32` tensors), [`NetworkBuilder`], [`ValueId`], [`Node`],
+//!   [`Activations`], [`Fingerprint`], [`IrError`], the model [`zoo`] and [`onnx`]
+//!   import/export;
+//! * from `effpath-data` (also reachable as [`data`]): [`Mnist`], [`LabeledImages`],
+//!   [`Normalization`], IDX readers, `.npy` read/write, [`write_atomic`] and [`DataError`];
+//! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
+//! * [`Error`], one error type wrapping those of the crates.
+//!
+//! ```
+//! use effpath::ndarray::{ArrayD, IxDyn};
+//! use effpath::{Mnist, Normalization, onnx, zoo};
+//!
+//! // The built-in (untrained) LeNet-5, saved to ONNX bytes and read back.
+//! let net = onnx::from_bytes(&onnx::to_bytes(&zoo::lenet5(0)))?;
+//! assert_eq!(net.input_shape(), &[1, 28, 28]);
+//! assert_eq!(net.fingerprint(), zoo::lenet5(0).fingerprint());
+//!
+//! // Classify the first 4 digits of the embedded MNIST test split.
+//! let x = Mnist::embedded_test()?.to_tensor(0..4, Normalization::MNIST)?;
+//! let logits = net.predict(&x.into_dyn())?;
+//! assert_eq!(logits.dim(), (4, 10));
+//!
+//! // A single sample may omit the batch axis.
+//! let one = net.predict(&ArrayD::zeros(IxDyn(&[1, 28, 28])))?;
+//! assert_eq!(one.dim(), (1, 10));
+//! # Ok::<(), effpath::Error>(())
+//! ```
+
+pub use effpath_data as data;
+pub use effpath_ir as ir;
+pub use ndarray;
+
+pub use effpath_data::{
+    DataError, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split, decode_npy,
+    encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
+};
+pub use effpath_ir::{
+    Activations, Fingerprint, IrError, Network, NetworkBuilder, Node, Op, ValueId, onnx, zoo,
+};
+
+/// Any error of the effpath crates, for embedders that want a single error type.
+///
+/// Each variant is transparent: it displays as, and has the same source as, the wrapped
+/// error. `?` converts every crate error into it.
+///
+/// ```
+/// fn load(path: &str) -> effpath::Result<effpath::Network> {
+///     Ok(effpath::onnx::load(path)?)
+/// }
+/// assert!(matches!(load("/nonexistent.onnx"), Err(effpath::Error::Ir(_))));
+/// ```
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// Building, running, importing or exporting a network failed.
+    #[error(transparent)]
+    Ir(#[from] IrError),
+    /// Reading, decoding or writing data failed.
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+/// `Result` with [`Error`] as the default error type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The names most programs need: `use effpath::prelude::*;`.
+pub mod prelude {
+    pub use crate::{Error, LabeledImages, Mnist, Network, Normalization, Result, ValueId};
+}
