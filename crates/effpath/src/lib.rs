@@ -14,6 +14,11 @@
 //!   import/export;
 //! * from `effpath-data` (also reachable as [`data`]): [`Mnist`], [`LabeledImages`],
 //!   [`Normalization`], IDX readers, `.npy` read/write, [`write_atomic`] and [`DataError`];
+//! * from `effpath-algebra` (also [`algebra`]): [`Path`], [`PathSpace`], [`PathSet`],
+//!   [`ElementKind`], [`LayerSelection`] — bitset paths with union, density, Jaccard and
+//!   similarity, and their checked binary format;
+//! * from `effpath-extract` (also [`extract`]): [`extract_path`], [`Extractor`],
+//!   [`ExtractOptions`], [`Seed`], [`ClassPaths`], [`ProfileOptions`];
 //! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
 //! * [`Error`], one error type wrapping those of the crates.
 //!
@@ -31,19 +36,32 @@
 //! let logits = net.predict(&x.into_dyn())?;
 //! assert_eq!(logits.dim(), (4, 10));
 //!
+//! // The effective path of the first digit, and its synapse density.
+//! let x0 = Mnist::embedded_test()?.to_tensor(0..1, Normalization::MNIST)?.into_dyn();
+//! let path = effpath::extract_path(&net, &x0, 0.5)?;
+//! let d = path.density(effpath::ElementKind::Synapse, effpath::LayerSelection::Weighted);
+//! assert!(d.is_some_and(|d| d > 0.0 && d < 1.0));
+//!
 //! // A single sample may omit the batch axis.
 //! let one = net.predict(&ArrayD::zeros(IxDyn(&[1, 28, 28])))?;
 //! assert_eq!(one.dim(), (1, 10));
 //! # Ok::<(), effpath::Error>(())
 //! ```
 
+pub use effpath_algebra as algebra;
 pub use effpath_data as data;
+pub use effpath_extract as extract;
 pub use effpath_ir as ir;
 pub use ndarray;
 
+pub use effpath_algebra::{AlgebraError, ElementKind, LayerSelection, Path, PathSet, PathSpace};
 pub use effpath_data::{
     DataError, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split, decode_npy,
     encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
+};
+pub use effpath_extract::{
+    ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, ProfileOptions, Seed,
+    extract_path,
 };
 pub use effpath_ir::{
     Activations, Fingerprint, IrError, Network, NetworkBuilder, Node, Op, ValueId, onnx, zoo,
@@ -69,6 +87,12 @@ pub enum Error {
     /// Reading, decoding or writing data failed.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A path operation or path file failed.
+    #[error(transparent)]
+    Algebra(#[from] AlgebraError),
+    /// Extraction or profiling failed.
+    #[error(transparent)]
+    Extract(#[from] ExtractError),
 }
 
 /// `Result` with [`Error`] as the default error type.
@@ -76,5 +100,8 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// The names most programs need: `use effpath::prelude::*;`.
 pub mod prelude {
-    pub use crate::{Error, LabeledImages, Mnist, Network, Normalization, Result, ValueId};
+    pub use crate::{
+        ClassPaths, ElementKind, Error, ExtractOptions, Extractor, LabeledImages, LayerSelection,
+        Mnist, Network, Normalization, Path, Result, ValueId, extract_path,
+    };
 }
