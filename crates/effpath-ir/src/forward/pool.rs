@@ -18,7 +18,10 @@ fn pool_planes(
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let mut out = vec![0f32; b * c * oh * ow];
-    out.par_chunks_mut(oh * ow).enumerate().for_each(|(p, o)| {
+    // Planes are split across threads only in chunks big enough to pay for the hand-off.
+    let per_plane = (oh * ow * win.kernel[0] * win.kernel[1]).max(1);
+    let min_planes = (1 << 15) / per_plane + 1;
+    out.par_chunks_mut(oh * ow).with_min_len(min_planes).enumerate().for_each(|(p, o)| {
         let plane = &xs[p * h * w..(p + 1) * h * w];
         for oy in 0..oh {
             let rows = window_range(oy, win.stride[0], win.kernel[0], win.pads_begin[0], h);

@@ -1,0 +1,65 @@
+//! Per-image extraction next to the forward pass of the same network and image, so that the
+//! ratio extraction ÷ forward can be read from one run: LeNet-5 (MNIST digit), AlexNet and
+//! ResNet-50 (ONNX `light/` topologies with seeded random weights); full and last-3-layers
+//! partial extraction. Plus class-path profiling throughput on the MNIST subset, 1 vs 2 threads.
+
+use criterion::{Criterion, Throughput, criterion_group, criterion_main};
+use effpath_benches::{input_batch, light_model};
+use effpath_data::{Mnist, Normalization};
+use effpath_extract::{ClassPaths, ExtractOptions, Extractor, ProfileOptions};
+use effpath_ir::{Network, zoo};
+use std::hint::black_box;
+
+fn side_by_side(c: &mut Criterion, group: &str, net: &Network, x: &ndarray::ArrayD<f32>, samples: usize) {
+    let mut g = c.benchmark_group(group);
+    g.sample_size(samples);
+    g.bench_function("forward", |b| b.iter(|| black_box(net.forward(x))));
+    let acts = net.forward(x).expect("forward");
+    for (name, opts) in [("extract_full", ExtractOptions::default()), ("extract_last3", ExtractOptions::default().with_last_layers(3))] {
+        let ex = Extractor::new(net, opts).expect("options");
+        g.bench_function(name, |b| b.iter(|| black_box(ex.extract_sample(&acts, 0))));
+    }
+    g.finish();
+}
+
+fn lenet(c: &mut Criterion) {
+    let net = zoo::lenet5(0);
+    let x = Mnist::embedded_test().expect("mnist").to_tensor(0..1, Normalization::MNIST).expect("tensor").into_dyn();
+    side_by_side(c, "lenet5", &net, &x, 50);
+}
+
+fn imagenet(c: &mut Criterion) {
+    for name in ["bvlc_alexnet", "resnet50"] {
+        let net = light_model(name, 1);
+        let x = input_batch(&net, 1);
+        side_by_side(c, name, &net, &x, 10);
+    }
+}
+
+fn profiling(c: &mut Criterion) {
+    let net = zoo::lenet5(0);
+    let data = Mnist::embedded_train().expect("mnist");
+    let n = 512;
+    let x = data.to_tensor(0..n, Normalization::MNIST).expect("tensor").into_dyn();
+    // Label with the network's own predictions so every image counts (an untrained network).
+    let labels: Vec<usize> = net
+        .predict(&x)
+        .expect("predict")
+        .rows()
+        .into_iter()
+        .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }))
+        .collect();
+    let mut g = c.benchmark_group("profile_lenet5_mnist");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    for threads in [1, 2] {
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        g.bench_function(format!("threads{threads}"), |b| {
+            b.iter(|| pool.install(|| black_box(ClassPaths::profile(&net, &x, &labels, &ProfileOptions::default(), |_, _| {}))))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, lenet, imagenet, profiling);
+criterion_main!(benches);
