@@ -228,6 +228,61 @@ impl Network {
         }
     }
 
+    /// Mutable views of the trainable parameters of node `node`, in the order of
+    /// `ParamGrad::tensors` (weight then bias, or gamma then beta); empty for ops without
+    /// parameters. Views cannot change shapes, so the network stays valid.
+    ///
+    /// ```
+    /// let mut net = effpath_ir::zoo::lenet5(0);
+    /// let fc3 = net.nodes().len() - 1;
+    /// for mut t in net.parameters_mut(fc3) {
+    ///     t.fill(0.0);
+    /// }
+    /// let x = ndarray::ArrayD::<f32>::ones(ndarray::IxDyn(&[1, 28, 28]));
+    /// assert!(net.predict(&x)?.iter().all(|&v| v == 0.0));
+    /// # Ok::<(), effpath_ir::IrError>(())
+    /// ```
+    pub fn parameters_mut(&mut self, node: usize) -> Vec<ndarray::ArrayViewMutD<'_, f32>> {
+        let Some(n) = self.nodes.get_mut(node) else { return Vec::new() };
+        match &mut n.op {
+            Op::Dense(d) => {
+                let mut v = vec![d.weight.view_mut().into_dyn()];
+                v.extend(d.bias.iter_mut().map(|b| b.view_mut().into_dyn()));
+                v
+            }
+            Op::Conv2d(c) => {
+                let mut v = vec![c.weight.view_mut().into_dyn()];
+                v.extend(c.bias.iter_mut().map(|b| b.view_mut().into_dyn()));
+                v
+            }
+            Op::BatchNorm(b) => vec![b.gamma.view_mut().into_dyn(), b.beta.view_mut().into_dyn()],
+            Op::MaxPool2d(_)
+            | Op::AvgPool2d(_)
+            | Op::GlobalAvgPool
+            | Op::Relu
+            | Op::Lrn(_)
+            | Op::Flatten
+            | Op::Reshape(_)
+            | Op::Transpose(_)
+            | Op::Add
+            | Op::Concat(_)
+            | Op::Softmax
+            | Op::LogSoftmax => Vec::new(),
+        }
+    }
+
+    /// Mutable access to the batch-norm running statistics `(mean, var)` of node `node`
+    /// (for training-mode batch norm), `None` if it is not a batch norm.
+    pub fn batch_norm_stats_mut(
+        &mut self,
+        node: usize,
+    ) -> Option<(ndarray::ArrayViewMut1<'_, f32>, ndarray::ArrayViewMut1<'_, f32>)> {
+        match self.nodes.get_mut(node).map(|n| &mut n.op) {
+            Some(Op::BatchNorm(b)) => Some((b.mean.view_mut(), b.var.view_mut())),
+            _ => None,
+        }
+    }
+
     /// Replaces the op of node `i` (same kind and shapes), used to swap in new weights.
     pub(crate) fn nodes_mut(&mut self) -> &mut [Node] {
         &mut self.nodes
