@@ -243,7 +243,9 @@ impl Network {
     /// # Ok::<(), effpath_ir::IrError>(())
     /// ```
     pub fn parameters_mut(&mut self, node: usize) -> Vec<ndarray::ArrayViewMutD<'_, f32>> {
-        let Some(n) = self.nodes.get_mut(node) else { return Vec::new() };
+        let Some(n) = self.nodes.get_mut(node) else {
+            return Vec::new();
+        };
         match &mut n.op {
             Op::Dense(d) => {
                 let mut v = vec![d.weight.view_mut().into_dyn()];
@@ -276,7 +278,10 @@ impl Network {
     pub fn batch_norm_stats_mut(
         &mut self,
         node: usize,
-    ) -> Option<(ndarray::ArrayViewMut1<'_, f32>, ndarray::ArrayViewMut1<'_, f32>)> {
+    ) -> Option<(
+        ndarray::ArrayViewMut1<'_, f32>,
+        ndarray::ArrayViewMut1<'_, f32>,
+    )> {
         match self.nodes.get_mut(node).map(|n| &mut n.op) {
             Some(Op::BatchNorm(b)) => Some((b.mean.view_mut(), b.var.view_mut())),
             _ => None,

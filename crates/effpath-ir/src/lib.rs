@@ -18,11 +18,13 @@
 //! (validation), `builder`, `forward` (kernels), `fingerprint`, `random` (seeded weights),
 //! [`zoo`] (LeNet-5), [`onnx`] (import/export).
 
+mod backward;
 mod builder;
 mod error;
 mod fingerprint;
 mod forward;
 mod graph;
+mod loss;
 mod op;
 mod random;
 mod shape;
@@ -30,9 +32,11 @@ mod shape;
 pub mod onnx;
 pub mod zoo;
 
+pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
 pub use error::{IrError, Result};
 pub use fingerprint::Fingerprint;
 pub use forward::Activations;
 pub use graph::{Network, Node, ValueId};
+pub use loss::softmax_cross_entropy;
 pub use op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};

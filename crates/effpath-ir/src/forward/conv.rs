@@ -25,7 +25,7 @@ pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
 
 /// Writes the im2col matrix `(cin·kh·kw, oh·ow)` of channels `c0..c0+cin` of one sample.
 #[allow(clippy::too_many_arguments)]
-fn im2col(
+pub(crate) fn im2col(
     x: &[f32],
     c0: usize,
     cin: usize,

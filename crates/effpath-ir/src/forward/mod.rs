@@ -4,6 +4,9 @@ mod conv;
 mod elementwise;
 mod pool;
 
+pub(crate) use conv::im2col;
+pub(crate) use pool::window_range;
+
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 
 use crate::error::{IrError, Result};

@@ -21,16 +21,19 @@ fn pool_planes(
     // Planes are split across threads only in chunks big enough to pay for the hand-off.
     let per_plane = (oh * ow * win.kernel[0] * win.kernel[1]).max(1);
     let min_planes = (1 << 15) / per_plane + 1;
-    out.par_chunks_mut(oh * ow).with_min_len(min_planes).enumerate().for_each(|(p, o)| {
-        let plane = &xs[p * h * w..(p + 1) * h * w];
-        for oy in 0..oh {
-            let rows = window_range(oy, win.stride[0], win.kernel[0], win.pads_begin[0], h);
-            for ox in 0..ow {
-                let cols = window_range(ox, win.stride[1], win.kernel[1], win.pads_begin[1], w);
-                o[oy * ow + ox] = reduce(plane, w, rows.clone(), cols);
+    out.par_chunks_mut(oh * ow)
+        .with_min_len(min_planes)
+        .enumerate()
+        .for_each(|(p, o)| {
+            let plane = &xs[p * h * w..(p + 1) * h * w];
+            for oy in 0..oh {
+                let rows = window_range(oy, win.stride[0], win.kernel[0], win.pads_begin[0], h);
+                for ox in 0..ow {
+                    let cols = window_range(ox, win.stride[1], win.kernel[1], win.pads_begin[1], w);
+                    o[oy * ow + ox] = reduce(plane, w, rows.clone(), cols);
+                }
             }
-        }
-    });
+        });
     ArrayD::from_shape_vec(IxDyn(&[b, c, oh, ow]), out).expect("pool output size")
 }
 

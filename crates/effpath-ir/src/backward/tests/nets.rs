@@ -1,0 +1,138 @@
+//! Whole-network checks: LeNet-5, a residual block with batch norm, and `input_gradient`.
+
+use ndarray::{Array1, Array2, Array4, Axis};
+
+use super::{Check, check_gradients, rng, uniform};
+use crate::builder::NetworkBuilder;
+use crate::graph::Network;
+use crate::op::{BatchNorm, Conv2d, Op};
+use crate::softmax_cross_entropy;
+
+#[test]
+fn lenet5_input_and_parameter_gradients() {
+    let net = crate::zoo::lenet5(3).with_random_weights(4);
+    let x = uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(1));
+    let chk = Check {
+        eps: 1e-3,
+        tol: 2e-2,
+        max_coords: 40,
+        one_sided: true,
+    };
+    check_gradients(&net, &x, net.logits(), chk, 2);
+}
+
+/// conv → BN → relu → conv → BN → add(skip) → relu → global avg pool → flatten → dense →
+/// log-softmax, with random weights and non-trivial batch-norm statistics.
+fn residual(seed: u64) -> Network {
+    let mut b = NetworkBuilder::new(vec![3, 6, 6]);
+    let bn = |c: usize| BatchNorm {
+        gamma: Array1::ones(c),
+        beta: Array1::zeros(c),
+        mean: Array1::zeros(c),
+        var: Array1::ones(c),
+        epsilon: 1e-5,
+    };
+    let conv = |cout: usize, cin: usize| {
+        Conv2d::new(Array4::zeros((cout, cin, 3, 3)), Some(Array1::zeros(cout))).with_padding(1)
+    };
+    let x = b.input();
+    let build = |b: &mut NetworkBuilder| -> crate::Result<_> {
+        let c1 = b.conv2d(x, conv(4, 3))?;
+        let n1 = b.batch_norm(c1, bn(4))?;
+        let h = b.relu(n1)?;
+        let c2 = b.conv2d(h, conv(4, 4))?;
+        let n2 = b.batch_norm(c2, bn(4))?;
+        let s = b.add(&[n2, h])?;
+        let r = b.relu(s)?;
+        let g = b.global_avg_pool(r)?;
+        let f = b.flatten(g)?;
+        let d = b.dense(f, Array2::zeros((5, 4)), Some(Array1::zeros(5)))?;
+        b.push(Op::LogSoftmax, &[d])
+    };
+    let y = build(&mut b).expect("residual shapes are consistent");
+    let mut net = b
+        .finish(y)
+        .expect("residual net is valid")
+        .with_random_weights(seed);
+    let mut r = rng(seed);
+    for node in net.nodes_mut() {
+        if let Op::BatchNorm(bn) = &mut node.op {
+            let c = bn.gamma.len();
+            let mut v = |lo, hi| {
+                uniform(&[c], lo, hi, &mut r)
+                    .into_dimensionality()
+                    .expect("1-D")
+            };
+            bn.gamma = v(0.5, 1.5);
+            bn.beta = v(-0.5, 0.5);
+            bn.mean = v(-0.3, 0.3);
+            bn.var = v(0.5, 2.0);
+        }
+    }
+    net
+}
+
+#[test]
+fn residual_network_with_batch_norm() {
+    let net = residual(5);
+    assert_eq!(
+        net.consumers()[3].len(),
+        2,
+        "the skip value has two readers"
+    );
+    let x = uniform(&[3, 3, 6, 6], -1.0, 1.0, &mut rng(6));
+    let chk = Check {
+        eps: 1e-3,
+        tol: 2e-2,
+        max_coords: 60,
+        one_sided: true,
+    };
+    check_gradients(&net, &x, net.output(), chk, 7);
+    check_gradients(&net, &x, net.logits(), chk, 8);
+}
+
+#[test]
+fn input_gradient_matches_backward_and_keeps_the_input_shape() {
+    let net = crate::zoo::lenet5(9).with_random_weights(1);
+    let x = uniform(&[3, 1, 28, 28], 0.0, 1.0, &mut rng(2));
+    let labels = [1, 5, 9];
+    let mut loss = 0.0;
+    let dx = net
+        .input_gradient(&x, |z| {
+            let (l, g) = softmax_cross_entropy(z, &labels)?;
+            loss = l;
+            Ok(g)
+        })
+        .unwrap();
+    assert_eq!(dx.shape(), x.shape());
+    let acts = net.forward(&x).unwrap();
+    let (l2, g) = softmax_cross_entropy(&acts.logits(), &labels).unwrap();
+    assert_eq!(loss, l2);
+    let want = net.backward(&acts, &g.into_dyn(), net.logits()).unwrap();
+    assert_eq!(&dx, want.input());
+    // The loss grows along the gradient (one small FGSM-like step).
+    let step = 1e-2 / dx.mapv(|v| v * v).sum().sqrt();
+    let x2 = &x + &dx.mapv(|v| v * step);
+    let l3 = softmax_cross_entropy(&net.predict(&x2).unwrap(), &labels)
+        .unwrap()
+        .0;
+    assert!(l3 > loss, "{l3} ≤ {loss}");
+    // A single unbatched sample gives an unbatched gradient equal to the batched one.
+    let x0 = x.index_axis(Axis(0), 0).to_owned();
+    let d0 = net
+        .input_gradient(&x0, |z| Ok(softmax_cross_entropy(z, &labels[..1])?.1))
+        .unwrap();
+    assert_eq!(d0.shape(), &[1, 28, 28]);
+    let want0 = dx.index_axis(Axis(0), 0).mapv(|v| v * 3.0); // mean over 1 sample, not 3
+    let err = (&d0 - &want0).mapv(f32::abs).fold(0f32, |a, &b| a.max(b));
+    assert!(err < 1e-5, "max err {err}");
+    // Errors of `grad_fn` and wrong gradient shapes are reported, not panicked.
+    assert!(
+        net.input_gradient(&x, |z| softmax_cross_entropy(z, &[0]).map(|p| p.1))
+            .is_err()
+    );
+    assert!(matches!(
+        net.input_gradient(&x, |_| Ok(Array2::zeros((3, 9)))),
+        Err(crate::IrError::Shape { .. })
+    ));
+}

@@ -1,0 +1,106 @@
+//! Training configuration.
+
+use effpath_data::Normalization;
+
+use crate::error::{Result, TrainError};
+
+/// Learning-rate schedule over epochs.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub enum Schedule {
+    /// The base rate throughout.
+    Constant,
+    /// Multiply by `gamma` every `every` epochs.
+    Step {
+        /// Epochs between decays.
+        every: usize,
+        /// Factor applied at each decay.
+        gamma: f32,
+    },
+    /// Cosine decay from the base rate to 0 over all epochs (per step).
+    Cosine,
+}
+
+/// Hyper-parameters of [`crate::train`]. The defaults are those of the paper's LeNet training
+/// (spec §5): batch 64, SGD lr 0.01, momentum 0.9, weight decay 1e-4 on all parameters, 10
+/// epochs, MNIST normalisation.
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct TrainConfig {
+    /// Passes over the training set.
+    pub epochs: usize,
+    /// Minibatch size.
+    pub batch_size: usize,
+    /// Base learning rate.
+    pub lr: f32,
+    /// Momentum (0 = plain SGD).
+    pub momentum: f32,
+    /// L2 weight decay added to every parameter's gradient (`wd · w`).
+    pub weight_decay: f32,
+    /// Learning-rate schedule.
+    pub schedule: Schedule,
+    /// Seed of the shuffling.
+    pub seed: u64,
+    /// Normalisation applied to `[0, 1]` pixels before the network.
+    pub normalization: Normalization,
+    /// Data augmentation: shift each training image by a random offset of up to this many
+    /// pixels in each direction (0 = none), filling with background (0 before normalisation).
+    pub max_shift: usize,
+}
+
+impl Default for TrainConfig {
+    fn default() -> Self {
+        TrainConfig {
+            epochs: 10,
+            batch_size: 64,
+            lr: 0.01,
+            momentum: 0.9,
+            weight_decay: 1e-4,
+            schedule: Schedule::Constant,
+            seed: 0,
+            normalization: Normalization::MNIST,
+            max_shift: 0,
+        }
+    }
+}
+
+impl TrainConfig {
+    /// Checks every value.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(TrainError::Config(m));
+        if self.epochs == 0 || self.batch_size == 0 {
+            return bad(format!(
+                "epochs ({}) and batch size ({}) must be ≥ 1",
+                self.epochs, self.batch_size
+            ));
+        }
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            return bad(format!("learning rate {} must be positive", self.lr));
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            return bad(format!("momentum {} must be in [0, 1)", self.momentum));
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
+        }
+        if let Schedule::Step { every, gamma } = self.schedule
+            && (every == 0 || !(gamma > 0.0 && gamma <= 1.0))
+        {
+            return bad(format!(
+                "step schedule every {every} epochs × {gamma}: need every ≥ 1, 0 < gamma ≤ 1"
+            ));
+        }
+        Ok(())
+    }
+
+    /// Learning rate at `step` (0-based) of `epoch` (0-based) with `steps` steps per epoch.
+    pub fn lr_at(&self, epoch: usize, step: usize, steps: usize) -> f32 {
+        match self.schedule {
+            Schedule::Constant => self.lr,
+            Schedule::Step { every, gamma } => self.lr * gamma.powi((epoch / every.max(1)) as i32),
+            Schedule::Cosine => {
+                let total = (self.epochs * steps).max(1) as f32;
+                let t = (epoch * steps + step) as f32 / total;
+                self.lr * 0.5 * (1.0 + (std::f32::consts::PI * t).cos())
+            }
+        }
+    }
+}
