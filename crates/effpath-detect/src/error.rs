@@ -1,0 +1,134 @@
+//! The one error type of `effpath-detect`.
+
+use std::path::PathBuf;
+
+use effpath_data::DataError;
+use thiserror::Error;
+
+/// `Result` with [`DetectError`] as the default error type.
+pub type Result<T, E = DetectError> = std::result::Result<T, E>;
+
+/// Everything that can go wrong when training, scoring, evaluating or storing a detector.
+///
+/// Variants carry the numbers involved (row, column, expected and found sizes) so that a
+/// caller can report the problem without reading this crate's source.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum DetectError {
+    /// The training set has no rows.
+    #[error("the training set is empty")]
+    EmptyTrainingSet,
+    /// The feature matrix has no columns.
+    #[error("the feature matrix has no columns")]
+    NoFeatures,
+    /// Training labels or ROC labels contain only one class.
+    #[error(
+        "both classes are needed, found {positives} adversarial and {negatives} normal samples"
+    )]
+    MissingClass {
+        /// Number of `true` (adversarial) labels.
+        positives: usize,
+        /// Number of `false` (normal) labels.
+        negatives: usize,
+    },
+    /// The number of labels (or scores) differs from the number of rows (or labels).
+    #[error("length mismatch: {rows} rows/scores but {labels} labels")]
+    LabelCount {
+        /// Number of rows of the feature matrix, or number of scores.
+        rows: usize,
+        /// Number of labels.
+        labels: usize,
+    },
+    /// Rows to score have another length than the rows the model was trained on.
+    #[error("the model was trained on {expected} features, the rows have {found}")]
+    FeatureCount {
+        /// Number of features seen at training time.
+        expected: usize,
+        /// Number of columns of the matrix to score.
+        found: usize,
+    },
+    /// A feature value is NaN or infinite.
+    #[error("feature value at row {row}, column {column} is not finite ({value})")]
+    NonFiniteFeature {
+        /// Row index.
+        row: usize,
+        /// Column index.
+        column: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A score handed to the ROC computation is NaN or infinite.
+    #[error("score {index} is not finite ({value})")]
+    NonFiniteScore {
+        /// Index of the score.
+        index: usize,
+        /// The offending value.
+        value: f64,
+    },
+    /// A hyper-parameter is out of its valid range (or does not fit the data).
+    #[error("invalid option `{option}`: {reason}")]
+    InvalidOption {
+        /// Name of the option (field name of the options struct).
+        option: &'static str,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// Training failed numerically or produced a useless model.
+    #[error("training failed: {reason}")]
+    Training {
+        /// What happened.
+        reason: String,
+    },
+    /// A detector kind name is not one of `linear`, `random-forest`, `adaboost`,
+    /// `gradient-boosting`.
+    #[error(
+        "unknown detector kind `{name}` (expected linear, random-forest, adaboost or gradient-boosting)"
+    )]
+    UnknownKind {
+        /// The name that was given.
+        name: String,
+    },
+    /// A stored model is malformed (wrong format tag or version, inconsistent sizes, tree
+    /// links out of range, non-finite parameters).
+    #[error("invalid stored model: {reason}")]
+    InvalidModel {
+        /// What is wrong.
+        reason: String,
+    },
+    /// An I/O error while reading a model file.
+    #[error("I/O error on {}: {source}", path.display())]
+    Io {
+        /// The file involved.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A model file is not valid JSON for a detector (or could not be serialised).
+    #[error("JSON error on {}: {source}", path.display())]
+    Json {
+        /// The file involved (`<string>` for in-memory JSON).
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An error from the atomic file writer of `effpath-data`.
+    #[error(transparent)]
+    Data(#[from] DataError),
+}
+
+impl DetectError {
+    pub(crate) fn option(option: &'static str, reason: impl Into<String>) -> Self {
+        DetectError::InvalidOption {
+            option,
+            reason: reason.into(),
+        }
+    }
+
+    pub(crate) fn invalid_model(reason: impl Into<String>) -> Self {
+        DetectError::InvalidModel {
+            reason: reason.into(),
+        }
+    }
+}
