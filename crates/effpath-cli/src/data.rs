@@ -1,9 +1,16 @@
-//! Shared image-input logic: the embedded datasets, IDX files and the check that images fit
-//! the model's input.
+//! Shared image-input logic: the embedded datasets, IDX files, `.npy` inputs, the check that
+//! images fit the model's input, and the argument groups that select one sample or a
+//! labelled set.
+
+use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
-use clap::ValueEnum;
-use effpath::{LabeledImages, Mnist, Network, Split};
+use clap::{ArgGroup, Args, ValueEnum};
+use effpath::ndarray::{ArrayD, Axis};
+use effpath::{IdxOptions, LabeledImages, Mnist, Network, Normalization, Split};
+use effpath::{read_images, read_npy};
+
+use crate::output;
 
 /// A dataset compiled into effpath, usable instead of IDX files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -43,4 +50,168 @@ pub fn check_image_shape(net: &Network, rows: usize, cols: usize) -> Result<()> 
         );
     }
     Ok(())
+}
+
+/// One input, chosen by `--input`, `--images --index` or `--dataset --index` (shared by
+/// `predict` and `extract`).
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["input", "images", "dataset"])))]
+pub struct SampleArgs {
+    /// A float32 .npy of shape (C,H,W) or (1,C,H,W) equal to the model input, already
+    /// normalised as the model expects
+    #[arg(long, value_name = "X.npy")]
+    input: Option<PathBuf>,
+
+    /// An IDX image file (gzip or plain), e.g. t10k-images-idx3-ubyte.gz; needs --index
+    #[arg(long, value_name = "IDX", requires = "index")]
+    images: Option<PathBuf>,
+
+    /// An embedded dataset instead of an IDX file; needs --index
+    #[arg(long, value_enum, value_name = "NAME", requires = "index")]
+    dataset: Option<Dataset>,
+
+    /// Which image of --images or --dataset to use (0-based)
+    #[arg(long, value_name = "N", conflicts_with = "input")]
+    index: Option<usize>,
+
+    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: none]
+    ///
+    /// Image pixels are divided by 255, then mapped to (x - MEAN) / STD. The same map is
+    /// applied to the values of --input. The default, none, feeds pixel/255 (and --input
+    /// values) unchanged.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        default_value = "none",
+        hide_default_value = true
+    )]
+    normalize: Normalization,
+}
+
+/// One input ready for the network, and how to describe it.
+#[derive(Debug)]
+pub struct Sample {
+    /// Shape `(1, per-sample input shape)`.
+    pub x: ArrayD<f32>,
+    /// Where it came from.
+    pub description: String,
+}
+
+impl SampleArgs {
+    /// Loads and normalises the chosen input, checked against the model's input shape.
+    pub fn load(&self, net: &Network) -> Result<Sample> {
+        let norm = self.normalize;
+        if let Some(path) = &self.input {
+            return load_npy(path, net, norm);
+        }
+        let Some(index) = self.index else {
+            bail!("--index is required with --images and --dataset");
+        };
+        if let Some(path) = &self.images {
+            let images = read_images(path, &IdxOptions::default())?;
+            let (n, rows, cols) = images.dim();
+            if index >= n {
+                bail!(
+                    "--index {index} is out of range: {} holds {n} images",
+                    path.display()
+                );
+            }
+            check_image_shape(net, rows, cols)?;
+            let x = images
+                .index_axis(Axis(0), index)
+                .mapv(|p| norm.apply_value(f32::from(p) / 255.0))
+                .insert_axis(Axis(0))
+                .insert_axis(Axis(0))
+                .into_dyn();
+            let description = format!("image {index} of {}", path.display());
+            return Ok(Sample { x, description });
+        }
+        let Some(dataset) = self.dataset else {
+            bail!("one of --input, --images or --dataset is required");
+        };
+        let data = dataset.load()?;
+        let Some(label) = data.label(index) else {
+            bail!(
+                "--index {index} is out of range: {} holds {} images",
+                dataset.name(),
+                data.len()
+            );
+        };
+        check_image_shape(net, data.rows(), data.cols())?;
+        let x = data.to_tensor(index..=index, norm)?.into_dyn();
+        let description = format!("image {index} of {} (label {label})", dataset.name());
+        Ok(Sample { x, description })
+    }
+}
+
+fn load_npy(path: &Path, net: &Network, norm: Normalization) -> Result<Sample> {
+    let mut x = read_npy::<f32>(path)?;
+    let expected = net.input_shape();
+    let got = x.shape().to_vec();
+    if got == expected {
+        x.insert_axis_inplace(Axis(0));
+    } else if got.len() != expected.len() + 1 || got[1..] != *expected {
+        bail!(
+            "{} has shape {} but the model expects {} or 1×{}",
+            path.display(),
+            output::shape(&got),
+            output::shape(expected),
+            output::shape(expected)
+        );
+    } else if got[0] != 1 {
+        bail!(
+            "{} holds a batch of {} inputs, not one (shape {} or 1×{})",
+            path.display(),
+            got[0],
+            output::shape(expected),
+            output::shape(expected)
+        );
+    }
+    norm.apply(&mut x);
+    let description = path.display().to_string();
+    Ok(Sample { x, description })
+}
+
+/// A labelled image set, chosen by `--images --labels` or `--dataset` (shared by `eval` and
+/// `profile`).
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("source").required(true).args(["images", "dataset"])))]
+pub struct LabeledArgs {
+    /// An IDX image file (gzip or plain); needs --labels
+    #[arg(long, value_name = "IDX", requires = "labels")]
+    images: Option<PathBuf>,
+
+    /// The IDX label file matching --images (gzip or plain)
+    #[arg(long, value_name = "IDX", requires = "images")]
+    labels: Option<PathBuf>,
+
+    /// An embedded dataset instead of --images/--labels
+    #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["images", "labels"])]
+    dataset: Option<Dataset>,
+
+    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: none]
+    ///
+    /// Pixels are divided by 255, then mapped to (x - MEAN) / STD. The default, none,
+    /// feeds pixel/255 unchanged.
+    #[arg(
+        long,
+        value_name = "SPEC",
+        default_value = "none",
+        hide_default_value = true
+    )]
+    pub normalize: Normalization,
+}
+
+impl LabeledArgs {
+    /// Loads the images and labels; returns them with a name for the output.
+    pub fn load(&self) -> Result<(LabeledImages, String)> {
+        if let Some(dataset) = self.dataset {
+            return Ok((dataset.load()?, dataset.name().to_owned()));
+        }
+        let (Some(images), Some(labels)) = (&self.images, &self.labels) else {
+            bail!("either --dataset or both --images and --labels are required");
+        };
+        let data = LabeledImages::from_idx_files(images, labels, &IdxOptions::default())?;
+        Ok((data, images.display().to_string()))
+    }
 }

@@ -1,14 +1,17 @@
-//! `effpath`: the command-line tool of effpath — inspect networks, classify inputs and
-//! evaluate accuracy (effective-path extraction and adversarial detection come later).
+//! `effpath`: the command-line tool of effpath — inspect networks, classify inputs,
+//! evaluate accuracy, extract effective paths, build, merge and compare class paths
+//! (adversarial detection comes later).
 //!
 //! `main` only parses, dispatches and reports: usage errors exit with code 2 (clap's
 //! default), any other error prints one line `error: …` (the cause chain joined by `": "`)
 //! to stderr and exits with code 1.
 
+mod classpaths;
 mod commands;
 mod data;
 mod model;
 mod output;
+mod plot;
 
 use std::process::ExitCode;
 

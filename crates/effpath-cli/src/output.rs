@@ -1,9 +1,11 @@
 //! Shared output helpers: plain-text tables, number and shape formatting, JSON printing and
 //! the one-line error report.
 
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressStyle};
 use serde::Serialize;
 
 /// Column alignment of a [`Table`].
@@ -109,6 +111,52 @@ pub fn write_json(out: &mut impl Write, value: &impl Serialize) -> Result<()> {
     Ok(())
 }
 
+/// A progress bar over `len` images on stderr; hidden with `quiet` or when stderr is not a
+/// terminal.
+pub fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(len);
+    if let Ok(style) =
+        ProgressStyle::with_template("{bar:40} {pos}/{len} images [{elapsed_precise}, eta {eta}]")
+    {
+        bar.set_style(style);
+    }
+    bar
+}
+
+/// Writes `bytes` to `path` atomically (temporary file + rename).
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    effpath::write_atomic(path, |w| w.write_all(bytes))
+        .with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Writes `value` as pretty JSON (and a final newline) to `path` atomically.
+pub fn write_json_file(path: &Path, value: &impl Serialize) -> Result<()> {
+    let mut bytes = serde_json::to_vec_pretty(value)?;
+    bytes.push(b'\n');
+    write_file(path, &bytes)
+}
+
+/// A density as a percentage: two decimals from 1 % up, else three significant digits
+/// (`0.000035` → `"0.00350%"`); `None` → `"-"`.
+pub fn percent_or_dash(fraction: Option<f64>) -> String {
+    let Some(f) = fraction else {
+        return "-".to_owned();
+    };
+    let p = 100.0 * f;
+    if p == 0.0 || !p.is_finite() {
+        return format!("{p}%");
+    }
+    let decimals = if p.abs() >= 1.0 {
+        2
+    } else {
+        (2 - p.abs().log10().floor() as i64).clamp(2, 10) as usize
+    };
+    format!("{p:.decimals$}%")
+}
+
 /// The error and its causes on one line, joined by `": "`. A cause whose text already
 /// appears in the line (many errors print their source in their own message) is skipped,
 /// and line breaks inside messages become spaces.
@@ -161,6 +209,11 @@ mod tests {
         assert_eq!(shape(&[1, 28, 28]), "1×28×28");
         assert_eq!(shape(&[]), "scalar");
         assert_eq!(percent(0.5), "50.00%");
+        assert_eq!(percent_or_dash(Some(0.5)), "50.00%");
+        assert_eq!(percent_or_dash(Some(0.0024)), "0.240%");
+        assert_eq!(percent_or_dash(Some(0.000_035)), "0.00350%");
+        assert_eq!(percent_or_dash(Some(0.0)), "0%");
+        assert_eq!(percent_or_dash(None), "-");
     }
 
     #[test]

@@ -49,6 +49,47 @@ pub enum ExtractError {
     /// Images and labels of different lengths, or a label outside the classes.
     #[error("labels: {0}")]
     Labels(String),
+    /// Two class-path sets that cannot be merged (other options or class count).
+    #[error("class paths cannot be merged: {0}")]
+    Mismatch(String),
+    /// The bytes do not start with the class-path file magic.
+    #[error("not an effpath class-path file: magic bytes {found:02x?}, expected {expected:02x?}")]
+    ClassFileMagic {
+        /// The first 8 bytes read.
+        found: [u8; 8],
+        /// The expected magic.
+        expected: [u8; 8],
+    },
+    /// The class-path file's format version is not the one this build reads.
+    #[error(
+        "class-path file format version {found} is {} than the version this build reads ({supported})",
+        if .found > .supported { "newer" } else { "older" }
+    )]
+    ClassFileVersion {
+        /// Version found in the file.
+        found: u32,
+        /// The only version this build reads.
+        supported: u32,
+    },
+    /// The class-path file ends before its header does.
+    #[error("class-path file truncated at byte {offset} while reading {what}")]
+    ClassFileTruncated {
+        /// What was being read.
+        what: &'static str,
+        /// Byte offset where more data was needed.
+        offset: u64,
+    },
+    /// A class-path file header field has an impossible value, or the header checksum fails.
+    #[error("malformed class-path file at byte {offset}: {what}")]
+    ClassFile {
+        /// Byte offset of the field.
+        offset: u64,
+        /// What is wrong.
+        what: String,
+    },
+    /// Reading or writing a file failed.
+    #[error(transparent)]
+    Data(#[from] effpath_data::DataError),
     /// The network could not be run.
     #[error(transparent)]
     Ir(#[from] effpath_ir::IrError),

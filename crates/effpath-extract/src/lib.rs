@@ -21,17 +21,22 @@
 //!
 //! Modules: `select` (the θ selection primitive), `rules` (per-op backward rules), `space`
 //! ([`NetworkSpace`]: which nodes are traced layers), `extractor` ([`Extractor`], options,
-//! batches), `profile` ([`ClassPaths`]: per-class unions over training images), `error`.
+//! batches), `profile` ([`ClassPaths`]: per-class unions over training images), `classfile`
+//! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `error`.
 
+mod classfile;
 mod error;
 mod extractor;
+mod features;
 mod profile;
 mod rules;
 mod select;
 mod space;
 
+pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 pub use error::{ExtractError, Result};
 pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
+pub use features::{FeatureOptions, FeatureRow, PathFeatures};
 pub use profile::{ClassPaths, ProfileOptions};
 pub use select::ThresholdBase;
 pub use space::NetworkSpace;

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use effpath_algebra::{ElementKind, LayerSelection, Path, PathSet, PathSpace};
+use effpath_algebra::{ElementKind, Fingerprint, LayerSelection, Path, PathSet, PathSpace};
 use effpath_ir::Network;
 use ndarray::{ArrayD, Axis};
 use rayon::prelude::*;
@@ -49,6 +49,7 @@ impl Default for ProfileOptions {
 pub struct ClassPaths {
     paths: PathSet,
     images: Vec<usize>,
+    options: ExtractOptions,
 }
 
 impl ClassPaths {
@@ -77,7 +78,7 @@ impl ClassPaths {
             )));
         }
         let ex = Extractor::new(net, options.extract)?;
-        let mut acc = Accumulator::new(ex.space(), classes);
+        let mut acc = Accumulator::new(ex.space(), classes, options.extract);
         let batch = options.batch_size.max(1);
         let cap = options.per_class_cap.unwrap_or(usize::MAX);
         for start in (0..n).step_by(batch) {
@@ -105,17 +106,24 @@ impl ClassPaths {
                 acc.add(labels[start + k], &p)?;
             }
             progress(end, n);
+            if acc.images.iter().all(|&c| c >= cap) {
+                // Every class is full: the remaining images cannot change the result.
+                progress(n, n);
+                break;
+            }
         }
         acc.finish()
     }
 
-    /// Builds class paths from already extracted `(class, path)` pairs (e.g. shards).
+    /// Builds class paths from already extracted `(class, path)` pairs, each path extracted
+    /// with `options`.
     pub fn from_paths(
         space: &Arc<PathSpace>,
         classes: usize,
+        options: ExtractOptions,
         paths: impl IntoIterator<Item = (usize, Path)>,
     ) -> Result<Self> {
-        let mut acc = Accumulator::new(space, classes);
+        let mut acc = Accumulator::new(space, classes, options);
         for (c, p) in paths {
             if c >= classes {
                 return Err(ExtractError::Labels(format!("class {c} of {classes}")));
@@ -165,9 +173,119 @@ impl ClassPaths {
         Ok(m)
     }
 
-    /// Class paths from a [`PathSet`] (e.g. loaded from disk) with the image counts.
+    /// Class paths from a [`PathSet`] with the image counts, recorded as built with the
+    /// default [`ExtractOptions`] (see [`ClassPaths::with_options`] and
+    /// [`ClassPaths::try_from_parts`]). The labels of `paths` should be below `images.len()`.
     pub fn from_parts(paths: PathSet, images: Vec<usize>) -> Self {
-        ClassPaths { paths, images }
+        ClassPaths {
+            paths,
+            images,
+            options: ExtractOptions::default(),
+        }
+    }
+
+    /// Class paths from their parts, checked: every label of `paths` must be a class
+    /// (`< images.len()`) and a class with a path must have at least one image.
+    pub fn try_from_parts(
+        paths: PathSet,
+        images: Vec<usize>,
+        options: ExtractOptions,
+    ) -> Result<Self> {
+        for label in paths.labels() {
+            match images.get(label as usize) {
+                None => {
+                    return Err(ExtractError::Labels(format!(
+                        "class path {label} of {} classes",
+                        images.len()
+                    )));
+                }
+                Some(0) => {
+                    return Err(ExtractError::Labels(format!(
+                        "class {label} has a path but no images"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(ClassPaths {
+            paths,
+            images,
+            options,
+        })
+    }
+
+    /// The same class paths, recorded as built with `options`.
+    pub fn with_options(mut self, options: ExtractOptions) -> Self {
+        self.options = options;
+        self
+    }
+
+    /// The extraction options the class paths were built with.
+    pub fn options(&self) -> &ExtractOptions {
+        &self.options
+    }
+
+    /// Number of classes (of the network; classes without a path included).
+    pub fn classes(&self) -> usize {
+        self.images.len()
+    }
+
+    /// The path space of the class paths.
+    pub fn space(&self) -> &Arc<PathSpace> {
+        self.paths.space()
+    }
+
+    /// The fingerprint of the network the class paths belong to.
+    pub fn fingerprint(&self) -> Fingerprint {
+        self.paths.space().fingerprint()
+    }
+
+    /// Adds `other` (e.g. another shard of the same training set): unions the paths of each
+    /// class and adds the image counts. Errors, leaving `self` unchanged, if the two were
+    /// built for different networks (spaces), with different options or class counts.
+    pub fn merge(&mut self, other: &ClassPaths) -> Result<()> {
+        self.space().check_same(other.space())?;
+        let (a, b) = (&self.options, &other.options);
+        let differences = [
+            (a.theta != b.theta).then(|| format!("theta {} vs {}", a.theta, b.theta)),
+            (a.seed != b.seed).then(|| format!("seed {:?} vs {:?}", a.seed, b.seed)),
+            (a.last_layers != b.last_layers)
+                .then(|| format!("last layers {:?} vs {:?}", a.last_layers, b.last_layers)),
+            (a.threshold_base != b.threshold_base).then(|| {
+                format!(
+                    "threshold base {:?} vs {:?}",
+                    a.threshold_base, b.threshold_base
+                )
+            }),
+        ];
+        let differences: Vec<String> = differences.into_iter().flatten().collect();
+        if !differences.is_empty() {
+            return Err(ExtractError::Mismatch(format!(
+                "extraction options differ: {}",
+                differences.join(", ")
+            )));
+        }
+        if self.classes() != other.classes() {
+            return Err(ExtractError::Mismatch(format!(
+                "{} classes vs {} classes",
+                self.classes(),
+                other.classes()
+            )));
+        }
+        for (label, path) in other.paths.iter() {
+            let merged = match self.paths.remove(label) {
+                Some(mut mine) => {
+                    mine.union_with(path)?;
+                    mine
+                }
+                None => path.clone(),
+            };
+            self.paths.insert(label, merged)?;
+        }
+        for (mine, theirs) in self.images.iter_mut().zip(&other.images) {
+            *mine = mine.saturating_add(*theirs);
+        }
+        Ok(())
     }
 }
 
@@ -176,14 +294,16 @@ struct Accumulator {
     space: Arc<PathSpace>,
     unions: Vec<Option<Path>>,
     images: Vec<usize>,
+    options: ExtractOptions,
 }
 
 impl Accumulator {
-    fn new(space: &Arc<PathSpace>, classes: usize) -> Self {
+    fn new(space: &Arc<PathSpace>, classes: usize, options: ExtractOptions) -> Self {
         Accumulator {
             space: space.clone(),
             unions: vec![None; classes],
             images: vec![0; classes],
+            options,
         }
     }
 
@@ -205,6 +325,7 @@ impl Accumulator {
         Ok(ClassPaths {
             paths: set,
             images: self.images,
+            options: self.options,
         })
     }
 }

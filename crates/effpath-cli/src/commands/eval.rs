@@ -1,15 +1,13 @@
 //! `effpath eval`: accuracy, per-class accuracy and the confusion matrix on labelled images.
 
-use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::io::Write;
 
 use anyhow::{Result, bail};
-use clap::{ArgGroup, Args};
-use effpath::{IdxOptions, LabeledImages, Network, Normalization};
-use indicatif::{ProgressBar, ProgressStyle};
+use clap::Args;
+use effpath::{LabeledImages, Network};
 use serde::Serialize;
 
-use crate::data::{Dataset, check_image_shape};
+use crate::data::{LabeledArgs, check_image_shape};
 use crate::model::ModelArgs;
 use crate::output::{self, Align, Table};
 
@@ -19,34 +17,12 @@ const MAX_TABLE_CLASSES: usize = 20;
 
 /// Arguments of `effpath eval`.
 #[derive(Debug, Args)]
-#[command(group(ArgGroup::new("source").required(true).args(["images", "dataset"])))]
 pub struct EvalArgs {
     #[command(flatten)]
     model: ModelArgs,
 
-    /// An IDX image file (gzip or plain); needs --labels
-    #[arg(long, value_name = "IDX", requires = "labels")]
-    images: Option<PathBuf>,
-
-    /// The IDX label file matching --images (gzip or plain)
-    #[arg(long, value_name = "IDX", requires = "images")]
-    labels: Option<PathBuf>,
-
-    /// An embedded dataset instead of --images/--labels
-    #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["images", "labels"])]
-    dataset: Option<Dataset>,
-
-    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: none]
-    ///
-    /// Pixels are divided by 255, then mapped to (x - MEAN) / STD. The default, none,
-    /// feeds pixel/255 unchanged.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        default_value = "none",
-        hide_default_value = true
-    )]
-    normalize: Normalization,
+    #[command(flatten)]
+    data: LabeledArgs,
 
     /// Images per forward pass
     #[arg(long, value_name = "N", default_value_t = 256,
@@ -82,7 +58,7 @@ struct Summary {
 /// Runs `effpath eval`.
 pub fn run(args: &EvalArgs, out: &mut impl Write) -> Result<()> {
     let model = args.model.load()?;
-    let (data, source) = load_data(args)?;
+    let (data, source) = args.data.load()?;
     let net = &model.net;
     check_image_shape(net, data.rows(), data.cols())?;
     let n = args.limit.map_or(data.len(), |l| {
@@ -108,17 +84,6 @@ pub fn run(args: &EvalArgs, out: &mut impl Write) -> Result<()> {
     Ok(())
 }
 
-fn load_data(args: &EvalArgs) -> Result<(LabeledImages, String)> {
-    if let Some(dataset) = args.dataset {
-        return Ok((dataset.load()?, dataset.name().to_owned()));
-    }
-    let (Some(images), Some(labels)) = (&args.images, &args.labels) else {
-        bail!("either --dataset or both --images and --labels are required");
-    };
-    let data = LabeledImages::from_idx_files(images, labels, &IdxOptions::default())?;
-    Ok((data, images.display().to_string()))
-}
-
 /// Classifies the first `n` images in batches; returns `confusion[true][predicted]`.
 fn confusion(
     net: &Network,
@@ -128,11 +93,11 @@ fn confusion(
 ) -> Result<Vec<Vec<u64>>> {
     let classes = net.num_classes();
     let mut confusion = vec![vec![0u64; classes]; classes];
-    let bar = progress_bar(n as u64, args.quiet);
+    let bar = output::progress_bar(n as u64, args.quiet);
     let batch = args.batch_size as usize;
     for start in (0..n).step_by(batch) {
         let end = (start + batch).min(n);
-        let x = data.to_tensor(start..end, args.normalize)?.into_dyn();
+        let x = data.to_tensor(start..end, args.data.normalize)?.into_dyn();
         let logits = net.predict(&x)?;
         for (row, &label) in logits.outer_iter().zip(&data.labels()[start..end]) {
             let predicted = argmax(row.iter().copied());
@@ -153,19 +118,6 @@ fn argmax(values: impl Iterator<Item = f32>) -> usize {
         }
     }
     best.0
-}
-
-fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(len);
-    if let Ok(style) =
-        ProgressStyle::with_template("{bar:40} {pos}/{len} images [{elapsed_precise}, eta {eta}]")
-    {
-        bar.set_style(style);
-    }
-    bar
 }
 
 fn summarize(confusion: Vec<Vec<u64>>, n: usize) -> Summary {

@@ -1,8 +1,13 @@
 //! One module per subcommand; [`run`] dispatches.
 
+pub mod density;
 pub mod eval;
+pub mod extract;
 pub mod inspect;
+pub mod merge;
 pub mod predict;
+pub mod profile;
+pub mod similarity;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -16,6 +21,17 @@ pub enum Command {
     Predict(predict::PredictArgs),
     /// Measure accuracy on a labelled image set (per class, with a confusion matrix)
     Eval(eval::EvalArgs),
+    /// Extract the effective path of one input: kept neurons, synapses and weights per layer
+    Extract(extract::ExtractArgs),
+    /// Build class paths (per class, the union of the paths of its correctly classified
+    /// images) and save them to a class-path file
+    Profile(profile::ProfileArgs),
+    /// Merge class-path files of one model (e.g. the parts of `profile --shard`)
+    Merge(merge::MergeArgs),
+    /// Class × class Jaccard similarity of class paths: table, CSV and heat map
+    Similarity(similarity::SimilarityArgs),
+    /// Per-layer densities of the overall path and of every class path
+    Density(density::DensityArgs),
 }
 
 /// Runs a subcommand, writing its results to stdout.
@@ -26,6 +42,11 @@ pub fn run(command: Command) -> Result<()> {
         Command::Inspect(args) => inspect::run(&args, &mut out)?,
         Command::Predict(args) => predict::run(&args, &mut out)?,
         Command::Eval(args) => eval::run(&args, &mut out)?,
+        Command::Extract(args) => extract::run(&args, &mut out)?,
+        Command::Profile(args) => profile::run(&args, &mut out)?,
+        Command::Merge(args) => merge::run(&args, &mut out)?,
+        Command::Similarity(args) => similarity::run(&args, &mut out)?,
+        Command::Density(args) => density::run(&args, &mut out)?,
     }
     std::io::Write::flush(&mut out)?;
     Ok(())

@@ -1,0 +1,465 @@
+//! The class-path file: [`ClassPaths`] with the options and image counts that built them.
+//!
+//! The layout is documented on [`ClassPaths::to_bytes`].
+
+use std::path::Path;
+
+use effpath_algebra::{Fingerprint, PathSet};
+
+use crate::error::{ExtractError, Result};
+use crate::extractor::{ExtractOptions, Seed};
+use crate::profile::ClassPaths;
+use crate::select::ThresholdBase;
+
+/// The first 8 bytes of every class-path file.
+pub const CLASS_FILE_MAGIC: [u8; 8] = *b"EFCLASS\x01";
+/// The class-path file format version written and read by this build.
+pub const CLASS_FILE_VERSION: u32 = 1;
+/// Largest number of classes in a class-path file.
+pub const MAX_CLASSES: u32 = 1 << 20;
+
+/// FNV-1a, 64 bits: detects corrupted headers (not an authentication code).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
+    })
+}
+
+/// A bounds-checked little-endian reader over the header.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8]> {
+        let end = self.pos.checked_add(n).filter(|&e| e <= self.bytes.len());
+        let Some(end) = end else {
+            return Err(ExtractError::ClassFileTruncated {
+                what,
+                offset: self.bytes.len() as u64,
+            });
+        };
+        let out = &self.bytes[self.pos..end];
+        self.pos = end;
+        Ok(out)
+    }
+
+    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N]> {
+        let mut out = [0; N];
+        out.copy_from_slice(self.take(N, what)?);
+        Ok(out)
+    }
+
+    fn u8(&mut self, what: &'static str) -> Result<u8> {
+        Ok(self.array::<1>(what)?[0])
+    }
+
+    fn u32(&mut self, what: &'static str) -> Result<u32> {
+        Ok(u32::from_le_bytes(self.array(what)?))
+    }
+
+    fn u64(&mut self, what: &'static str) -> Result<u64> {
+        Ok(u64::from_le_bytes(self.array(what)?))
+    }
+
+    fn offset(&self) -> u64 {
+        self.pos as u64
+    }
+}
+
+fn malformed(offset: u64, what: impl Into<String>) -> ExtractError {
+    ExtractError::ClassFile {
+        offset,
+        what: what.into(),
+    }
+}
+
+/// Appends the fixed-size options record.
+fn encode_options(o: &ExtractOptions, out: &mut Vec<u8>) {
+    out.extend(o.theta.to_le_bytes());
+    let (kind, value) = match o.seed {
+        Seed::Rank(k) => (0u8, k),
+        Seed::Class(c) => (1u8, c),
+    };
+    out.push(kind);
+    out.extend((value as u64).to_le_bytes());
+    out.extend((o.last_layers.unwrap_or(0) as u64).to_le_bytes());
+    out.push(match o.threshold_base {
+        ThresholdBase::ProductSum => 0,
+        ThresholdBase::Output => 1,
+    });
+}
+
+/// Reads and validates the options record (the seed is checked against the classes later).
+fn decode_options(r: &mut Reader<'_>) -> Result<ExtractOptions> {
+    let at = r.offset();
+    let theta = f64::from_le_bytes(r.array("theta")?);
+    if !(theta > 0.0 && theta <= 1.0) {
+        return Err(malformed(at, format!("theta {theta} is not in (0, 1]")));
+    }
+    let at = r.offset();
+    let kind = r.u8("the seed kind")?;
+    let value = r.u64("the seed value")?;
+    let value = usize::try_from(value)
+        .map_err(|_| malformed(at + 1, format!("seed value {value} is too large")))?;
+    let seed = match kind {
+        0 if value >= 1 => Seed::Rank(value),
+        0 => return Err(malformed(at + 1, "seed rank 0 (ranks start at 1)")),
+        1 => Seed::Class(value),
+        k => return Err(malformed(at, format!("unknown seed kind {k}"))),
+    };
+    let at = r.offset();
+    let last = r.u64("the number of last layers")?;
+    let last_layers = match usize::try_from(last) {
+        Ok(0) => None,
+        Ok(n) => Some(n),
+        Err(_) => return Err(malformed(at, format!("last layers {last} is too large"))),
+    };
+    let at = r.offset();
+    let threshold_base = match r.u8("the threshold base")? {
+        0 => ThresholdBase::ProductSum,
+        1 => ThresholdBase::Output,
+        b => return Err(malformed(at, format!("unknown threshold base {b}"))),
+    };
+    Ok(ExtractOptions {
+        theta,
+        seed,
+        last_layers,
+        threshold_base,
+    })
+}
+
+impl ClassPaths {
+    /// The class paths in the class-path file format.
+    ///
+    /// All integers are little-endian. Layout (version [`CLASS_FILE_VERSION`] = 1):
+    ///
+    /// | bytes | field |
+    /// |---|---|
+    /// | 8 | magic [`CLASS_FILE_MAGIC`] = `b"EFCLASS\x01"` |
+    /// | 4 | format version `u32` |
+    /// | 8 | θ `f64`, in (0, 1] |
+    /// | 1 | seed kind `u8`: 0 = rank, 1 = fixed class |
+    /// | 8 | seed value `u64`: the rank (≥ 1) or the class |
+    /// | 8 | last layers `u64`: 0 = the whole network, else the number of weighted layers |
+    /// | 1 | threshold base `u8`: 0 = product sum, 1 = output |
+    /// | 4 | number of classes `u32` (1 ≤ C ≤ [`MAX_CLASSES`]) |
+    /// | 8 × C | images per class `u64` |
+    /// | 8 | FNV-1a 64 checksum of every preceding byte |
+    /// | rest | the class paths as an effpath-algebra path-set file ([`PathSet::to_bytes`]), labels = classes; it carries the network fingerprint and its own SHA-256 |
+    ///
+    /// Loading checks the magic, the version, every header field, the header checksum, then
+    /// the path set (with the expected network fingerprint, if one is given), that its labels are
+    /// classes and that every class with a path has images. Every failure is a typed
+    /// [`ExtractError`]; no input makes the reader panic.
+    pub fn to_bytes(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        out.extend(CLASS_FILE_MAGIC);
+        out.extend(CLASS_FILE_VERSION.to_le_bytes());
+        encode_options(self.options(), &mut out);
+        out.extend((self.classes() as u32).to_le_bytes());
+        for &n in self.images_per_class() {
+            out.extend((n as u64).to_le_bytes());
+        }
+        out.extend(fnv1a(&out).to_le_bytes());
+        out.extend(self.path_set().to_bytes());
+        out
+    }
+
+    /// Reads a class-path file from bytes. With `expected`, a file of another network is
+    /// refused ([`AlgebraError::FingerprintMismatch`](effpath_algebra::AlgebraError)).
+    ///
+    /// ```
+    /// use effpath_extract::{ClassPaths, ProfileOptions};
+    /// let net = effpath_ir::zoo::lenet5(4);
+    /// let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[2, 1, 28, 28]), 0.5f32);
+    /// let pred = net.predict(&x)?.rows().into_iter()
+    ///     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }))
+    ///     .collect::<Vec<usize>>();
+    /// let cp = ClassPaths::profile(&net, &x, &pred, &ProfileOptions::default(), |_, _| {})?;
+    /// let bytes = cp.to_bytes();
+    /// let fp = net.fingerprint().0.into();
+    /// assert_eq!(ClassPaths::from_bytes(&bytes, Some(fp))?, cp);
+    /// assert!(ClassPaths::from_bytes(&bytes, Some([0; 32].into())).is_err());
+    /// assert!(ClassPaths::from_bytes(&bytes[..40], None).is_err());
+    /// # Ok::<(), effpath_extract::ExtractError>(())
+    /// ```
+    pub fn from_bytes(bytes: &[u8], expected: Option<Fingerprint>) -> Result<ClassPaths> {
+        let mut r = Reader { bytes, pos: 0 };
+        let found = r.array::<8>("the magic")?;
+        if found != CLASS_FILE_MAGIC {
+            return Err(ExtractError::ClassFileMagic {
+                found,
+                expected: CLASS_FILE_MAGIC,
+            });
+        }
+        let version = r.u32("the format version")?;
+        if version != CLASS_FILE_VERSION {
+            return Err(ExtractError::ClassFileVersion {
+                found: version,
+                supported: CLASS_FILE_VERSION,
+            });
+        }
+        let options = decode_options(&mut r)?;
+        let at = r.offset();
+        let classes = r.u32("the number of classes")?;
+        if classes == 0 || classes > MAX_CLASSES {
+            return Err(malformed(
+                at,
+                format!("{classes} classes (expected 1 to {MAX_CLASSES})"),
+            ));
+        }
+        let classes = classes as usize;
+        match options.seed {
+            Seed::Rank(k) if k > classes => {
+                return Err(malformed(at, format!("seed rank {k} of {classes} classes")));
+            }
+            Seed::Class(c) if c >= classes => {
+                return Err(malformed(
+                    at,
+                    format!("seed class {c} of {classes} classes"),
+                ));
+            }
+            _ => {}
+        }
+        // All counts must be present before anything is allocated for them.
+        let counts_at = r.offset();
+        let counts = r.take(classes * 8, "the images per class")?;
+        let mut images = Vec::with_capacity(classes);
+        for (i, chunk) in counts.chunks_exact(8).enumerate() {
+            let mut word = [0; 8];
+            word.copy_from_slice(chunk);
+            let n = u64::from_le_bytes(word);
+            let at = counts_at + 8 * i as u64;
+            images.push(
+                usize::try_from(n)
+                    .map_err(|_| malformed(at, format!("image count {n} is too large")))?,
+            );
+        }
+        let header_end = r.pos;
+        let at = r.offset();
+        let stored = r.u64("the header checksum")?;
+        let computed = fnv1a(&bytes[..header_end]);
+        if stored != computed {
+            return Err(malformed(
+                at,
+                format!("header checksum mismatch: stored {stored:016x}, computed {computed:016x}"),
+            ));
+        }
+        let rest = &bytes[r.pos..];
+        let paths = match expected {
+            Some(fp) => PathSet::load_checked(rest, fp)?,
+            None => PathSet::from_bytes(rest)?,
+        };
+        ClassPaths::try_from_parts(paths, images, options)
+    }
+
+    /// Writes the class-path file atomically (temporary file + rename).
+    pub fn save(&self, path: impl AsRef<Path>) -> Result<()> {
+        let bytes = self.to_bytes();
+        effpath_data::write_atomic(path, |w| w.write_all(&bytes))?;
+        Ok(())
+    }
+
+    /// Reads a class-path file; see [`ClassPaths::from_bytes`].
+    pub fn load(path: impl AsRef<Path>, expected: Option<Fingerprint>) -> Result<ClassPaths> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| effpath_data::DataError::io(path, e))?;
+        ClassPaths::from_bytes(&bytes, expected)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use effpath_algebra::{AlgebraError, ElementKind, LayerSpace, PathSpace};
+    use effpath_ir::Network;
+    use ndarray::{ArrayD, Axis, IxDyn};
+
+    use super::*;
+    use crate::profile::ProfileOptions;
+
+    /// `n` varied inputs for LeNet, labelled with the network's own predictions.
+    fn inputs(net: &Network, n: usize) -> (ArrayD<f32>, Vec<usize>) {
+        let x = ArrayD::from_shape_fn(IxDyn(&[n, 1, 28, 28]), |d| {
+            ((d[0] * 31 + d[2] * 7 + d[3] * d[0] + d[2] * d[3]) % 17) as f32 / 17.0
+        });
+        let labels = net
+            .predict(&x)
+            .unwrap()
+            .rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
+            })
+            .collect();
+        (x, labels)
+    }
+
+    fn profile(net: &Network, x: &ArrayD<f32>, labels: &[usize], o: ExtractOptions) -> ClassPaths {
+        let options = ProfileOptions {
+            extract: o,
+            batch_size: 5,
+            ..ProfileOptions::default()
+        };
+        ClassPaths::profile(net, x, labels, &options, |_, _| {}).unwrap()
+    }
+
+    /// A small class-path set over a tiny space (a few hundred bytes as a file).
+    fn tiny() -> ClassPaths {
+        let space = Arc::new(
+            PathSpace::new(
+                [7; 32],
+                vec![
+                    LayerSpace::max_pool2d("pool", 1, [2, 2], [1, 2]).unwrap(),
+                    LayerSpace::dense("fc", 2, 3).unwrap(),
+                ],
+            )
+            .unwrap(),
+        );
+        let mut set = PathSet::new(&space);
+        for (label, syn) in [(0u32, [0usize, 3]), (2, [1, 5])] {
+            let mut p = effpath_algebra::Path::empty(&space);
+            p.insert_many(1, ElementKind::Synapse, &syn).unwrap();
+            p.insert_neuron(0, label as usize / 2).unwrap();
+            set.insert(label, p).unwrap();
+        }
+        let o = ExtractOptions::default()
+            .with_theta(0.3)
+            .with_seed(Seed::Class(2))
+            .with_last_layers(1)
+            .with_threshold_base(ThresholdBase::Output);
+        ClassPaths::try_from_parts(set, vec![4, 0, 9], o).unwrap()
+    }
+
+    #[test]
+    fn round_trip_bytes_and_file() {
+        let cp = tiny();
+        let bytes = cp.to_bytes();
+        assert_eq!(&bytes[..8], b"EFCLASS\x01");
+        let back = ClassPaths::from_bytes(&bytes, Some([7; 32].into())).unwrap();
+        assert_eq!(back, cp);
+        assert_eq!(back.options().theta, 0.3);
+        assert_eq!(back.images_per_class(), &[4, 0, 9]);
+
+        let net = effpath_ir::zoo::lenet5(11);
+        let (x, labels) = inputs(&net, 6);
+        let cp = profile(&net, &x, &labels, ExtractOptions::default());
+        assert_eq!(cp.images_per_class().iter().sum::<usize>(), 6);
+        let path =
+            std::env::temp_dir().join(format!("effpath-classfile-{}.bin", std::process::id()));
+        cp.save(&path).unwrap();
+        let fp = Fingerprint(net.fingerprint().0);
+        let loaded = ClassPaths::load(&path, Some(fp));
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(loaded.unwrap(), cp);
+        assert!(matches!(
+            ClassPaths::load(&path, None),
+            Err(ExtractError::Data(_))
+        ));
+    }
+
+    #[test]
+    fn wrong_fingerprint_is_refused() {
+        let bytes = tiny().to_bytes();
+        let err = ClassPaths::from_bytes(&bytes, Some([8; 32].into())).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExtractError::Algebra(AlgebraError::FingerprintMismatch { .. })
+            ),
+            "{err}"
+        );
+        assert!(ClassPaths::from_bytes(&bytes, None).is_ok());
+    }
+
+    #[test]
+    fn every_truncation_and_header_corruption_is_an_error() {
+        let bytes = tiny().to_bytes();
+        for len in 0..bytes.len() {
+            assert!(
+                ClassPaths::from_bytes(&bytes[..len], None).is_err(),
+                "{len}"
+            );
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        assert!(ClassPaths::from_bytes(&longer, None).is_err());
+        // Flipping any header bit is caught (field checks or the checksum).
+        let header = 8 + 4 + 26 + 4 + 3 * 8 + 8;
+        for i in 0..header {
+            for bit in 0..8 {
+                let mut bad = bytes.clone();
+                bad[i] ^= 1 << bit;
+                assert!(
+                    ClassPaths::from_bytes(&bad, None).is_err(),
+                    "byte {i} bit {bit}"
+                );
+            }
+        }
+        let mut bad = bytes.clone();
+        bad[0] = b'X';
+        assert!(matches!(
+            ClassPaths::from_bytes(&bad, None),
+            Err(ExtractError::ClassFileMagic { .. })
+        ));
+        let mut bad = bytes.clone();
+        bad[8] = 2;
+        let err = ClassPaths::from_bytes(&bad, None).unwrap_err();
+        assert!(matches!(
+            err,
+            ExtractError::ClassFileVersion {
+                found: 2,
+                supported: 1
+            }
+        ));
+        assert!(err.to_string().contains("newer"), "{err}");
+        assert!(matches!(
+            ClassPaths::from_bytes(&bytes[..20], None),
+            Err(ExtractError::ClassFileTruncated { .. })
+        ));
+    }
+
+    #[test]
+    fn labels_must_be_classes_with_images() {
+        let cp = tiny();
+        let set = cp.path_set().clone();
+        assert!(ClassPaths::try_from_parts(set.clone(), vec![1, 1], *cp.options()).is_err());
+        assert!(ClassPaths::try_from_parts(set, vec![1, 1, 0], *cp.options()).is_err());
+    }
+
+    #[test]
+    fn merged_halves_equal_the_whole() {
+        let net = effpath_ir::zoo::lenet5(5).with_random_weights(9);
+        let (x, labels) = inputs(&net, 12);
+        let o = ExtractOptions::default().with_theta(0.4);
+        let whole = profile(&net, &x, &labels, o);
+        let half = |r: std::ops::Range<usize>| {
+            let xs = x.slice_axis(Axis(0), r.clone().into()).to_owned();
+            profile(&net, &xs, &labels[r], o)
+        };
+        let mut merged = half(0..7);
+        merged.merge(&half(7..12)).unwrap();
+        assert_eq!(merged, whole);
+        assert_eq!(merged.to_bytes(), whole.to_bytes());
+
+        // Other options or another network: refused, nothing changed.
+        let other = profile(&net, &x, &labels, ExtractOptions::default());
+        assert!(matches!(
+            merged.merge(&other),
+            Err(ExtractError::Mismatch(_))
+        ));
+        let net2 = effpath_ir::zoo::lenet5(6);
+        let (x2, labels2) = inputs(&net2, 3);
+        let foreign = profile(&net2, &x2, &labels2, o);
+        assert!(matches!(
+            merged.merge(&foreign),
+            Err(ExtractError::Algebra(AlgebraError::SpaceMismatch { .. }))
+        ));
+        assert_eq!(merged, whole);
+    }
+}

@@ -1,0 +1,163 @@
+//! Detection features (spec §4.3–4.4): per weighted layer, the similarity |S ∩ P| / |S| of an
+//! image's rank-1 path with its predicted class's path and of its rank-2 path with the
+//! runner-up class's path.
+
+use effpath_algebra::{ElementKind, Path};
+use effpath_ir::{Activations, Network};
+use ndarray::ArrayD;
+use rayon::prelude::*;
+
+use crate::error::{ExtractError, Result};
+use crate::extractor::{ExtractOptions, Extractor, Seed};
+use crate::profile::ClassPaths;
+
+/// Options of [`PathFeatures`].
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct FeatureOptions {
+    /// How the image paths are extracted (θ, partial extraction); the seed is set per rank.
+    pub extract: ExtractOptions,
+    /// Keep only the features of the last `n` weighted layers (the extraction is unchanged).
+    pub last_layers: Option<usize>,
+    /// Which elements are compared (the original uses synapses).
+    pub kind: ElementKind,
+}
+
+impl Default for FeatureOptions {
+    fn default() -> Self {
+        FeatureOptions {
+            extract: ExtractOptions::default(),
+            last_layers: None,
+            kind: ElementKind::Synapse,
+        }
+    }
+}
+
+/// The features of one image.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FeatureRow {
+    /// Predicted class (rank 1).
+    pub predicted: usize,
+    /// Runner-up class (rank 2).
+    pub runner_up: usize,
+    /// `[rank-1 similarity per layer…, rank-2 similarity per layer…]`, layers in forward
+    /// order; `None` where the image path is empty in that layer or the class has no path.
+    pub values: Vec<Option<f64>>,
+}
+
+impl FeatureRow {
+    /// The values if every one is defined (rows with an undefined similarity are dropped).
+    pub fn complete(&self) -> Option<Vec<f64>> {
+        self.values.iter().copied().collect()
+    }
+}
+
+/// Computes detection features of images against the class paths of a network.
+///
+/// ```
+/// use effpath_extract::{ClassPaths, FeatureOptions, PathFeatures, ProfileOptions};
+/// let net = effpath_ir::zoo::lenet5(2);
+/// let x = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[6, 1, 28, 28]), |d| ((d[0] + d[2] * d[3]) % 7) as f32 / 7.0);
+/// let labels: Vec<usize> = net.predict(&x)?.rows().into_iter()
+///     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b })).collect();
+/// let cp = ClassPaths::profile(&net, &x, &labels, &ProfileOptions::default(), |_, _| {})?;
+/// let f = PathFeatures::new(&net, &cp, FeatureOptions::default())?;
+/// let rows = f.compute_batch(&x)?;
+/// assert_eq!(rows[0].values.len(), 2 * 5); // LeNet-5 has 5 weighted layers
+/// assert_eq!(rows[0].values[4], Some(1.0)); // a training image lies inside its class path
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct PathFeatures<'a> {
+    rank1: Extractor<'a>,
+    rank2: Extractor<'a>,
+    class_paths: &'a ClassPaths,
+    layers: Vec<usize>,
+    kind: ElementKind,
+}
+
+impl<'a> PathFeatures<'a> {
+    /// Checks that the class paths belong to `net` and prepares both extractors.
+    pub fn new(
+        net: &'a Network,
+        class_paths: &'a ClassPaths,
+        options: FeatureOptions,
+    ) -> Result<Self> {
+        let rank1 = Extractor::new(net, options.extract.with_seed(Seed::Rank(1)))?;
+        let rank2 = Extractor::new(net, options.extract.with_seed(Seed::Rank(2)))?;
+        rank1.space().check_same(class_paths.path_set().space())?;
+        let weighted: Vec<usize> = rank1
+            .space()
+            .selected(effpath_algebra::LayerSelection::Weighted)
+            .collect();
+        let keep = match options.last_layers {
+            Some(0) => return Err(ExtractError::LastLayers),
+            Some(n) => n.min(weighted.len()),
+            None => weighted.len(),
+        };
+        let layers = weighted[weighted.len() - keep..].to_vec();
+        Ok(PathFeatures {
+            rank1,
+            rank2,
+            class_paths,
+            layers,
+            kind: options.kind,
+        })
+    }
+
+    /// Feature names: `rank1/<layer>` then `rank2/<layer>`.
+    pub fn names(&self) -> Vec<String> {
+        let space = self.rank1.space();
+        ["rank1", "rank2"]
+            .iter()
+            .flat_map(|r| {
+                self.layers
+                    .iter()
+                    .map(move |&l| format!("{r}/{}", space.layers()[l].name()))
+            })
+            .collect()
+    }
+
+    /// Number of features per row.
+    pub fn len(&self) -> usize {
+        2 * self.layers.len()
+    }
+
+    /// `true` when there are no features (never, for a network with a weighted layer).
+    pub fn is_empty(&self) -> bool {
+        self.layers.is_empty()
+    }
+
+    fn similarities(&self, path: &Path, class: usize, out: &mut Vec<Option<f64>>) -> Result<()> {
+        for &l in &self.layers {
+            out.push(match self.class_paths.class(class) {
+                Some(p) => path.similarity_layer(p, l, self.kind)?,
+                None => None,
+            });
+        }
+        Ok(())
+    }
+
+    /// Features of sample `n` of a forward pass.
+    pub fn compute(&self, acts: &Activations, n: usize) -> Result<FeatureRow> {
+        let e1 = self.rank1.extract_sample(acts, n)?;
+        let e2 = self.rank2.extract_sample(acts, n)?;
+        let mut values = Vec::with_capacity(self.len());
+        self.similarities(&e1.path, e1.seed_class, &mut values)?;
+        self.similarities(&e2.path, e2.seed_class, &mut values)?;
+        Ok(FeatureRow {
+            predicted: e1.predicted,
+            runner_up: e2.seed_class,
+            values,
+        })
+    }
+
+    /// Features of every image of a batch `(N, …)` (normalised as the model expects), in
+    /// parallel.
+    pub fn compute_batch(&self, images: &ArrayD<f32>) -> Result<Vec<FeatureRow>> {
+        let acts = self.rank1.network().forward(images)?;
+        (0..acts.batch_size())
+            .into_par_iter()
+            .map(|n| self.compute(&acts, n))
+            .collect()
+    }
+}
