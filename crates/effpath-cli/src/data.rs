@@ -74,18 +74,14 @@ pub struct SampleArgs {
     #[arg(long, value_name = "N", conflicts_with = "input")]
     index: Option<usize>,
 
-    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: none]
+    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: the model's]
     ///
-    /// Image pixels are divided by 255, then mapped to (x - MEAN) / STD. The same map is
-    /// applied to the values of --input. The default, none, feeds pixel/255 (and --input
-    /// values) unchanged.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        default_value = "none",
-        hide_default_value = true
-    )]
-    normalize: Normalization,
+    /// Image pixels are divided by 255, then mapped to (x - MEAN) / STD. Without this
+    /// option, images use the normalisation recorded in the model (ONNX metadata
+    /// `effpath.input_normalization`, as the shipped models have) or none, and --input values
+    /// are taken as already normalised; given, it also applies to the values of --input.
+    #[arg(long, value_name = "SPEC")]
+    normalize: Option<Normalization>,
 }
 
 /// One input ready for the network, and how to describe it.
@@ -100,10 +96,10 @@ pub struct Sample {
 impl SampleArgs {
     /// Loads and normalises the chosen input, checked against the model's input shape.
     pub fn load(&self, net: &Network) -> Result<Sample> {
-        let norm = self.normalize;
         if let Some(path) = &self.input {
-            return load_npy(path, net, norm);
+            return load_npy(path, net, self.normalize.unwrap_or(Normalization::None));
         }
+        let norm = self.normalize.unwrap_or_else(|| model_normalization(net));
         let Some(index) = self.index else {
             bail!("--index is required with --images and --dataset");
         };
@@ -189,20 +185,30 @@ pub struct LabeledArgs {
     #[arg(long, value_enum, value_name = "NAME", conflicts_with_all = ["images", "labels"])]
     dataset: Option<Dataset>,
 
-    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: none]
+    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: the model's]
     ///
-    /// Pixels are divided by 255, then mapped to (x - MEAN) / STD. The default, none,
-    /// feeds pixel/255 unchanged.
-    #[arg(
-        long,
-        value_name = "SPEC",
-        default_value = "none",
-        hide_default_value = true
-    )]
-    pub normalize: Normalization,
+    /// Pixels are divided by 255, then mapped to (x - MEAN) / STD. Without this option, the
+    /// normalisation recorded in the model (ONNX metadata `effpath.input_normalization`, as
+    /// the shipped models have) is used, or none.
+    #[arg(long, value_name = "SPEC")]
+    pub normalize: Option<Normalization>,
+}
+
+/// The normalisation recorded in the model (ONNX metadata `effpath.input_normalization`),
+/// or none.
+pub fn model_normalization(net: &Network) -> Normalization {
+    match net.input_normalization() {
+        Some([mean, std]) => Normalization::MeanStd { mean, std },
+        None => Normalization::None,
+    }
 }
 
 impl LabeledArgs {
+    /// `--normalize` if given, else the model's recorded normalisation, else none.
+    pub fn normalization(&self, net: &Network) -> Normalization {
+        self.normalize.unwrap_or_else(|| model_normalization(net))
+    }
+
     /// Loads the images and labels; returns them with a name for the output.
     pub fn load(&self) -> Result<(LabeledImages, String)> {
         if let Some(dataset) = self.dataset {

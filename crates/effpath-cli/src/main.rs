@@ -19,8 +19,9 @@ use clap::Parser;
 
 /// Effective-path analysis of deep neural networks (Qiu et al., CVPR 2019).
 ///
-/// MODEL is a path to an .onnx file or `lenet5`, the built-in untrained LeNet-5 for
-/// 1×28×28 inputs (use ./lenet5 for a file of that name).
+/// MODEL is a path to an .onnx file, `lenet5-mnist` (the shipped LeNet-5 trained on MNIST)
+/// or `lenet5` (the built-in untrained LeNet-5 for 1×28×28 inputs; use ./lenet5 for a file
+/// of that name).
 #[derive(Debug, Parser)]
 #[command(name = "effpath", version, propagate_version = true)]
 struct Cli {

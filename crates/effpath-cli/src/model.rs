@@ -6,8 +6,11 @@ use anyhow::{Context, Result, bail};
 use clap::Args;
 use effpath::{Network, onnx, zoo};
 
-/// The special MODEL value naming the built-in LeNet-5.
+/// The special MODEL value naming the built-in (untrained) LeNet-5.
 pub const BUILTIN_LENET5: &str = "lenet5";
+
+/// The special MODEL value naming the shipped LeNet-5 trained on MNIST.
+pub const BUILTIN_LENET5_MNIST: &str = "lenet5-mnist";
 
 /// Seed of the built-in LeNet-5's weights.
 const LENET5_SEED: u64 = 0;
@@ -15,7 +18,8 @@ const LENET5_SEED: u64 = 0;
 /// Which model to load, shared by every command that needs one.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
-    /// An .onnx file, or `lenet5` for the built-in untrained LeNet-5 (1×28×28 input, seed 0)
+    /// An .onnx file, `lenet5-mnist` (the shipped LeNet-5 trained on MNIST, 98.3 %) or
+    /// `lenet5` (the built-in untrained LeNet-5, seed 0)
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 
@@ -39,6 +43,8 @@ impl ModelArgs {
         let name = self.model.display().to_string();
         let net = if self.model.as_os_str() == BUILTIN_LENET5 {
             zoo::lenet5(LENET5_SEED)
+        } else if self.model.as_os_str() == BUILTIN_LENET5_MNIST {
+            effpath::models::lenet5_mnist()?
         } else {
             load_onnx(&self.model)?
         };

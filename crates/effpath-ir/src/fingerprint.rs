@@ -108,6 +108,11 @@ impl Network {
             }
         }
         e.n(self.output().0);
+        if let Some([mean, std]) = self.input_normalization() {
+            e.0.update(b"input-normalization");
+            e.f(mean);
+            e.f(std);
+        }
         Fingerprint(e.0.finalize().into())
     }
 }

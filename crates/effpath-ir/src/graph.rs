@@ -51,6 +51,7 @@ pub struct Network {
     nodes: Vec<Node>,
     shapes: Vec<Vec<usize>>,
     output: ValueId,
+    input_normalization: Option<[f32; 2]>,
 }
 
 /// Converts a shape problem of node `node` into the crate error.
@@ -121,7 +122,35 @@ impl Network {
             nodes,
             shapes,
             output,
+            input_normalization: None,
         })
+    }
+
+    /// Records that the network expects pixels in `[0, 1]` mapped to `(x − mean) / std` (as a
+    /// PyTorch model trained on normalised data does). Stored in ONNX metadata
+    /// (`effpath.input_normalization`) and used by the CLI when no `--normalize` is given.
+    /// Errors on a non-finite mean or a non-positive std.
+    ///
+    /// ```
+    /// let net = effpath_ir::zoo::lenet5(0).with_input_normalization(Some([0.1307, 0.3081]))?;
+    /// assert_eq!(net.input_normalization(), Some([0.1307, 0.3081]));
+    /// # Ok::<(), effpath_ir::IrError>(())
+    /// ```
+    pub fn with_input_normalization(mut self, mean_std: Option<[f32; 2]>) -> Result<Network> {
+        if let Some([mean, std]) = mean_std
+            && !(mean.is_finite() && std.is_finite() && std > 0.0)
+        {
+            return Err(IrError::Graph(format!(
+                "input normalisation mean {mean}, std {std}: need a finite mean and std > 0"
+            )));
+        }
+        self.input_normalization = mean_std;
+        Ok(self)
+    }
+
+    /// The `(mean, std)` input normalisation the network expects, if recorded.
+    pub fn input_normalization(&self) -> Option<[f32; 2]> {
+        self.input_normalization
     }
 
     /// Name of the input tensor.

@@ -131,3 +131,33 @@ fn import_errors_name_the_problem() {
     let err = onnx::load("/nonexistent/model.onnx").unwrap_err();
     assert!(err.to_string().contains("/nonexistent/model.onnx"), "{err}");
 }
+
+#[test]
+fn input_normalization_survives_onnx_and_enters_the_fingerprint() {
+    let plain = zoo::lenet5(2);
+    let net = plain
+        .clone()
+        .with_input_normalization(Some([0.1307, 0.3081]))
+        .unwrap();
+    assert_ne!(net.fingerprint(), plain.fingerprint());
+    let back = onnx::from_bytes(&onnx::to_bytes(&net)).unwrap();
+    assert_eq!(back.input_normalization(), Some([0.1307, 0.3081]));
+    assert_eq!(back.fingerprint(), net.fingerprint());
+    assert_eq!(
+        onnx::from_bytes(&onnx::to_bytes(&plain))
+            .unwrap()
+            .input_normalization(),
+        None
+    );
+    assert!(
+        plain
+            .clone()
+            .with_input_normalization(Some([0.0, 0.0]))
+            .is_err()
+    );
+    assert!(
+        plain
+            .with_input_normalization(Some([f32::NAN, 1.0]))
+            .is_err()
+    );
+}

@@ -19,6 +19,11 @@
 //!   similarity, and their checked binary format;
 //! * from `effpath-extract` (also [`extract`]): [`extract_path`], [`Extractor`],
 //!   [`ExtractOptions`], [`Seed`], [`ClassPaths`], [`ProfileOptions`];
+//! * from `effpath-train` (also [`training`]): [`TrainConfig`], [`Schedule`] and
+//!   [`training::train`] — SGD training of the shipped models;
+//! * from `effpath-detect` (also [`detect`]): the [`Detector`] trait, [`DetectorKind`],
+//!   [`DetectorModel`] and [`roc_auc`];
+//! * [`models`]: trained networks shipped with effpath ([`models::lenet5_mnist`]);
 //! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
 //! * [`Error`], one error type wrapping those of the crates.
 //!
@@ -48,10 +53,14 @@
 //! # Ok::<(), effpath::Error>(())
 //! ```
 
+pub mod models;
+
 pub use effpath_algebra as algebra;
 pub use effpath_data as data;
+pub use effpath_detect as detect;
 pub use effpath_extract as extract;
 pub use effpath_ir as ir;
+pub use effpath_train as training;
 pub use ndarray;
 
 pub use effpath_algebra::{AlgebraError, ElementKind, LayerSelection, Path, PathSet, PathSpace};
@@ -59,13 +68,15 @@ pub use effpath_data::{
     DataError, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split, decode_npy,
     encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
 };
+pub use effpath_detect::{DetectError, Detector, DetectorKind, DetectorModel, roc_auc};
 pub use effpath_extract::{
-    ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, ProfileOptions, Seed,
-    extract_path,
+    ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, FeatureOptions, FeatureRow,
+    PathFeatures, ProfileOptions, Seed, extract_path,
 };
 pub use effpath_ir::{
     Activations, Fingerprint, IrError, Network, NetworkBuilder, Node, Op, ValueId, onnx, zoo,
 };
+pub use effpath_train::{Schedule, TrainConfig, TrainError};
 
 /// Any error of the effpath crates, for embedders that want a single error type.
 ///
@@ -93,6 +104,12 @@ pub enum Error {
     /// Extraction or profiling failed.
     #[error(transparent)]
     Extract(#[from] ExtractError),
+    /// Training failed.
+    #[error(transparent)]
+    Train(#[from] TrainError),
+    /// A detector failed.
+    #[error(transparent)]
+    Detect(#[from] DetectError),
 }
 
 /// `Result` with [`Error`] as the default error type.

@@ -97,7 +97,9 @@ fn confusion(
     let batch = args.batch_size as usize;
     for start in (0..n).step_by(batch) {
         let end = (start + batch).min(n);
-        let x = data.to_tensor(start..end, args.data.normalize)?.into_dyn();
+        let x = data
+            .to_tensor(start..end, args.data.normalization(net))?
+            .into_dyn();
         let logits = net.predict(&x)?;
         for (row, &label) in logits.outer_iter().zip(&data.labels()[start..end]) {
             let predicted = argmax(row.iter().copied());

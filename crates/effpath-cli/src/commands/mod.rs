@@ -8,6 +8,7 @@ pub mod merge;
 pub mod predict;
 pub mod profile;
 pub mod similarity;
+pub mod train;
 
 use anyhow::Result;
 use clap::Subcommand;
@@ -32,6 +33,8 @@ pub enum Command {
     Similarity(similarity::SimilarityArgs),
     /// Per-layer densities of the overall path and of every class path
     Density(density::DensityArgs),
+    /// Train a network (LeNet-5) on MNIST, Fashion-MNIST or IDX files and save it as ONNX
+    Train(train::TrainArgs),
 }
 
 /// Runs a subcommand, writing its results to stdout.
@@ -47,6 +50,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::Merge(args) => merge::run(&args, &mut out)?,
         Command::Similarity(args) => similarity::run(&args, &mut out)?,
         Command::Density(args) => density::run(&args, &mut out)?,
+        Command::Train(args) => train::run(&args, &mut out)?,
     }
     std::io::Write::flush(&mut out)?;
     Ok(())

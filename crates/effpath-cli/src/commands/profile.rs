@@ -123,7 +123,7 @@ pub fn run(args: &ProfileArgs, out: &mut impl Write) -> Result<()> {
         batch_size: args.batch_size as usize,
     };
     let images = data
-        .to_tensor(range.clone(), args.data.normalize)?
+        .to_tensor(range.clone(), args.data.normalization(&model.net))?
         .into_dyn();
     let labels: Vec<usize> = data.labels()[range.clone()]
         .iter()

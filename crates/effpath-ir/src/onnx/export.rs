@@ -197,6 +197,14 @@ pub fn export_model(net: &Network) -> ModelProto {
         producer_name: Some("effpath".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),
         graph: Some(graph),
+        metadata_props: net
+            .input_normalization()
+            .map(|[m, s]| super::proto::StringStringEntryProto {
+                key: Some(super::NORMALIZATION_KEY.into()),
+                value: Some(format!("{m:?},{s:?}")),
+            })
+            .into_iter()
+            .collect(),
         ..Default::default()
     }
 }

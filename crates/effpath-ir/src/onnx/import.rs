@@ -194,8 +194,9 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
             ),
         });
     };
+    let norm = input_normalization(model)?;
     match imp.env.get(out.name()) {
-        Some(Entry::Value(v)) => imp.builder.finish(*v),
+        Some(Entry::Value(v)) => imp.builder.finish(*v)?.with_input_normalization(norm),
         Some(_) => Err(IrError::Graph(format!(
             "graph output `{}` is a constant, not computed from the input",
             out.name()
@@ -204,6 +205,29 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
             "graph output `{}` is not produced by any node",
             out.name()
         ))),
+    }
+}
+
+/// The `effpath.input_normalization` metadata (`"mean,std"`), if present.
+fn input_normalization(model: &ModelProto) -> Result<Option<[f32; 2]>> {
+    let Some(entry) = model
+        .metadata_props
+        .iter()
+        .find(|p| p.key() == super::NORMALIZATION_KEY)
+    else {
+        return Ok(None);
+    };
+    let bad = || {
+        IrError::OnnxDecode(format!(
+            "metadata {}: `{}` is not `mean,std`",
+            super::NORMALIZATION_KEY,
+            entry.value()
+        ))
+    };
+    let mut parts = entry.value().split(',').map(|p| p.trim().parse::<f32>());
+    match (parts.next(), parts.next(), parts.next()) {
+        (Some(Ok(m)), Some(Ok(s)), None) => Ok(Some([m, s])),
+        _ => Err(bad()),
     }
 }
 

@@ -32,6 +32,9 @@ pub use import::import_model;
 use crate::error::{IrError, Result};
 use crate::graph::Network;
 
+/// ONNX metadata key holding a network's input normalisation as `"mean,std"`.
+pub const NORMALIZATION_KEY: &str = "effpath.input_normalization";
+
 /// Import limit on the number of nodes of an ONNX graph.
 pub const MAX_NODES: usize = 100_000;
 /// Import limit on the element count of a constant built by `ConstantOfShape`.
