@@ -7,7 +7,7 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use effpath_benches::{input_batch, light_model};
 use effpath_data::{Mnist, Normalization};
 use effpath_extract::{ClassPaths, ExtractOptions, Extractor, ProfileOptions};
-use effpath_ir::{Network, zoo};
+use effpath_ir::Network;
 use std::hint::black_box;
 
 fn side_by_side(c: &mut Criterion, group: &str, net: &Network, x: &ndarray::ArrayD<f32>, samples: usize) {
@@ -23,7 +23,7 @@ fn side_by_side(c: &mut Criterion, group: &str, net: &Network, x: &ndarray::Arra
 }
 
 fn lenet(c: &mut Criterion) {
-    let net = zoo::lenet5(0);
+    let net = effpath::models::lenet5_mnist().expect("shipped model");
     let x = Mnist::embedded_test().expect("mnist").to_tensor(0..1, Normalization::MNIST).expect("tensor").into_dyn();
     side_by_side(c, "lenet5", &net, &x, 50);
 }
@@ -37,18 +37,11 @@ fn imagenet(c: &mut Criterion) {
 }
 
 fn profiling(c: &mut Criterion) {
-    let net = zoo::lenet5(0);
+    let net = effpath::models::lenet5_mnist().expect("shipped model");
     let data = Mnist::embedded_train().expect("mnist");
-    let n = 512;
+    let n = 2048;
     let x = data.to_tensor(0..n, Normalization::MNIST).expect("tensor").into_dyn();
-    // Label with the network's own predictions so every image counts (an untrained network).
-    let labels: Vec<usize> = net
-        .predict(&x)
-        .expect("predict")
-        .rows()
-        .into_iter()
-        .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }))
-        .collect();
+    let labels: Vec<usize> = data.labels()[..n].iter().map(|&l| l as usize).collect();
     let mut g = c.benchmark_group("profile_lenet5_mnist");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
