@@ -181,7 +181,7 @@ pub fn run_experiment(data: &ExperimentData, options: &ExperimentOptions) -> Res
 /// Keeps the features of the last `n` layers of rows laid out as `[rank-1 × L, rank-2 × L]`.
 pub fn last_layers(x: &Array2<f64>, n: usize) -> Result<Array2<f64>> {
     let layers = x.ncols() / 2;
-    if x.ncols() % 2 != 0 || n == 0 || n > layers {
+    if !x.ncols().is_multiple_of(2) || n == 0 || n > layers {
         return Err(DetectError::option(
             "last_layers",
             format!("{n} of {layers} layers ({} columns)", x.ncols()),
