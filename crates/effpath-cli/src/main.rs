@@ -9,8 +9,10 @@
 mod classpaths;
 mod commands;
 mod data;
+mod features_csv;
 mod model;
 mod output;
+mod pixels;
 mod plot;
 
 use std::process::ExitCode;

@@ -23,6 +23,8 @@
 //!   [`training::train`] — SGD training of the shipped models;
 //! * from `effpath-detect` (also [`detect`]): the [`Detector`] trait, [`DetectorKind`],
 //!   [`DetectorModel`] and [`roc_auc`];
+//! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
+//!   checked to belong together, flagging adversarial inputs at inference time;
 //! * [`models`]: trained networks shipped with effpath ([`models::lenet5_mnist`]);
 //! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
 //! * [`Error`], one error type wrapping those of the crates.
@@ -53,6 +55,7 @@
 //! # Ok::<(), effpath::Error>(())
 //! ```
 
+pub mod guard;
 pub mod models;
 
 pub use effpath_algebra as algebra;
@@ -110,6 +113,9 @@ pub enum Error {
     /// A detector failed.
     #[error(transparent)]
     Detect(#[from] DetectError),
+    /// A guard's parts do not belong together, or a detector file is not valid.
+    #[error("guard: {0}")]
+    Guard(String),
 }
 
 /// `Result` with [`Error`] as the default error type.

@@ -1,8 +1,11 @@
 //! One module per subcommand; [`run`] dispatches.
 
 pub mod density;
+pub mod detect;
 pub mod eval;
 pub mod extract;
+pub mod features;
+pub mod fit_detector;
 pub mod inspect;
 pub mod merge;
 pub mod predict;
@@ -33,6 +36,12 @@ pub enum Command {
     Similarity(similarity::SimilarityArgs),
     /// Per-layer densities of the overall path and of every class path
     Density(density::DensityArgs),
+    /// Path-similarity features (rank-1 and rank-2, per weighted layer) of images, as CSV
+    Features(features::FeaturesArgs),
+    /// Train an adversarial-input detector on feature tables and save it with its threshold
+    FitDetector(fit_detector::FitDetectorArgs),
+    /// Flag adversarial inputs with a trained detector
+    Detect(detect::DetectArgs),
     /// Train a network (LeNet-5) on MNIST, Fashion-MNIST or IDX files and save it as ONNX
     Train(train::TrainArgs),
 }
@@ -51,6 +60,9 @@ pub fn run(command: Command) -> Result<()> {
         Command::Similarity(args) => similarity::run(&args, &mut out)?,
         Command::Density(args) => density::run(&args, &mut out)?,
         Command::Train(args) => train::run(&args, &mut out)?,
+        Command::Features(args) => features::run(&args, &mut out)?,
+        Command::FitDetector(args) => fit_detector::run(&args, &mut out)?,
+        Command::Detect(args) => detect::run(&args, &mut out)?,
     }
     std::io::Write::flush(&mut out)?;
     Ok(())

@@ -1,0 +1,132 @@
+//! Image batches in `[0, 1]` pixel space (the convention of attacks and detection): `.npy`
+//! arrays `(N, C, H, W)`, IDX files, or an embedded dataset; normalised for the model by
+//! effpath.
+
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+use clap::{ArgGroup, Args};
+use effpath::ndarray::{ArrayD, Axis};
+use effpath::{IdxOptions, LabeledImages, Network, Normalization, read_npy};
+
+use crate::data::{Dataset, check_image_shape, model_normalization};
+use crate::output;
+
+/// A batch of images in `[0, 1]`, chosen by `--input`, `--images` or `--dataset`.
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("pixels").required(true).args(["input", "images", "dataset"])))]
+pub struct PixelArgs {
+    /// A float32 .npy of shape (N,C,H,W) with values in [0, 1] (e.g. the `adv` array written
+    /// by `effpath attack`, extracted with numpy)
+    #[arg(long, value_name = "X.npy")]
+    input: Option<PathBuf>,
+
+    /// An IDX image file (gzip or plain)
+    #[arg(long, value_name = "IDX")]
+    images: Option<PathBuf>,
+
+    /// The IDX labels of --images (optional; adds a label column)
+    #[arg(long, value_name = "IDX", requires = "images")]
+    labels: Option<PathBuf>,
+
+    /// An embedded dataset
+    #[arg(long, value_enum, value_name = "NAME")]
+    dataset: Option<Dataset>,
+
+    /// Use only the first N images
+    #[arg(long, value_name = "N")]
+    limit: Option<usize>,
+
+    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: the model's]
+    #[arg(long, value_name = "SPEC")]
+    normalize: Option<Normalization>,
+}
+
+/// A normalised batch ready for the network, with labels when known.
+#[derive(Debug)]
+pub struct Pixels {
+    /// `(N, per-sample input shape)`, normalised.
+    pub x: ArrayD<f32>,
+    /// Labels, when the source has them.
+    pub labels: Option<Vec<usize>>,
+    /// Where the images came from.
+    pub source: String,
+}
+
+fn from_labeled(
+    data: &LabeledImages,
+    limit: usize,
+    norm: Normalization,
+    net: &Network,
+) -> Result<ArrayD<f32>> {
+    check_image_shape(net, data.rows(), data.cols())?;
+    Ok(data.to_tensor(0..limit.min(data.len()), norm)?.into_dyn())
+}
+
+impl PixelArgs {
+    /// Loads, checks against the model input and normalises the batch.
+    pub fn load(&self, net: &Network) -> Result<Pixels> {
+        let norm = self.normalize.unwrap_or_else(|| model_normalization(net));
+        let limit = self.limit.unwrap_or(usize::MAX);
+        if let Some(path) = &self.input {
+            let mut x = read_npy::<f32>(path)?;
+            let expected = net.input_shape();
+            if x.ndim() != expected.len() + 1 || x.shape()[1..] != *expected {
+                bail!(
+                    "{} has shape {} but the model needs N×{}",
+                    path.display(),
+                    output::shape(x.shape()),
+                    output::shape(expected)
+                );
+            }
+            if let Some(bad) = x.iter().position(|v| !(0.0..=1.0).contains(v)) {
+                bail!(
+                    "{}: value at flat index {bad} is outside [0, 1] (pixel space expected)",
+                    path.display()
+                );
+            }
+            let n = x.shape()[0].min(limit);
+            x = x.slice_axis(Axis(0), (0..n).into()).to_owned();
+            norm.apply(&mut x);
+            return Ok(Pixels {
+                x,
+                labels: None,
+                source: path.display().to_string(),
+            });
+        }
+        if let Some(path) = &self.images {
+            let data = match &self.labels {
+                Some(labels) => {
+                    LabeledImages::from_idx_files(path, labels, &IdxOptions::default())?
+                }
+                None => {
+                    let images = effpath::read_images(path, &IdxOptions::default())?;
+                    let n = images.dim().0;
+                    LabeledImages::new(images, vec![0; n])?
+                }
+            };
+            let x = from_labeled(&data, limit, norm, net)?;
+            let n = x.shape()[0];
+            let labels = self
+                .labels
+                .as_ref()
+                .map(|_| data.labels()[..n].iter().map(|&l| l as usize).collect());
+            return Ok(Pixels {
+                x,
+                labels,
+                source: path.display().to_string(),
+            });
+        }
+        let Some(dataset) = self.dataset else {
+            bail!("one of --input, --images or --dataset is required");
+        };
+        let data = dataset.load()?;
+        let x = from_labeled(&data, limit, norm, net)?;
+        let n = x.shape()[0];
+        Ok(Pixels {
+            x,
+            labels: Some(data.labels()[..n].iter().map(|&l| l as usize).collect()),
+            source: dataset.name().to_string(),
+        })
+    }
+}

@@ -1,0 +1,158 @@
+//! features → fit-detector → detect on the shipped LeNet: normal digits pass, uniform noise
+//! images are flagged; mismatched files are refused.
+
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn effpath(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = effpath(args);
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn noise(path: &Path, n: usize, seed: u64) {
+    let mut s = seed;
+    let x = effpath::ndarray::Array4::from_shape_fn((n, 1, 28, 28), |_| {
+        s = s
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (s >> 40) as f32 / (1u64 << 24) as f32
+    });
+    effpath::write_npy(path, &x).unwrap();
+}
+
+#[test]
+fn detector_pipeline_flags_noise_and_passes_digits() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    ok(&[
+        "profile",
+        "lenet5-mnist",
+        "--dataset",
+        "mnist-train",
+        "--per-class",
+        "100",
+        "-q",
+        "--out",
+        &p("cp.bin"),
+    ]);
+    noise(Path::new(&p("noise.npy")), 150, 1);
+    noise(Path::new(&p("noise2.npy")), 20, 2);
+    ok(&[
+        "features",
+        "lenet5-mnist",
+        "--classpaths",
+        &p("cp.bin"),
+        "--dataset",
+        "mnist-test",
+        "--limit",
+        "300",
+        "-q",
+        "--out",
+        &p("f0.csv"),
+    ]);
+    ok(&[
+        "features",
+        "lenet5-mnist",
+        "--classpaths",
+        &p("cp.bin"),
+        "--input",
+        &p("noise.npy"),
+        "-q",
+        "--out",
+        &p("f1.csv"),
+    ]);
+    let csv = std::fs::read_to_string(p("f0.csv")).unwrap();
+    assert!(csv.starts_with("# effpath-features {"));
+    assert_eq!(csv.lines().count(), 302);
+    let fit = ok(&[
+        "fit-detector",
+        "--normal",
+        &p("f0.csv"),
+        "--adversarial",
+        &p("f1.csv"),
+        "--model",
+        "linear",
+        "--out",
+        &p("det.json"),
+    ]);
+    assert!(fit.contains("training AUC"), "{fit}");
+    let json = |input: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "detect",
+            "lenet5-mnist",
+            "--classpaths",
+            &p("cp.bin"),
+            "--detector",
+            &p("det.json"),
+            "--json",
+        ];
+        args.extend_from_slice(input);
+        serde_json::from_str(&ok(&args)).unwrap()
+    };
+    let flagged = |v: &serde_json::Value| {
+        v["images"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|i| i["flagged"] == true)
+            .count()
+    };
+    let digits = json(&["--dataset", "mnist-test", "--limit", "600"]);
+    let fresh_noise = json(&["--input", &p("noise2.npy")]);
+    // Held-out digits (300..600 were not used for training) mostly pass; fresh noise is caught.
+    assert!(
+        flagged(&digits) < 600 / 5,
+        "{} of 600 digits flagged",
+        flagged(&digits)
+    );
+    assert!(
+        flagged(&fresh_noise) >= 18,
+        "{} of 20 noise images flagged",
+        flagged(&fresh_noise)
+    );
+    // A detector for another model is refused by `detect`.
+    let out = effpath(&[
+        "detect",
+        "lenet5",
+        "--classpaths",
+        &p("cp.bin"),
+        "--detector",
+        &p("det.json"),
+        "--dataset",
+        "mnist-test",
+    ]);
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.starts_with("error:") && !err.contains("panicked"),
+        "{err}"
+    );
+    // Pixel values outside [0, 1] are refused.
+    let bad = effpath::ndarray::Array4::<f32>::from_elem((1, 1, 28, 28), 3.0);
+    effpath::write_npy(p("bad.npy"), &bad).unwrap();
+    let out = effpath(&[
+        "features",
+        "lenet5-mnist",
+        "--classpaths",
+        &p("cp.bin"),
+        "--input",
+        &p("bad.npy"),
+        "--out",
+        &p("x.csv"),
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("outside [0, 1]"));
+}

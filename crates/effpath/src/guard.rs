@@ -1,0 +1,196 @@
+//! An adversarial-input guard: a network, its class paths and a trained detector, checked
+//! together, callable at inference time.
+
+use std::path::Path as FsPath;
+
+use effpath_detect::{Detector, DetectorModel};
+use effpath_extract::{ClassPaths, FeatureOptions, FeatureRow, PathFeatures};
+use ndarray::{Array2, ArrayD};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Network, Result};
+
+const FORMAT: &str = "effpath-guard";
+const VERSION: u32 = 1;
+
+/// A trained detector with everything needed to apply it again: the model it belongs to,
+/// how features were computed, and the decision threshold. Saved as JSON.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DetectorFile {
+    /// Always `effpath-guard`.
+    pub format: String,
+    /// File format version.
+    pub version: u32,
+    /// Fingerprint (hex) of the network the features come from.
+    pub model_fingerprint: String,
+    /// How features are computed.
+    pub features: FeatureOptions,
+    /// Feature names, e.g. `rank1/conv1`.
+    pub feature_names: Vec<String>,
+    /// Scores at or above this are flagged as adversarial.
+    pub threshold: f64,
+    /// The trained detector.
+    pub detector: DetectorModel,
+}
+
+impl DetectorFile {
+    /// Wraps a trained detector for the model with fingerprint `model_fingerprint` (hex, as
+    /// `Network::fingerprint().to_string()`). The threshold is chosen on the training rows so that at most
+    /// `fpr` of the normal rows score at or above it (e.g. 0.05).
+    pub fn new(
+        model_fingerprint: String,
+        features: FeatureOptions,
+        feature_names: Vec<String>,
+        detector: DetectorModel,
+        normal_train: &Array2<f64>,
+        fpr: f64,
+    ) -> Result<Self> {
+        let mut scores = detector.score(normal_train)?;
+        scores.sort_by(|a, b| b.total_cmp(a));
+        // The smallest threshold above the top `fpr` fraction of normal scores.
+        let k = ((fpr.clamp(0.0, 1.0) * scores.len() as f64).floor() as usize)
+            .min(scores.len().saturating_sub(1));
+        let threshold = match scores.get(k) {
+            Some(s) => next_up(*s),
+            None => f64::INFINITY,
+        };
+        Ok(DetectorFile {
+            format: FORMAT.into(),
+            version: VERSION,
+            model_fingerprint,
+            features,
+            feature_names,
+            threshold,
+            detector,
+        })
+    }
+
+    /// Writes the file atomically as JSON.
+    pub fn save(&self, path: impl AsRef<FsPath>) -> Result<()> {
+        let json = serde_json::to_vec_pretty(self)
+            .map_err(|e| guard_error(format!("cannot encode: {e}")))?;
+        crate::write_atomic(path, |w| w.write_all(&json))?;
+        Ok(())
+    }
+
+    /// Reads a file written by [`DetectorFile::save`], checking its format and version.
+    pub fn load(path: impl AsRef<FsPath>) -> Result<Self> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| crate::DataError::io(path, e))?;
+        let file: DetectorFile = serde_json::from_slice(&bytes)
+            .map_err(|e| guard_error(format!("{}: not a detector file: {e}", path.display())))?;
+        if file.format != FORMAT || file.version != VERSION {
+            return Err(guard_error(format!(
+                "{}: format {} version {} (expected {FORMAT} version {VERSION})",
+                path.display(),
+                file.format,
+                file.version
+            )));
+        }
+        Ok(file)
+    }
+}
+
+fn next_up(x: f64) -> f64 {
+    if x.is_finite() {
+        x + x.abs().max(1.0) * 1e-12
+    } else {
+        x
+    }
+}
+
+fn guard_error(message: String) -> Error {
+    Error::Guard(message)
+}
+
+/// The verdict on one image.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Verdict {
+    /// Predicted class.
+    pub predicted: usize,
+    /// Detector score (higher = more likely adversarial); `None` when a similarity was
+    /// undefined (an empty image path in some layer), in which case the image is flagged.
+    pub score: Option<f64>,
+    /// Whether the image is flagged as adversarial.
+    pub flagged: bool,
+}
+
+/// A network + class paths + detector, checked to belong together.
+///
+/// ```no_run
+/// use effpath::guard::{DetectorFile, Guard};
+/// let net = effpath::models::lenet5_mnist()?;
+/// let cp = effpath::ClassPaths::load("classpaths.bin", Some(net.fingerprint().0.into()))?;
+/// let det = DetectorFile::load("detector.json")?;
+/// let guard = Guard::new(&net, &cp, det)?;
+/// let x = effpath::Mnist::embedded_test()?.to_tensor(0..8, effpath::Normalization::MNIST)?.into_dyn();
+/// for v in guard.check(&x)? {
+///     println!("class {} score {:?} flagged {}", v.predicted, v.score, v.flagged);
+/// }
+/// # Ok::<(), effpath::Error>(())
+/// ```
+#[derive(Debug)]
+pub struct Guard<'a> {
+    features: PathFeatures<'a>,
+    file: DetectorFile,
+}
+
+impl<'a> Guard<'a> {
+    /// Checks that the detector file was made for `net` and its feature layout, and prepares
+    /// feature extraction against `class_paths`.
+    pub fn new(net: &'a Network, class_paths: &'a ClassPaths, file: DetectorFile) -> Result<Self> {
+        let fp = net.fingerprint().to_string();
+        if file.model_fingerprint != fp {
+            return Err(guard_error(format!(
+                "the detector was trained for model {} but this model is {fp}",
+                file.model_fingerprint
+            )));
+        }
+        let features = PathFeatures::new(net, class_paths, file.features)?;
+        if features.names() != file.feature_names {
+            return Err(guard_error(format!(
+                "the detector expects features {:?} but these class paths give {:?}",
+                file.feature_names,
+                features.names()
+            )));
+        }
+        Ok(Guard { features, file })
+    }
+
+    /// Feature rows of a batch (normalised as the model expects).
+    pub fn features(&self, images: &ArrayD<f32>) -> Result<Vec<FeatureRow>> {
+        Ok(self.features.compute_batch(images)?)
+    }
+
+    /// Verdicts for a batch `(N, …)` (normalised as the model expects).
+    pub fn check(&self, images: &ArrayD<f32>) -> Result<Vec<Verdict>> {
+        let rows = self.features(images)?;
+        let complete: Vec<Vec<f64>> = rows.iter().filter_map(FeatureRow::complete).collect();
+        let n = self.features.len();
+        let flat: Vec<f64> = complete.iter().flatten().copied().collect();
+        let x = Array2::from_shape_vec((complete.len(), n), flat)
+            .map_err(|e| guard_error(e.to_string()))?;
+        let mut scores = if complete.is_empty() {
+            Vec::new()
+        } else {
+            self.file.detector.score(&x)?
+        }
+        .into_iter();
+        Ok(rows
+            .iter()
+            .map(|r| {
+                let score = r.complete().and_then(|_| scores.next());
+                Verdict {
+                    predicted: r.predicted,
+                    score,
+                    flagged: score.is_none_or(|s| s >= self.file.threshold),
+                }
+            })
+            .collect())
+    }
+
+    /// The decision threshold.
+    pub fn threshold(&self) -> f64 {
+        self.file.threshold
+    }
+}
