@@ -90,14 +90,15 @@ fn detector_pipeline_flags_noise_and_passes_digits() {
         &p("det.json"),
     ]);
     assert!(fit.contains("training AUC"), "{fit}");
+    let (cp, det) = (p("cp.bin"), p("det.json"));
     let json = |input: &[&str]| -> serde_json::Value {
         let mut args = vec![
             "detect",
             "lenet5-mnist",
             "--classpaths",
-            &p("cp.bin"),
+            &cp,
             "--detector",
-            &p("det.json"),
+            &det,
             "--json",
         ];
         args.extend_from_slice(input);
