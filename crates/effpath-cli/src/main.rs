@@ -14,6 +14,7 @@ mod model;
 mod output;
 mod pixels;
 mod plot;
+mod report;
 
 use std::process::ExitCode;
 

@@ -8,6 +8,7 @@
 //! | [`dataset`] | [`LabeledImages`]: `u8` images + labels → `f32` `(N, 1, H, W)` tensors |
 //! | [`normalize`] | [`Normalization`]: none / mean-std, MNIST and Fashion-MNIST presets |
 //! | [`npy`] | `.npy` read/write of `f32`, `i64`, `u8` arrays of any rank |
+//! | [`npz`] | `.npz` archives (zip of `.npy`) of those arrays: atomic write, read by name |
 //! | [`atomic`] | [`write_atomic`]: temp file + rename, never a half-written file |
 //! | [`error`] | [`DataError`], the one error type |
 //!
@@ -31,6 +32,7 @@ pub mod idx;
 pub mod mnist;
 pub mod normalize;
 pub mod npy;
+pub mod npz;
 
 pub use atomic::{write_atomic, write_atomic_with};
 pub use dataset::LabeledImages;
@@ -39,3 +41,4 @@ pub use idx::{IdxOptions, decode_images, decode_labels, read_images, read_labels
 pub use mnist::{Mnist, Split, load_idx_dir};
 pub use normalize::Normalization;
 pub use npy::{NpyElement, decode_npy, encode_npy, read_npy, write_npy};
+pub use npz::{NpzArray, read_npz, write_npz};

@@ -19,7 +19,11 @@ pub enum ThresholdBase {
 /// never does (rounding at θ = 1) every positive value. Ties are ranked by index ascending and
 /// the prefix is never extended to further ties. Sums are accumulated in `f64`.
 ///
-/// Appends the selected indices to `out` (in ranking order) and returns how many.
+/// Appends the selected indices to `out` (as a set, in no particular order) and returns how
+/// many. The crossing is found by repeated partitioning (expected linear time); sums over a
+/// block are added in block order, so at an exact tie between the running sum and the target
+/// the result may differ from a strictly sequential prefix sum by rounding (documented in
+/// docs/decisions.md).
 pub(crate) fn arg_approx(
     v: &[f64],
     theta: f64,
@@ -58,18 +62,35 @@ pub(crate) fn arg_approx(
     }
     order.clear();
     order.extend(0..n as u32);
-    order.sort_unstable_by(|&a, &b| v[b as usize].total_cmp(&v[a as usize]).then(a.cmp(&b)));
-    let mut running = 0.0;
-    for (p, &i) in order.iter().enumerate() {
-        running += v[i as usize];
+    // The ranking order: value descending, then index ascending (a strict total order).
+    let desc = |a: &u32, b: &u32| v[*b as usize].total_cmp(&v[*a as usize]).then(a.cmp(b));
+    // Narrow [lo, hi) to the block holding the crossing: each round partitions the block
+    // around its middle rank (expected linear time), so the whole search is O(n) instead
+    // of a full sort; only the last small block is sorted.
+    let (mut lo, mut hi, mut before) = (0usize, n, 0.0f64);
+    while hi - lo > 64 {
+        let mid = lo + (hi - lo) / 2;
+        order[lo..hi].select_nth_unstable_by(mid - lo, desc);
+        let top: f64 = order[lo..mid].iter().map(|&i| v[i as usize]).sum();
+        if before + top >= target {
+            hi = mid;
+        } else {
+            before += top;
+            lo = mid;
+        }
+    }
+    order[lo..hi].sort_unstable_by(desc);
+    let mut running = before;
+    for p in lo..hi {
+        running += v[order[p] as usize];
         if running >= target {
             out.extend_from_slice(&order[..=p]);
             return p + 1;
         }
     }
-    let before = out.len();
-    out.extend(order.iter().copied().filter(|&i| v[i as usize] > 0.0));
-    out.len() - before
+    let before_len = out.len();
+    out.extend((0..n as u32).filter(|&i| v[i as usize] > 0.0));
+    out.len() - before_len
 }
 
 #[cfg(test)]
@@ -115,6 +136,41 @@ mod tests {
         // Sum 4, target 2 at θ = 0.5 → needs two of the four equal values: the first two.
         assert_eq!(sel(&[1., 1., 1., 1.], 0.5), vec![0, 1]);
         assert_eq!(sel(&[0., 2., 2., 2., 2.], 0.3), vec![1, 2]);
+    }
+
+    /// The definition: sort by (value desc, index asc), take the shortest reaching prefix.
+    fn naive(v: &[f64], theta: f64) -> Vec<u32> {
+        let n = v.len();
+        let total: f64 = v.iter().sum();
+        let argmax = (0..n).fold(0, |b, i| if v[i] > v[b] { i } else { b }) as u32;
+        if 1.0 / n as f64 >= theta || total <= 0.0 {
+            return vec![argmax];
+        }
+        let mut order: Vec<u32> = (0..n as u32).collect();
+        order.sort_by(|&a, &b| v[b as usize].total_cmp(&v[a as usize]).then(a.cmp(&b)));
+        let mut running = 0.0;
+        for (p, &i) in order.iter().enumerate() {
+            running += v[i as usize];
+            if running >= theta * total {
+                let mut r = order[..=p].to_vec();
+                r.sort_unstable();
+                return r;
+            }
+        }
+        (0..n as u32).filter(|&i| v[i as usize] > 0.0).collect()
+    }
+
+    proptest::proptest! {
+        /// Integer-valued contributions (exact sums) with many ties: the linear-time search
+        /// selects exactly the set of the definition.
+        #[test]
+        fn partitioned_search_equals_the_sorted_definition(
+            v in proptest::collection::vec(-20i32..40, 1..400),
+            theta in 0.01f64..=1.0,
+        ) {
+            let v: Vec<f64> = v.into_iter().map(f64::from).collect();
+            proptest::prop_assert_eq!(sel(&v, theta), naive(&v, theta));
+        }
     }
 
     #[test]

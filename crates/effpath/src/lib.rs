@@ -23,6 +23,9 @@
 //!   [`training::train`] — SGD training of the shipped models;
 //! * from `effpath-detect` (also [`detect`]): the [`Detector`] trait, [`DetectorKind`],
 //!   [`DetectorModel`] and [`roc_auc`];
+//! * from `effpath-attack` (also [`attack`]): FGSM, BIM, DeepFool, JSMA, C&W L2, random
+//!   noise and adversarial patch attacks in `[0, 1]` pixel space ([`Attack`], [`Classifier`],
+//!   [`AttackResult`], [`AttackError`]);
 //! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
 //!   checked to belong together, flagging adversarial inputs at inference time;
 //! * [`models`]: trained networks shipped with effpath ([`models::lenet5_mnist`]);
@@ -59,6 +62,7 @@ pub mod guard;
 pub mod models;
 
 pub use effpath_algebra as algebra;
+pub use effpath_attack as attack;
 pub use effpath_data as data;
 pub use effpath_detect as detect;
 pub use effpath_extract as extract;
@@ -67,6 +71,7 @@ pub use effpath_train as training;
 pub use ndarray;
 
 pub use effpath_algebra::{AlgebraError, ElementKind, LayerSelection, Path, PathSet, PathSpace};
+pub use effpath_attack::{Attack, AttackError, AttackResult, Classifier};
 pub use effpath_data::{
     DataError, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split, decode_npy,
     encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
@@ -113,6 +118,9 @@ pub enum Error {
     /// A detector failed.
     #[error(transparent)]
     Detect(#[from] DetectError),
+    /// An adversarial attack failed.
+    #[error(transparent)]
+    Attack(#[from] AttackError),
     /// A guard's parts do not belong together, or a detector file is not valid.
     #[error("guard: {0}")]
     Guard(String),

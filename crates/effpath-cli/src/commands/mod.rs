@@ -1,5 +1,7 @@
 //! One module per subcommand; [`run`] dispatches.
 
+pub mod attack;
+pub mod demo;
 pub mod density;
 pub mod detect;
 pub mod eval;
@@ -36,6 +38,9 @@ pub enum Command {
     Similarity(similarity::SimilarityArgs),
     /// Per-layer densities of the overall path and of every class path
     Density(density::DensityArgs),
+    /// The whole method on the shipped defaults: class paths, attacks, features, four
+    /// detectors, AUC table and a report folder (index.html, plots, CSV/JSON)
+    Demo(demo::DemoArgs),
     /// Path-similarity features (rank-1 and rank-2, per weighted layer) of images, as CSV
     Features(features::FeaturesArgs),
     /// Train an adversarial-input detector on feature tables and save it with its threshold
@@ -44,6 +49,9 @@ pub enum Command {
     Detect(detect::DetectArgs),
     /// Train a network (LeNet-5) on MNIST, Fashion-MNIST or IDX files and save it as ONNX
     Train(train::TrainArgs),
+    /// Adversarial examples of correctly classified images (FGSM, BIM, DeepFool, JSMA,
+    /// C&W L2, random noise, adversarial patch): summary table and an .npz archive
+    Attack(attack::AttackArgs),
 }
 
 /// Runs a subcommand, writing its results to stdout.
@@ -60,9 +68,11 @@ pub fn run(command: Command) -> Result<()> {
         Command::Similarity(args) => similarity::run(&args, &mut out)?,
         Command::Density(args) => density::run(&args, &mut out)?,
         Command::Train(args) => train::run(&args, &mut out)?,
+        Command::Demo(args) => demo::run(&args, &mut out)?,
         Command::Features(args) => features::run(&args, &mut out)?,
         Command::FitDetector(args) => fit_detector::run(&args, &mut out)?,
         Command::Detect(args) => detect::run(&args, &mut out)?,
+        Command::Attack(args) => attack::run(&args, &mut out)?,
     }
     std::io::Write::flush(&mut out)?;
     Ok(())

@@ -7,6 +7,7 @@
 
 pub mod bars;
 pub mod heatmap;
+pub mod lines;
 pub mod png;
 
 use std::ops::Range;
@@ -21,6 +22,7 @@ use plotters::style::FontStyle;
 
 pub use bars::GroupedBars;
 pub use heatmap::Heatmap;
+pub use lines::Lines;
 
 /// The font every figure uses, registered with plotters as `sans-serif`.
 pub const FONT: &str = "sans-serif";
@@ -209,13 +211,17 @@ pub fn viridis(t: f64) -> RGBColor {
 
 /// Several distinguishable colours for series (cycled).
 pub fn series_color(i: usize) -> RGBColor {
-    const COLORS: [RGBColor; 6] = [
+    const COLORS: [RGBColor; 10] = [
         RGBColor(31, 119, 180),
         RGBColor(255, 127, 14),
         RGBColor(44, 160, 44),
         RGBColor(214, 39, 40),
         RGBColor(148, 103, 189),
         RGBColor(140, 86, 75),
+        RGBColor(227, 119, 194),
+        RGBColor(127, 127, 127),
+        RGBColor(188, 189, 34),
+        RGBColor(23, 190, 207),
     ];
     COLORS[i % COLORS.len()]
 }

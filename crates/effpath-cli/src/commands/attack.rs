@@ -1,0 +1,436 @@
+//! `effpath attack`: adversarial examples of correctly classified images (FGSM, BIM,
+//! DeepFool, JSMA, Carlini–Wagner L2, random noise, adversarial patch), a summary table,
+//! and an `.npz` archive of every attempted example.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use anyhow::{Context, Result, bail};
+use clap::{Args, ValueEnum};
+use effpath::data::{NpzArray, write_npz};
+use effpath::ndarray::{Array1, Array4, Axis};
+use effpath::{LabeledImages, Normalization};
+use effpath_attack::{
+    AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma,
+    RandomNoise, Summary, random_targets,
+};
+
+use crate::data::{Dataset, LabeledArgs, check_image_shape};
+use crate::model::ModelArgs;
+use crate::output::{self, Align, Table};
+
+/// Which attack to run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AttackKind {
+    /// FGSM: smallest of 1000 step sizes in (0, 1] (params: epsilons, max_epsilon, refine)
+    Fgsm,
+    /// FGSM towards a random target class per image
+    FgsmTargeted,
+    /// Iterative FGSM: 100 step sizes × 10 steps (params: epsilons, max_epsilon, steps)
+    Bim,
+    /// Iterative FGSM towards a random target: 10 steps of 0.01 (same params)
+    BimTargeted,
+    /// DeepFool L2 (params: steps, subsample, overshoot)
+    Deepfool,
+    /// Saliency map attack (params: max_iter, theta, max_perturbations_per_pixel, fast,
+    /// num_random_targets)
+    Jsma,
+    /// Carlini–Wagner L2 (params: confidence, learning_rate, binary_search_steps,
+    /// max_iterations, abort_early, initial_const)
+    CwL2,
+    /// Carlini–Wagner L2 towards a random target class per image
+    CwL2Targeted,
+    /// Uniform-noise "unrecognizable" images (params: max_draws)
+    RandomNoise,
+    /// A universal adversarial patch trained on --patch-train (params: scale, target_class,
+    /// steps, batch_size, learning_rate)
+    Patch,
+}
+
+impl AttackKind {
+    fn name(self) -> &'static str {
+        match self {
+            AttackKind::Fgsm => "fgsm",
+            AttackKind::FgsmTargeted => "fgsm-targeted",
+            AttackKind::Bim => "bim",
+            AttackKind::BimTargeted => "bim-targeted",
+            AttackKind::Deepfool => "deepfool",
+            AttackKind::Jsma => "jsma",
+            AttackKind::CwL2 => "cw-l2",
+            AttackKind::CwL2Targeted => "cw-l2-targeted",
+            AttackKind::RandomNoise => "random-noise",
+            AttackKind::Patch => "patch",
+        }
+    }
+
+    fn targeted(self) -> bool {
+        matches!(
+            self,
+            AttackKind::FgsmTargeted | AttackKind::BimTargeted | AttackKind::CwL2Targeted
+        )
+    }
+}
+
+/// Arguments of `effpath attack`.
+#[derive(Debug, Args)]
+pub struct AttackArgs {
+    #[command(flatten)]
+    model: ModelArgs,
+
+    /// The attack (hyper-parameters default to the original's foolbox 1.3.2 settings)
+    #[arg(long, value_enum, value_name = "NAME")]
+    attack: AttackKind,
+
+    /// Override a hyper-parameter of the attack, e.g. --param max_iterations=1000 (repeatable;
+    /// the names are the fields listed for each attack)
+    #[arg(long = "param", value_name = "KEY=VALUE")]
+    params: Vec<String>,
+
+    #[command(flatten)]
+    data: LabeledArgs,
+
+    /// Attack at most K correctly classified images per class (the first ones in data order)
+    #[arg(long, value_name = "K", value_parser = clap::value_parser!(u64).range(1..))]
+    per_class: Option<u64>,
+
+    /// Attack at most N images in all (after --per-class)
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    limit: Option<u64>,
+
+    /// Seed of the random parts (targets, noise, patch training and placement)
+    #[arg(long, value_name = "S", default_value_t = 0)]
+    seed: u64,
+
+    /// Training images of the adversarial patch (--attack patch only)
+    #[arg(long, value_enum, value_name = "NAME", default_value = "mnist-train")]
+    patch_train: Dataset,
+
+    /// The .npz archive to write: arrays adv (N,C,H,W float32 pixels in [0,1]; the source
+    /// image where the attack failed), index, label, orig_pred, adv_pred, target (-1 when
+    /// untargeted), iterations, l0 (int64), success (uint8 0/1), l2, linf (float32); one row
+    /// per selected (correctly classified) image
+    #[arg(long, value_name = "adv.npz")]
+    out: PathBuf,
+
+    /// No progress bar (it is also hidden when stderr is not a terminal)
+    #[arg(long, short)]
+    quiet: bool,
+}
+
+/// Runs `effpath attack`.
+pub fn run(args: &AttackArgs, out: &mut impl Write) -> Result<()> {
+    let model = args.model.load()?;
+    let net = &model.net;
+    let (data, source) = args.data.load()?;
+    check_image_shape(net, data.rows(), data.cols())?;
+    let norm = args.data.normalization(net);
+    let clf = Classifier::new(net, norm)?;
+    let (indices, x, labels) = select(&clf, &data, args)?;
+    if indices.is_empty() {
+        bail!("{source} holds no correctly classified images to attack");
+    }
+    let classes = clf.num_classes();
+    let targets = args
+        .attack
+        .targeted()
+        .then(|| random_targets(&labels, classes, args.seed));
+    let mut params = Params::parse(&args.params)?;
+    let attack = build(args, &mut params, &clf)?;
+    params.finish(args.attack)?;
+    let bar = output::progress_bar(indices.len() as u64, args.quiet);
+    let start = Instant::now();
+    let results = attack.run_with_progress(
+        &clf,
+        &x,
+        &labels,
+        targets.as_deref(),
+        args.seed,
+        &|n: u64| bar.inc(n),
+    )?;
+    let seconds = start.elapsed().as_secs_f64();
+    bar.finish_and_clear();
+    write_archive(args, &indices, &x, &results)?;
+    let summary = Summary::of(&results);
+    writeln!(out, "model: {}", model.name)?;
+    writeln!(out, "data: {source}, normalisation {norm}")?;
+    writeln!(out, "attack: {}, seed {}", args.attack.name(), args.seed)?;
+    write_summary(out, &summary, seconds)?;
+    writeln!(out, "wrote {}", args.out.display())?;
+    Ok(())
+}
+
+/// The images to attack: correctly classified, the first `--per-class` of each class, at most
+/// `--limit`; returns their dataset indices, pixels in `[0, 1]` and labels.
+fn select(
+    clf: &Classifier<'_>,
+    data: &LabeledImages,
+    args: &AttackArgs,
+) -> Result<(Vec<usize>, Array4<f32>, Vec<usize>)> {
+    let classes = clf.num_classes();
+    if let Some((i, &l)) = data
+        .labels()
+        .iter()
+        .enumerate()
+        .find(|&(_, &l)| usize::from(l) >= classes)
+    {
+        bail!("label {l} of image {i} is not a class of the model ({classes} classes)");
+    }
+    let per_class = args
+        .per_class
+        .map_or(usize::MAX, |k| usize::try_from(k).unwrap_or(usize::MAX));
+    let limit = args
+        .limit
+        .map_or(usize::MAX, |l| usize::try_from(l).unwrap_or(usize::MAX));
+    let mut count = vec![0usize; classes];
+    let mut picked = Vec::new();
+    const CHUNK: usize = 256;
+    'outer: for start in (0..data.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(data.len());
+        let x = data.to_tensor(start..end, Normalization::None)?;
+        for (k, p) in clf.predict(&x)?.into_iter().enumerate() {
+            let l = usize::from(data.labels()[start + k]);
+            if p == l && count[l] < per_class {
+                count[l] += 1;
+                picked.push(start + k);
+                if picked.len() >= limit {
+                    break 'outer;
+                }
+            }
+        }
+        if count.iter().all(|&c| c >= per_class) {
+            break;
+        }
+    }
+    let x = data.select_tensor(&picked, Normalization::None)?;
+    let labels = picked
+        .iter()
+        .map(|&i| usize::from(data.labels()[i]))
+        .collect();
+    Ok((picked, x, labels))
+}
+
+/// The attack with the `--param` overrides applied (training the patch for `patch`).
+fn build(args: &AttackArgs, p: &mut Params, clf: &Classifier<'_>) -> Result<Box<dyn Attack>> {
+    Ok(match args.attack {
+        AttackKind::Fgsm | AttackKind::FgsmTargeted => {
+            let mut a = Fgsm::default();
+            p.usize("epsilons", &mut a.epsilons)?;
+            p.f32("max_epsilon", &mut a.max_epsilon)?;
+            p.bool("refine", &mut a.refine)?;
+            Box::new(a)
+        }
+        AttackKind::Bim | AttackKind::BimTargeted => {
+            let mut a = if args.attack.targeted() {
+                Bim::targeted()
+            } else {
+                Bim::default()
+            };
+            p.usize("epsilons", &mut a.epsilons)?;
+            p.f32("max_epsilon", &mut a.max_epsilon)?;
+            p.usize("steps", &mut a.steps)?;
+            Box::new(a)
+        }
+        AttackKind::Deepfool => {
+            let mut a = DeepFool::default();
+            p.usize("steps", &mut a.steps)?;
+            p.usize("subsample", &mut a.subsample)?;
+            p.f32("overshoot", &mut a.overshoot)?;
+            Box::new(a)
+        }
+        AttackKind::Jsma => {
+            let mut a = Jsma::default();
+            p.usize("max_iter", &mut a.max_iter)?;
+            p.f32("theta", &mut a.theta)?;
+            p.usize(
+                "max_perturbations_per_pixel",
+                &mut a.max_perturbations_per_pixel,
+            )?;
+            p.bool("fast", &mut a.fast)?;
+            p.usize("num_random_targets", &mut a.num_random_targets)?;
+            Box::new(a)
+        }
+        AttackKind::CwL2 | AttackKind::CwL2Targeted => {
+            let mut a = CarliniWagnerL2::default();
+            p.f32("confidence", &mut a.confidence)?;
+            p.f32("learning_rate", &mut a.learning_rate)?;
+            p.usize("binary_search_steps", &mut a.binary_search_steps)?;
+            p.usize("max_iterations", &mut a.max_iterations)?;
+            p.bool("abort_early", &mut a.abort_early)?;
+            p.f32("initial_const", &mut a.initial_const)?;
+            Box::new(a)
+        }
+        AttackKind::RandomNoise => {
+            let mut a = RandomNoise::default();
+            p.usize("max_draws", &mut a.max_draws)?;
+            Box::new(a)
+        }
+        AttackKind::Patch => {
+            let mut a = AdversarialPatch::default();
+            p.f32("scale", &mut a.scale)?;
+            p.usize("target_class", &mut a.target_class)?;
+            p.usize("steps", &mut a.steps)?;
+            p.usize("batch_size", &mut a.batch_size)?;
+            p.f32("learning_rate", &mut a.learning_rate)?;
+            std::mem::take(p).finish(args.attack)?; // before the training
+            let train = args.patch_train.load()?;
+            check_image_shape(clf.network(), train.rows(), train.cols())?;
+            let x = train.to_tensor(.., Normalization::None)?;
+            if !args.quiet {
+                eprintln!(
+                    "training the patch on {} ({} steps)…",
+                    args.patch_train.name(),
+                    a.steps
+                );
+            }
+            Box::new(a.train(clf, &x, args.seed)?)
+        }
+    })
+}
+
+/// `--param KEY=VALUE` overrides, consumed by name.
+#[derive(Debug, Default)]
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(raw: &[String]) -> Result<Self> {
+        let mut v = Vec::new();
+        for r in raw {
+            let Some((k, val)) = r.split_once('=') else {
+                bail!("--param {r:?} is not KEY=VALUE");
+            };
+            v.push((k.trim().to_owned(), val.trim().to_owned()));
+        }
+        Ok(Params(v))
+    }
+
+    /// Removes `key` and returns its last value.
+    fn take(&mut self, key: &str) -> Option<String> {
+        let mut found = None;
+        self.0.retain(|(k, v)| {
+            if k == key {
+                found = Some(v.clone());
+                false
+            } else {
+                true
+            }
+        });
+        found
+    }
+
+    fn usize(&mut self, key: &str, field: &mut usize) -> Result<()> {
+        if let Some(v) = self.take(key) {
+            *field = v
+                .parse()
+                .with_context(|| format!("--param {key}={v}: not a count"))?;
+        }
+        Ok(())
+    }
+
+    fn f32(&mut self, key: &str, field: &mut f32) -> Result<()> {
+        if let Some(v) = self.take(key) {
+            *field = v
+                .parse()
+                .with_context(|| format!("--param {key}={v}: not a number"))?;
+        }
+        Ok(())
+    }
+
+    fn bool(&mut self, key: &str, field: &mut bool) -> Result<()> {
+        if let Some(v) = self.take(key) {
+            *field = match v.to_ascii_lowercase().as_str() {
+                "true" | "1" | "yes" => true,
+                "false" | "0" | "no" => false,
+                _ => bail!("--param {key}={v}: not true or false"),
+            };
+        }
+        Ok(())
+    }
+
+    /// Errors on keys no field took.
+    fn finish(self, kind: AttackKind) -> Result<()> {
+        if let Some((k, _)) = self.0.first() {
+            bail!(
+                "--param {k}: not a parameter of {} (see `effpath attack --help`)",
+                kind.name()
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Writes the `.npz` archive of all attempted examples.
+fn write_archive(
+    args: &AttackArgs,
+    indices: &[usize],
+    x: &Array4<f32>,
+    results: &[AttackResult],
+) -> Result<()> {
+    let views: Vec<_> = results.iter().map(|r| r.adversarial.view()).collect();
+    let adv = if views.is_empty() {
+        Array4::zeros(x.raw_dim())
+    } else {
+        effpath::ndarray::stack(Axis(0), &views)?
+    };
+    let int = |f: &dyn Fn(&AttackResult) -> i64| -> Array1<i64> { results.iter().map(f).collect() };
+    let float =
+        |f: &dyn Fn(&AttackResult) -> f32| -> Array1<f32> { results.iter().map(f).collect() };
+    let index: Array1<i64> = results.iter().map(|r| indices[r.index] as i64).collect();
+    let label = int(&|r| r.label as i64);
+    let orig = int(&|r| r.original_prediction as i64);
+    let pred = int(&|r| r.adversarial_prediction as i64);
+    let target = int(&|r| r.target.map_or(-1, |t| t as i64));
+    let iterations = int(&|r| r.iterations as i64);
+    let l0 = int(&|r| r.distortion.l0 as i64);
+    let success: Array1<u8> = results.iter().map(|r| u8::from(r.success)).collect();
+    let l2 = float(&|r| r.distortion.l2);
+    let linf = float(&|r| r.distortion.linf);
+    let arrays: Vec<(&str, NpzArray<'_>)> = vec![
+        ("adv", adv.view().into_dyn().into()),
+        ("index", index.view().into_dyn().into()),
+        ("label", label.view().into_dyn().into()),
+        ("orig_pred", orig.view().into_dyn().into()),
+        ("adv_pred", pred.view().into_dyn().into()),
+        ("target", target.view().into_dyn().into()),
+        ("success", success.view().into_dyn().into()),
+        ("l0", l0.view().into_dyn().into()),
+        ("l2", l2.view().into_dyn().into()),
+        ("linf", linf.view().into_dyn().into()),
+        ("iterations", iterations.view().into_dyn().into()),
+    ];
+    write_npz(&args.out, &arrays).with_context(|| format!("cannot write {}", args.out.display()))
+}
+
+/// The summary table.
+fn write_summary(out: &mut impl Write, s: &Summary, seconds: f64) -> Result<()> {
+    writeln!(
+        out,
+        "attacked: {} correctly classified images, {} adversarial ({})\n",
+        s.attacked,
+        s.successes,
+        if s.attacked == 0 {
+            "-".to_owned()
+        } else {
+            output::percent(s.success_rate())
+        }
+    )?;
+    let mut table = Table::new(&[
+        ("distortion", Align::Left),
+        ("mean", Align::Right),
+        ("median", Align::Right),
+    ]);
+    let fmt = |v: f64| {
+        if v.is_finite() {
+            format!("{v:.4}")
+        } else {
+            "-".to_owned()
+        }
+    };
+    for (name, stat) in [("L0", s.l0), ("L2", s.l2), ("Linf", s.linf)] {
+        table.row(vec![name.to_owned(), fmt(stat.mean), fmt(stat.median)]);
+    }
+    table.write(out, "  ")?;
+    writeln!(out, "\nmean iterations: {}", fmt(s.mean_iterations))?;
+    writeln!(out, "time: {seconds:.1} s")?;
+    Ok(())
+}

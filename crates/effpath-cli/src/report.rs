@@ -1,0 +1,197 @@
+//! The demo's report folder: numbers as CSV/JSON, figures as PNG and SVG, and a
+//! self-contained `index.html` (SVGs inlined, so it opens offline).
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+use effpath::attack::Summary;
+use effpath::detect::AucResult;
+use serde_json::json;
+
+use crate::output;
+use crate::plot::{self, GroupedBars, Heatmap, Lines};
+
+/// One attack's outcome.
+#[derive(Debug)]
+pub struct AttackRow {
+    /// Attack name.
+    pub name: String,
+    /// Success and distortion statistics.
+    pub summary: Summary,
+    /// Wall time.
+    pub seconds: f64,
+}
+
+/// Everything the report shows.
+#[derive(Debug)]
+pub struct Report {
+    /// Model name as given.
+    pub model: String,
+    /// Model fingerprint.
+    pub fingerprint: String,
+    /// θ.
+    pub theta: f64,
+    /// Normal (correctly classified) test images attacked.
+    pub normal_images: usize,
+    /// Feature names.
+    pub feature_names: Vec<String>,
+    /// Attack outcomes.
+    pub attacks: Vec<AttackRow>,
+    /// Rows dropped per set for an undefined similarity.
+    pub dropped: Vec<(String, usize)>,
+    /// AUC results, one per detector.
+    pub auc: Vec<AucResult>,
+    /// Feature rows of the normal images.
+    pub normal_rows: Vec<Vec<f64>>,
+    /// Feature rows of each attack's adversarial examples.
+    pub attack_rows: Vec<(String, Vec<Vec<f64>>)>,
+    /// Class × class Jaccard of the class paths.
+    pub class_jaccard: Vec<Vec<Option<f64>>>,
+    /// Total wall time.
+    pub seconds: f64,
+}
+
+fn mean(v: &[f64]) -> f64 {
+    v.iter().sum::<f64>() / v.len().max(1) as f64
+}
+
+impl Report {
+    /// Prints the AUC table: attacks × detectors, mean ± std.
+    pub fn print_table(&self, out: &mut impl Write) -> Result<()> {
+        let attacks = &self.auc[0].attacks;
+        write!(out, "\nAUC (mean ± std over repetitions)\n{:<16}", "attack")?;
+        for r in &self.auc {
+            write!(out, "{:>22}", r.detector.name())?;
+        }
+        writeln!(out)?;
+        for (k, a) in attacks.iter().enumerate() {
+            write!(out, "{a:<16}")?;
+            for r in &self.auc {
+                let (m, s) = r.summary()[k];
+                write!(out, "{:>22}", format!("{m:.4} ± {s:.4}"))?;
+            }
+            writeln!(out)?;
+        }
+        Ok(())
+    }
+
+    /// Mean rank-1 similarity over the weighted layers of each row (the aggregated
+    /// image–class similarity of the paper's Fig. 5).
+    fn aggregated(&self, rows: &[Vec<f64>]) -> Vec<f64> {
+        let l = self.feature_names.len() / 2;
+        rows.iter().map(|r| mean(&r[..l])).collect()
+    }
+
+    fn histogram(values: &[f64], bins: usize) -> Vec<(f64, f64)> {
+        let mut counts = vec![0usize; bins];
+        for v in values {
+            counts[((v.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1)] += 1;
+        }
+        let n = values.len().max(1) as f64;
+        (0..bins).flat_map(|b| {
+            let y = counts[b] as f64 / n;
+            [(b as f64 / bins as f64, y), ((b + 1) as f64 / bins as f64, y)]
+        })
+        .collect()
+    }
+
+    fn figures(&self, dir: &Path) -> Result<Vec<(String, String)>> {
+        let mut figs = Vec::new();
+        let mut save = |stem: &str, caption: &str, fig: &dyn Fn(&Path) -> Result<()>| -> Result<()> {
+            fig(&dir.join(format!("{stem}.png")))?;
+            fig(&dir.join(format!("{stem}.svg")))?;
+            figs.push((stem.to_string(), caption.to_string()));
+            Ok(())
+        };
+        for r in &self.auc {
+            let series: Vec<(String, Vec<(f64, f64)>)> = r
+                .attacks
+                .iter()
+                .zip(&r.roc)
+                .zip(r.summary())
+                .map(|((a, (fpr, tpr)), (m, _))| (format!("{a} (AUC {m:.3})"), fpr.iter().copied().zip(tpr.iter().copied()).collect()))
+                .collect();
+            let title = format!("ROC — {} detector", r.detector.name());
+            let lines = Lines { series: &series, title: &title, x_desc: "false positive rate", y_desc: "true positive rate", x_range: (0.0, 1.0), y_range: (0.0, 1.0), diagonal: true, legend_upper_left: false };
+            save(&format!("roc_{}", r.detector.name()), &format!("ROC curves of the {} detector (first repetition)", r.detector.name()), &|p| plot::save(&lines, p))?;
+        }
+        let mut hist = vec![("normal".to_string(), Self::histogram(&self.aggregated(&self.normal_rows), 25))];
+        for (a, rows) in &self.attack_rows {
+            hist.push((a.clone(), Self::histogram(&self.aggregated(rows), 25)));
+        }
+        let ymax = hist.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).fold(0.0, f64::max) * 1.1;
+        let lines = Lines { series: &hist, title: "Image–class path similarity (rank 1, mean over layers)", x_desc: "|S ∩ P| / |S|", y_desc: "fraction of images", x_range: (0.0, 1.0), y_range: (0.0, ymax.max(0.05)), diagonal: false, legend_upper_left: true };
+        save("similarity_distribution", "Distribution of the image–class similarity of normal and adversarial examples (paper Fig. 5)", &|p| plot::save(&lines, p))?;
+        let l = self.feature_names.len() / 2;
+        let layers: Vec<String> = self.feature_names[..l].iter().map(|n| n.trim_start_matches("rank1/").to_string()).collect();
+        let per_layer = |rows: &[Vec<f64>]| -> Vec<Option<f64>> { (0..l).map(|j| Some(mean(&rows.iter().map(|r| r[j]).collect::<Vec<_>>()))).collect() };
+        let mut bars = vec![("normal".to_string(), per_layer(&self.normal_rows))];
+        for (a, rows) in &self.attack_rows {
+            bars.push((a.clone(), per_layer(rows)));
+        }
+        let gb = GroupedBars { categories: &layers, series: &bars, title: "Mean rank-1 similarity per layer", x_desc: "layer", y_desc: "|S ∩ P| / |S|", percent: false };
+        save("layer_similarity", "Mean rank-1 image–class similarity per weighted layer", &|p| plot::save(&gb, p))?;
+        let labels: Vec<String> = (0..self.class_jaccard.len()).map(|c| c.to_string()).collect();
+        let hm = Heatmap { values: &self.class_jaccard, row_labels: &labels, col_labels: &labels, title: "Class path similarity (Jaccard of synapses)", x_desc: "class", y_desc: "class", range: (0.0, 1.0), bar_label: "Jaccard" };
+        save("class_jaccard", "Jaccard similarity between class paths (paper Fig. 2)", &|p| plot::save(&hm, p))?;
+        Ok(figs)
+    }
+
+    /// Writes numbers, figures and `index.html` into `dir`.
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
+        let mut csv = String::from("detector,attack,auc_mean,auc_std,repetitions\n");
+        for r in &self.auc {
+            for (k, (m, s)) in r.summary().into_iter().enumerate() {
+                let _ = writeln!(csv, "{},{},{m},{s},{}", r.detector.name(), r.attacks[k], r.auc[k].len());
+            }
+        }
+        output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
+        let mut acsv = String::from("attack,images,attacked,successes,l0_mean,l2_mean,l2_median,linf_mean,seconds\n");
+        for a in &self.attacks {
+            let s = &a.summary;
+            let _ = writeln!(acsv, "{},{},{},{},{},{},{},{},{:.2}", a.name, s.images, s.attacked, s.successes, s.l0.mean, s.l2.mean, s.l2.median, s.linf.mean, a.seconds);
+        }
+        output::write_file(&dir.join("attacks.csv"), acsv.as_bytes())?;
+        let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary()})).collect();
+        output::write_json_file(
+            &dir.join("results.json"),
+            &json!({"model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
+                    "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds}),
+        )?;
+        let figs = self.figures(dir)?;
+        output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
+    }
+
+    fn html(&self, dir: &Path, figs: &[(String, String)]) -> Result<String> {
+        let mut h = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>effpath report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}figure{margin:2em 0}figcaption{color:#555}</style></head><body>");
+        let _ = write!(h, "<h1>effpath — adversarial detection by effective paths</h1><p>Model <code>{}</code> (fingerprint <code>{}</code>), θ = {}, {} correctly classified MNIST test digits attacked; class paths from the MNIST training split. Total time {:.0} s.</p>", self.model, self.fingerprint, self.theta, self.normal_images, self.seconds);
+        h.push_str("<h2>AUC per attack and detector</h2><table><tr><th>attack</th>");
+        for r in &self.auc {
+            let _ = write!(h, "<th>{}</th>", r.detector.name());
+        }
+        h.push_str("</tr>");
+        for (k, a) in self.auc[0].attacks.iter().enumerate() {
+            let _ = write!(h, "<tr><td>{a}</td>");
+            for r in &self.auc {
+                let (m, s) = r.summary()[k];
+                let _ = write!(h, "<td>{m:.4} ± {s:.4}</td>");
+            }
+            h.push_str("</tr>");
+        }
+        h.push_str("</table><h2>Attacks</h2><table><tr><th>attack</th><th>success</th><th>mean L0</th><th>mean L2</th><th>median L2</th><th>mean L∞</th><th>time (s)</th></tr>");
+        for a in &self.attacks {
+            let s = &a.summary;
+            let _ = write!(h, "<tr><td>{}</td><td>{}/{}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.1}</td></tr>", a.name, s.successes, s.attacked, s.l0.mean, s.l2.mean, s.l2.median, s.linf.mean, a.seconds);
+        }
+        h.push_str("</table>");
+        for (stem, caption) in figs {
+            let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).with_context(|| format!("cannot read back {stem}.svg"))?;
+            let _ = write!(h, "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>");
+        }
+        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
+        Ok(h)
+    }
+}
