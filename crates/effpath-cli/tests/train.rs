@@ -112,3 +112,63 @@ fn train_rejects_bad_arguments() {
     let out = effpath(&["train", "--schedule", "linear", "--out", "/tmp/x.onnx"]);
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn resnet_small_trains_from_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("r.onnx");
+    let data = dir.path().join("mnist");
+    std::fs::create_dir_all(&data).unwrap();
+    // A 600-image IDX directory cut from the embedded MNIST keeps this test fast.
+    let train = effpath::Mnist::embedded_train()
+        .unwrap()
+        .subset(&(0..600).collect::<Vec<_>>())
+        .unwrap();
+    let test = effpath::Mnist::embedded_test()
+        .unwrap()
+        .subset(&(0..200).collect::<Vec<_>>())
+        .unwrap();
+    for (set, stem) in [(&train, "train"), (&test, "t10k")] {
+        let (n, rows, cols) = set.images().dim();
+        let mut img = vec![0, 0, 8, 3];
+        for d in [n, rows, cols] {
+            img.extend_from_slice(&(d as u32).to_be_bytes());
+        }
+        img.extend(set.images().iter());
+        std::fs::write(data.join(format!("{stem}-images-idx3-ubyte")), img).unwrap();
+        let mut lab = vec![0, 0, 8, 1];
+        lab.extend_from_slice(&(n as u32).to_be_bytes());
+        lab.extend_from_slice(set.labels());
+        std::fs::write(data.join(format!("{stem}-labels-idx1-ubyte")), lab).unwrap();
+    }
+    let out = effpath(&[
+        "train",
+        "--arch",
+        "resnet-small",
+        "--data",
+        data.to_str().unwrap(),
+        "--normalize",
+        "mnist",
+        "--epochs",
+        "1",
+        "--batch-size",
+        "32",
+        "--lr",
+        "0.05",
+        "-q",
+        "--out",
+        path.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let net = effpath::onnx::load(&path).unwrap();
+    assert!(
+        net.nodes()
+            .iter()
+            .any(|n| matches!(n.op, effpath::Op::BatchNorm(_)))
+    );
+    assert!(net.nodes().iter().any(|n| matches!(n.op, effpath::Op::Add)));
+}

@@ -3,7 +3,10 @@
 //! A [`Network`] is a validated DAG of [`Op`]s over NCHW `f32` tensors, built by hand with
 //! [`NetworkBuilder`], taken from the [`zoo`], or imported from ONNX ([`onnx`]).
 //! [`Network::forward`] runs a batch and records every tensor ([`Activations`]) so the path
-//! extractor can read pre- and post-activation values.
+//! extractor can read pre- and post-activation values; [`Network::backward`] computes
+//! gradients. For training, [`Network::forward_train`] runs batch norms on batch statistics
+//! ([`Mode::Train`]), `backward` differentiates through them, and
+//! [`Network::update_batch_norm_stats`] updates the running statistics.
 //!
 //! ```
 //! use effpath_ir::zoo;
@@ -16,7 +19,8 @@
 //!
 //! Modules: `op` (the op enum and parameters), `shape` (shape inference), `graph`
 //! (validation), `builder`, `forward` (kernels), `fingerprint`, `random` (seeded weights),
-//! [`zoo`] (LeNet-5), [`onnx`] (import/export).
+//! [`zoo`] (LeNet-5, a small ResNet), [`onnx`] (import/export), `backward` (gradients),
+//! `loss`.
 
 mod backward;
 mod builder;
@@ -36,7 +40,7 @@ pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
 pub use error::{IrError, Result};
 pub use fingerprint::Fingerprint;
-pub use forward::Activations;
+pub use forward::{Activations, Mode};
 pub use graph::{Network, Node, ValueId};
 pub use loss::softmax_cross_entropy;
 pub use op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};

@@ -152,9 +152,13 @@ pub struct Lrn {
     pub bias: f32,
 }
 
-/// Inference-mode batch normalisation over the channel axis (axis 0 of the per-sample shape).
+/// Batch normalisation over the channel axis (axis 0 of the per-sample shape).
 ///
-/// `y = (x − mean) / sqrt(var + epsilon) · gamma + beta`.
+/// Inference mode ([`crate::Network::forward`], [`crate::Network::predict`]):
+/// `y = (x − mean) / sqrt(var + epsilon) · gamma + beta` with the running statistics. In
+/// training mode ([`crate::Network::forward_train`]) the per-channel mean and biased variance
+/// of the batch replace `mean` and `var`, and
+/// [`crate::Network::update_batch_norm_stats`] moves the running statistics towards them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BatchNorm {
     /// Scale `(C)`.
@@ -224,7 +228,7 @@ pub enum Op {
     Transpose(Vec<usize>),
     /// Element-wise sum of two or more tensors of identical shape (skip connections).
     Add,
-    /// Inference-mode batch normalisation.
+    /// Batch normalisation (running statistics; batch statistics in training mode).
     BatchNorm(BatchNorm),
     /// Concatenation along a per-sample axis (0 = channels).
     Concat(usize),

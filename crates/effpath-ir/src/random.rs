@@ -8,7 +8,7 @@ use rand_distr::{Distribution, Normal, Uniform};
 use crate::graph::Network;
 use crate::op::Op;
 
-fn fill_normal<S: DataMut<Elem = f32>, D: Dimension>(
+pub(crate) fn fill_normal<S: DataMut<Elem = f32>, D: Dimension>(
     a: &mut ArrayBase<S, D>,
     std: f32,
     rng: &mut ChaCha8Rng,

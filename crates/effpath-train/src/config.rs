@@ -22,7 +22,7 @@ pub enum Schedule {
 
 /// Hyper-parameters of [`crate::train`]. The defaults are those of the paper's LeNet training
 /// (spec §5): batch 64, SGD lr 0.01, momentum 0.9, weight decay 1e-4 on all parameters, 10
-/// epochs, MNIST normalisation.
+/// epochs, MNIST normalisation; batch-norm momentum 0.1 (PyTorch's).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct TrainConfig {
     /// Passes over the training set.
@@ -44,6 +44,15 @@ pub struct TrainConfig {
     /// Data augmentation: shift each training image by a random offset of up to this many
     /// pixels in each direction (0 = none), filling with background (0 before normalisation).
     pub max_shift: usize,
+    /// Momentum of the batch-norm running statistics, updated from every training batch
+    /// (PyTorch convention: `running ← (1 − m)·running + m·batch`, default 0.1). Unused by
+    /// networks without batch norm. Absent from older serialised configurations: 0.1.
+    #[serde(default = "default_bn_momentum")]
+    pub bn_momentum: f32,
+}
+
+fn default_bn_momentum() -> f32 {
+    0.1
 }
 
 impl Default for TrainConfig {
@@ -58,6 +67,7 @@ impl Default for TrainConfig {
             seed: 0,
             normalization: Normalization::MNIST,
             max_shift: 0,
+            bn_momentum: default_bn_momentum(),
         }
     }
 }
@@ -80,6 +90,12 @@ impl TrainConfig {
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
             return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
+        }
+        if !(0.0..=1.0).contains(&self.bn_momentum) {
+            return bad(format!(
+                "batch-norm momentum {} must be in [0, 1]",
+                self.bn_momentum
+            ));
         }
         if let Schedule::Step { every, gamma } = self.schedule
             && (every == 0 || !(gamma > 0.0 && gamma <= 1.0))

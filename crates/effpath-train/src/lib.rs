@@ -2,7 +2,8 @@
 //!
 //! Minibatch SGD with momentum and L2 weight decay on the softmax cross-entropy of the
 //! logits, with a learning-rate schedule, seeded shuffling (same seed → same model), and a
-//! progress callback. Enough to train the paper's LeNet-5 on MNIST and a small residual
+//! progress callback. Batch norms train on batch statistics and keep PyTorch-style running
+//! statistics (momentum [`TrainConfig::bn_momentum`]) for inference. Enough to train the paper's LeNet-5 on MNIST and a small residual
 //! network on Fashion-MNIST, so that paths and attacks are studied on real, trained models.
 //!
 //! ```

@@ -116,6 +116,13 @@ fn batch(
 /// Trains `net` in place on `data` (pixels in `[0, 1]`, normalised with
 /// `cfg.normalization`), evaluating on `test` after every epoch. Deterministic for a given
 /// seed and thread count.
+///
+/// Each step runs the network in training mode ([`Network::forward_train`]: batch norms
+/// normalise with the batch statistics, and the gradient flows through them), takes an SGD
+/// step, then updates the batch-norm running statistics with momentum `cfg.bn_momentum`.
+/// For a network without batch norm this is exactly inference-mode training. Evaluation
+/// (the test accuracy after each epoch, [`evaluate`]) uses inference mode, i.e. the running
+/// statistics.
 pub fn train(
     net: &mut Network,
     data: &LabeledImages,
@@ -141,7 +148,7 @@ pub fn train(
         for (step, idx) in order.chunks(cfg.batch_size).enumerate() {
             let x = batch(data, idx, cfg, &mut rng)?;
             let labels: Vec<usize> = idx.iter().map(|&i| data.labels()[i] as usize).collect();
-            let acts = net.forward(&x)?;
+            let acts = net.forward_train(&x)?;
             let logits = acts.logits();
             let (loss, g) = softmax_cross_entropy(&logits, &labels)?;
             if !loss.is_finite() {
@@ -159,6 +166,7 @@ pub fn train(
             let grads = net.backward(&acts, &g, logits_v)?;
             lr = cfg.lr_at(epoch, step, steps);
             sgd.step(net, &grads, lr);
+            net.update_batch_norm_stats(&acts, cfg.bn_momentum)?;
             loss_sum += loss as f64 * idx.len() as f64;
             correct += logits
                 .rows()

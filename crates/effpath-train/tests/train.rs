@@ -61,6 +61,62 @@ fn lenet_learns_and_training_is_deterministic() {
 }
 
 #[test]
+fn resnet_small_trains_in_training_mode_and_updates_running_stats() {
+    let data = small(512);
+    let mut net = effpath_ir::zoo::resnet_small(0, [1, 28, 28], 10).unwrap();
+    let before = net.clone();
+    let cfg = TrainConfig {
+        epochs: 1,
+        batch_size: 32,
+        lr: 0.1,
+        weight_decay: 5e-4,
+        seed: 1,
+        ..TrainConfig::default()
+    };
+    let mut step_losses = Vec::new();
+    let mut last = (0.0, 0usize);
+    train(&mut net, &data, None, &cfg, |e| {
+        if let Event::Step { loss, step, .. } = *e {
+            // `loss` is the running mean over the epoch: recover each step's loss.
+            step_losses.push(loss * step as f64 - last.0 * last.1 as f64);
+            last = (loss, step);
+        }
+    })
+    .unwrap();
+    assert_eq!(step_losses.len(), 16);
+    let mean = |s: &[f64]| s.iter().sum::<f64>() / s.len() as f64;
+    let (first, end) = (mean(&step_losses[..4]), mean(&step_losses[12..]));
+    assert!(end < 0.85 * first, "loss {first} → {end}: {step_losses:?}");
+    let mut bns = 0;
+    for (i, node) in net.nodes().iter().enumerate() {
+        if let effpath_ir::Op::BatchNorm(b) = &node.op {
+            let effpath_ir::Op::BatchNorm(b0) = &before.nodes()[i].op else {
+                unreachable!("same structure")
+            };
+            assert!(b.mean != b0.mean && b.var != b0.var, "{}", node.name);
+            assert!(b.var.iter().all(|&v| v > 0.0), "{}", node.name);
+            bns += 1;
+        }
+    }
+    assert_eq!(bns, 9);
+    // Evaluation runs in inference mode (running statistics).
+    let acc = evaluate(&net, &small(256), Normalization::MNIST, 64).unwrap();
+    assert!((0.0..=1.0).contains(&acc));
+    // bn_momentum 0 freezes the running statistics (and is otherwise the same training).
+    let mut frozen = effpath_ir::zoo::resnet_small(0, [1, 28, 28], 10).unwrap();
+    let cfg0 = TrainConfig {
+        bn_momentum: 0.0,
+        ..cfg
+    };
+    train(&mut frozen, &small(64), None, &cfg0, |_| {}).unwrap();
+    for (a, b) in frozen.nodes().iter().zip(before.nodes()) {
+        if let (effpath_ir::Op::BatchNorm(x), effpath_ir::Op::BatchNorm(y)) = (&a.op, &b.op) {
+            assert_eq!((&x.mean, &x.var), (&y.mean, &y.var));
+        }
+    }
+}
+
+#[test]
 fn bad_configuration_and_data_are_errors() {
     let data = small(64);
     let mut net = effpath_ir::zoo::lenet5(0);
@@ -75,6 +131,10 @@ fn bad_configuration_and_data_are_errors() {
         },
         TrainConfig {
             momentum: 1.0,
+            ..TrainConfig::default()
+        },
+        TrainConfig {
+            bn_momentum: 1.5,
             ..TrainConfig::default()
         },
         TrainConfig {

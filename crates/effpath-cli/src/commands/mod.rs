@@ -47,7 +47,7 @@ pub enum Command {
     FitDetector(fit_detector::FitDetectorArgs),
     /// Flag adversarial inputs with a trained detector
     Detect(detect::DetectArgs),
-    /// Train a network (LeNet-5) on MNIST, Fashion-MNIST or IDX files and save it as ONNX
+    /// Train a network (LeNet-5 or a small ResNet) on MNIST, Fashion-MNIST or IDX files and save it as ONNX
     Train(train::TrainArgs),
     /// Adversarial examples of correctly classified images (FGSM, BIM, DeepFool, JSMA,
     /// C&W L2, random noise, adversarial patch): summary table and an .npz archive

@@ -17,6 +17,8 @@ use crate::output;
 pub enum Arch {
     /// The paper's LeNet-5 for 1×28×28 inputs
     Lenet5,
+    /// A small residual CNN (batch norm, skip connections, 77,754 parameters)
+    ResnetSmall,
 }
 
 /// Arguments of `effpath train`.
@@ -150,6 +152,20 @@ fn build(arch: Arch, seed: u64, data: &LabeledImages) -> Result<Network> {
                 );
             }
             Ok(zoo::lenet5(seed))
+        }
+        Arch::ResnetSmall => {
+            let classes = data
+                .labels()
+                .iter()
+                .map(|&l| l as usize + 1)
+                .max()
+                .unwrap_or(0)
+                .max(2);
+            Ok(zoo::resnet_small(
+                seed,
+                [1, data.rows(), data.cols()],
+                classes,
+            )?)
         }
     }
 }

@@ -5,6 +5,7 @@ use ndarray::{Array1, ArrayD, Zip};
 use rayon::prelude::*;
 
 use super::ParamGrad;
+use crate::forward::BatchStats;
 use crate::op::{BatchNorm, Lrn};
 
 /// ReLU: `dx = g` where `x > 0`, else 0 (the kink at 0 gets gradient 0).
@@ -48,6 +49,58 @@ pub(super) fn batch_norm(
     for (i, gc) in gs.chunks_mut(inner).enumerate() {
         let s = scale[i % c];
         gc.iter_mut().for_each(|v| *v *= s);
+    }
+    let to32 = |v: Vec<f64>| v.into_iter().map(|a| a as f32).collect::<Array1<f32>>();
+    let params = want_params.then(|| ParamGrad::BatchNorm {
+        gamma: to32(dgamma),
+        beta: to32(dbeta),
+    });
+    (g, params)
+}
+
+/// Training-mode batch norm over `(B, C, …)`, with the batch statistics of the forward pass:
+/// per channel, with `x̂ = (x − μ)·inv_std` and `M` = batch size × positions,
+/// `dgamma = Σ g·x̂`, `dbeta = Σ g`, `dx = gamma·inv_std·(g − dbeta/M − x̂·dgamma/M)`
+/// (sums in `f64`).
+pub(super) fn batch_norm_train(
+    b: &BatchNorm,
+    stats: &BatchStats,
+    x: &ArrayD<f32>,
+    mut g: ArrayD<f32>,
+    want_params: bool,
+) -> (ArrayD<f32>, Option<ParamGrad>) {
+    let c = b.gamma.len();
+    let inner: usize = x.shape()[2..].iter().product();
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let (mean, inv_std) = (&stats.mean, &stats.inv_std);
+    let mut dgamma = vec![0f64; c];
+    let mut dbeta = vec![0f64; c];
+    {
+        let gs = g.as_slice().expect("gradients are in standard layout");
+        for (i, (gc, xc)) in gs.chunks(inner).zip(xs.chunks(inner)).enumerate() {
+            let ch = i % c;
+            let (m, s) = (mean[ch], inv_std[ch]);
+            let (mut dg, mut db) = (0f64, 0f64);
+            for (&gv, &xv) in gc.iter().zip(xc) {
+                dg += gv as f64 * (xv as f64 - m) * s;
+                db += gv as f64;
+            }
+            dgamma[ch] += dg;
+            dbeta[ch] += db;
+        }
+    }
+    let count = (x.len() / c.max(1)).max(1) as f64;
+    let gs = g.as_slice_mut().expect("gradients are in standard layout");
+    for (i, (gc, xc)) in gs.chunks_mut(inner).zip(xs.chunks(inner)).enumerate() {
+        let ch = i % c;
+        let (m, s) = (mean[ch], inv_std[ch]);
+        let k = b.gamma[ch] as f64 * s;
+        let (mg, mgx) = (dbeta[ch] / count, dgamma[ch] / count);
+        for (gv, &xv) in gc.iter_mut().zip(xc) {
+            let xhat = (xv as f64 - m) * s;
+            *gv = (k * (*gv as f64 - mg - xhat * mgx)) as f32;
+        }
     }
     let to32 = |v: Vec<f64>| v.into_iter().map(|a| a as f32).collect::<Array1<f32>>();
     let params = want_params.then(|| ParamGrad::BatchNorm {

@@ -15,7 +15,7 @@ mod tests;
 use ndarray::{Array1, Array2, Array4, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
 use crate::error::{IrError, Result};
-use crate::forward::Activations;
+use crate::forward::{Activations, BatchStats};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -138,6 +138,13 @@ impl Network {
     /// (summed over the batch). Ops after `at`, or not feeding it, get zero parameter
     /// gradients. Max pooling sends each window's gradient to the *first* maximum in
     /// row-major window order; ReLU passes no gradient where its input is ≤ 0.
+    ///
+    /// Batch norm follows the mode of `acts`: for inference-mode activations it is the fixed
+    /// per-channel affine map of its running statistics; for training-mode activations
+    /// ([`Network::forward_train`]) the gradient also flows through the batch mean and
+    /// variance: with `x̂ = (x − μ_B)/σ_B`, per channel,
+    /// `dx = gamma/σ_B · (g − mean(g) − x̂·mean(g·x̂))`, `dgamma = Σ g·x̂`, `dbeta = Σ g`
+    /// (means and sums over the batch and the positions, in `f64`).
     ///
     /// Errors: [`IrError::Graph`] when `at` is not a value of this network or `acts` has a
     /// different number of tensors; [`IrError::Shape`] when a tensor of `acts` does not have
@@ -300,7 +307,14 @@ impl Network {
             };
             let node = &self.nodes()[i];
             let ins: Vec<&ArrayD<f32>> = node.inputs.iter().map(|v| acts.get(*v)).collect();
-            let (dins, dp) = node_vjp(&node.op, &ins, acts.get(ValueId(i + 1)), g, want_params);
+            let (dins, dp) = node_vjp(
+                &node.op,
+                &ins,
+                acts.get(ValueId(i + 1)),
+                acts.batch_stats(i),
+                g,
+                want_params,
+            );
             params[i] = dp;
             for (v, d) in node.inputs.iter().zip(dins) {
                 match &mut grads[v.0] {
@@ -325,11 +339,13 @@ impl Network {
 
 /// Vector–Jacobian product of one node: the gradients of its inputs (in input order, all in
 /// standard layout) and, if asked, of its parameters. `ins`/`out` are the forward tensors,
-/// `g` the (standard-layout) gradient of the output.
+/// `stats` the batch statistics of a training-mode batch norm, `g` the (standard-layout)
+/// gradient of the output.
 fn node_vjp(
     op: &Op,
     ins: &[&ArrayD<f32>],
     out: &ArrayD<f32>,
+    stats: Option<&BatchStats>,
     g: ArrayD<f32>,
     want_params: bool,
 ) -> (Vec<ArrayD<f32>>, Option<ParamGrad>) {
@@ -368,7 +384,10 @@ fn node_vjp(
             (d, None)
         }
         Op::BatchNorm(b) => {
-            let (dx, p) = elementwise::batch_norm(b, ins[0], g, want_params);
+            let (dx, p) = match stats {
+                Some(stats) => elementwise::batch_norm_train(b, stats, ins[0], g, want_params),
+                None => elementwise::batch_norm(b, ins[0], g, want_params),
+            };
             (vec![dx], p)
         }
         Op::Concat(axis) => {

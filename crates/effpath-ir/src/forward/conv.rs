@@ -23,7 +23,8 @@ pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
     y.into_dyn()
 }
 
-/// Writes the im2col matrix `(cin·kh·kw, oh·ow)` of channels `c0..c0+cin` of one sample.
+/// Writes the im2col matrix `(cin·kh·kw, oh·ow)` of channels `c0..c0+cin` of one sample
+/// (every entry: padding positions get 0).
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn im2col(
     x: &[f32],
@@ -45,6 +46,20 @@ pub(crate) fn im2col(
         for ki in 0..kh {
             for kj in 0..kw {
                 let dst = &mut cols[row * oh * ow..(row + 1) * oh * ow];
+                row += 1;
+                // Output columns `lo..hi` read inside the input: ix = ox·sw + kj − pl.
+                let off = kj as isize - pl as isize;
+                let lo = if off >= 0 {
+                    0
+                } else {
+                    (-off as usize).div_ceil(sw).min(ow)
+                };
+                let last = w as isize - 1 - off;
+                let hi = if last < 0 {
+                    lo
+                } else {
+                    ow.min(last as usize / sw + 1).max(lo)
+                };
                 for oy in 0..oh {
                     let line = &mut dst[oy * ow..(oy + 1) * ow];
                     let iy = (oy * sh + ki) as isize - pt as isize;
@@ -53,16 +68,24 @@ pub(crate) fn im2col(
                         continue;
                     }
                     let src = &plane[iy as usize * w..(iy as usize + 1) * w];
-                    for (ox, v) in line.iter_mut().enumerate() {
-                        let ix = (ox * sw + kj) as isize - pl as isize;
-                        *v = if ix < 0 || ix >= w as isize {
-                            0.0
-                        } else {
-                            src[ix as usize]
-                        };
+                    line[..lo].fill(0.0);
+                    line[hi..].fill(0.0);
+                    if lo == hi {
+                        continue;
+                    }
+                    let first = (lo * sw) as isize + off;
+                    if sw == 1 {
+                        line[lo..hi]
+                            .copy_from_slice(&src[first as usize..first as usize + (hi - lo)]);
+                    } else {
+                        for (v, &s) in line[lo..hi]
+                            .iter_mut()
+                            .zip(src[first as usize..].iter().step_by(sw))
+                        {
+                            *v = s;
+                        }
                     }
                 }
-                row += 1;
             }
         }
     }
@@ -90,39 +113,44 @@ pub(super) fn conv2d(c: &Conv2d, x: &ArrayD<f32>, out_shape: &[usize]) -> ArrayD
         && c.window.pads_end == [0, 0];
     let per_out = cout * oh * ow;
     let mut out = vec![0f32; b * per_out];
-    out.par_chunks_mut(per_out).enumerate().for_each(|(n, o)| {
-        let xn = &xs[n * cin * h * w..(n + 1) * cin * h * w];
-        let mut cols = if direct {
+    // One im2col buffer per rayon work split (im2col overwrites every entry).
+    let buffer = || {
+        if direct {
             Vec::new()
         } else {
             vec![0f32; k * oh * ow]
-        };
-        for g in 0..groups {
-            let colv = if direct {
-                ArrayView2::from_shape(
-                    (k, oh * ow),
-                    &xn[g * cin_g * h * w..(g + 1) * cin_g * h * w],
+        }
+    };
+    out.par_chunks_mut(per_out)
+        .enumerate()
+        .for_each_init(buffer, |cols, (n, o)| {
+            let xn = &xs[n * cin * h * w..(n + 1) * cin * h * w];
+            for g in 0..groups {
+                let colv = if direct {
+                    ArrayView2::from_shape(
+                        (k, oh * ow),
+                        &xn[g * cin_g * h * w..(g + 1) * cin_g * h * w],
+                    )
+                } else {
+                    im2col(xn, g * cin_g, cin_g, [h, w], &c.window, [oh, ow], cols);
+                    ArrayView2::from_shape((k, oh * ow), &cols[..])
+                }
+                .expect("im2col buffer matches its shape");
+                let wg = w2.slice_axis(Axis(0), Slice::from(g * cout_g..(g + 1) * cout_g));
+                let mut ov = ArrayViewMut2::from_shape(
+                    (cout_g, oh * ow),
+                    &mut o[g * cout_g * oh * ow..(g + 1) * cout_g * oh * ow],
                 )
-            } else {
-                im2col(xn, g * cin_g, cin_g, [h, w], &c.window, [oh, ow], &mut cols);
-                ArrayView2::from_shape((k, oh * ow), &cols[..])
+                .expect("output chunk matches its shape");
+                general_mat_mul(1.0, &wg, &colv, 0.0, &mut ov);
             }
-            .expect("im2col buffer matches its shape");
-            let wg = w2.slice_axis(Axis(0), Slice::from(g * cout_g..(g + 1) * cout_g));
-            let mut ov = ArrayViewMut2::from_shape(
-                (cout_g, oh * ow),
-                &mut o[g * cout_g * oh * ow..(g + 1) * cout_g * oh * ow],
-            )
-            .expect("output chunk matches its shape");
-            general_mat_mul(1.0, &wg, &colv, 0.0, &mut ov);
-        }
-        if let Some(bias) = &c.bias {
-            for (ch, plane) in o.chunks_mut(oh * ow).enumerate() {
-                let bv = bias[ch];
-                plane.iter_mut().for_each(|v| *v += bv);
+            if let Some(bias) = &c.bias {
+                for (ch, plane) in o.chunks_mut(oh * ow).enumerate() {
+                    let bv = bias[ch];
+                    plane.iter_mut().for_each(|v| *v += bv);
+                }
             }
-        }
-    });
+        });
     ArrayD::from_shape_vec(IxDyn(&[b, cout, oh, ow]), out).expect("conv output size")
 }
 
@@ -173,6 +201,50 @@ mod tests {
             let v = (a * 131 + b * 31 + c * 7 + d * 3) as u32 ^ seed;
             (v % 17) as f32 / 8.0 - 1.0
         })
+    }
+
+    #[test]
+    fn im2col_matches_naive_gather() {
+        let x: Vec<f32> = (0..3 * 5 * 7).map(|v| v as f32 + 1.0).collect();
+        for kernel in [[1, 1], [2, 3], [3, 3], [5, 4]] {
+            for stride in [[1, 1], [2, 1], [1, 3], [3, 2]] {
+                for pads in [[0, 0, 0, 0], [1, 1, 1, 1], [2, 0, 1, 3], [0, 4, 0, 4]] {
+                    let win = Window2d {
+                        kernel,
+                        stride,
+                        pads_begin: [pads[0], pads[1]],
+                        pads_end: [pads[2], pads[3]],
+                    };
+                    let Some([oh, ow]) = win.output_size([5, 7]) else {
+                        continue;
+                    };
+                    let k = 2 * kernel[0] * kernel[1];
+                    let mut cols = vec![f32::NAN; k * oh * ow];
+                    im2col(&x, 1, 2, [5, 7], &win, [oh, ow], &mut cols);
+                    let mut row = 0;
+                    for c in 1..3 {
+                        for ki in 0..kernel[0] {
+                            for kj in 0..kernel[1] {
+                                for oy in 0..oh {
+                                    for ox in 0..ow {
+                                        let iy = (oy * stride[0] + ki) as isize - pads[0] as isize;
+                                        let ix = (ox * stride[1] + kj) as isize - pads[1] as isize;
+                                        let want = if (0..5).contains(&iy) && (0..7).contains(&ix) {
+                                            x[c * 35 + iy as usize * 7 + ix as usize]
+                                        } else {
+                                            0.0
+                                        };
+                                        let got = cols[row * oh * ow + oy * ow + ox];
+                                        assert_eq!(got, want, "{win:?} c{c} k{ki},{kj} o{oy},{ox}");
+                                    }
+                                }
+                                row += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]

@@ -2,6 +2,7 @@
 
 use ndarray::{ArrayD, Axis};
 
+use super::BatchStats;
 use crate::op::{BatchNorm, Lrn};
 
 /// Sum of same-shape tensors.
@@ -23,6 +24,47 @@ pub(super) fn batch_norm(b: &BatchNorm, x: &ArrayD<f32>) -> ArrayD<f32> {
         }
     }
     y
+}
+
+/// Training-mode batch norm over `(B, C, …)`: per channel, the mean `μ` and biased variance
+/// `σ²` of the batch (over the batch and the positions; two passes in `f64`), then
+/// `y = (x − μ)/sqrt(σ² + ε)·gamma + beta` (in `f64`, rounded once).
+pub(super) fn batch_norm_train(b: &BatchNorm, x: &ArrayD<f32>) -> (ArrayD<f32>, BatchStats) {
+    let mut y = x.as_standard_layout().into_owned();
+    let c = y.shape()[1];
+    let inner: usize = y.shape()[2..].iter().product();
+    let count = y.shape()[0] * inner;
+    let ys = y.as_slice_mut().expect("standard layout");
+    let mut sum = vec![0f64; c];
+    for (i, chunk) in ys.chunks(inner).enumerate() {
+        sum[i % c] += chunk.iter().map(|&v| v as f64).sum::<f64>();
+    }
+    let mean: Vec<f64> = sum.iter().map(|s| s / count as f64).collect();
+    let mut sq = vec![0f64; c];
+    for (i, chunk) in ys.chunks(inner).enumerate() {
+        let m = mean[i % c];
+        sq[i % c] += chunk.iter().map(|&v| (v as f64 - m).powi(2)).sum::<f64>();
+    }
+    let var: Vec<f64> = sq.iter().map(|s| s / count as f64).collect();
+    let inv_std: Vec<f64> = var
+        .iter()
+        .map(|v| 1.0 / (v + b.epsilon as f64).sqrt())
+        .collect();
+    for (i, chunk) in ys.chunks_mut(inner).enumerate() {
+        let ch = i % c;
+        let scale = b.gamma[ch] as f64 * inv_std[ch];
+        let (m, beta) = (mean[ch], b.beta[ch] as f64);
+        chunk
+            .iter_mut()
+            .for_each(|v| *v = ((*v as f64 - m) * scale + beta) as f32);
+    }
+    let stats = BatchStats {
+        mean,
+        var,
+        inv_std,
+        count,
+    };
+    (y, stats)
 }
 
 /// Cross-channel local response normalisation (ONNX semantics), sums in `f64`.

@@ -1,4 +1,7 @@
-//! The forward pass: evaluates every node over a batch and records every tensor.
+//! The forward pass: evaluates every node over a batch and records every tensor, in
+//! inference mode (batch norm uses its running statistics) or training mode (batch norm
+//! normalises with the statistics of the batch, which the activations remember for the
+//! backward pass and for updating the running statistics).
 
 mod conv;
 mod elementwise;
@@ -13,13 +16,46 @@ use crate::error::{IrError, Result};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
+/// How a forward pass treats batch normalisation (every other op behaves the same in both
+/// modes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum Mode {
+    /// Batch norm normalises with its running statistics (`mean`, `var`): the network is a
+    /// fixed function of each sample. What [`Network::forward`] and [`Network::predict`] do.
+    #[default]
+    Inference,
+    /// Batch norm normalises each channel with the mean and biased variance of the batch
+    /// (over the batch and spatial axes), as when training (PyTorch's `model.train()`); the
+    /// running statistics are not read. See [`Network::forward_train`].
+    Train,
+}
+
+/// The statistics a training-mode batch norm used for one batch, per channel, in `f64`.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct BatchStats {
+    /// Batch mean.
+    pub(crate) mean: Vec<f64>,
+    /// Biased batch variance (divided by `count`).
+    pub(crate) var: Vec<f64>,
+    /// `1 / sqrt(var + epsilon)`.
+    pub(crate) inv_std: Vec<f64>,
+    /// Elements per channel: batch size × spatial size.
+    pub(crate) count: usize,
+}
+
 /// Every tensor of one forward pass, batch axis first: the input, then each node's output
 /// (so a Conv2d's pre-activation output and the following Relu's post-activation output are
-/// both kept).
+/// both kept). A training-mode pass ([`Network::forward_train`]) also keeps the batch
+/// statistics of every batch norm, which [`Network::backward`] and
+/// [`Network::update_batch_norm_stats`] use.
 #[derive(Debug, Clone)]
 pub struct Activations {
     values: Vec<ArrayD<f32>>,
     logits: ValueId,
+    mode: Mode,
+    /// Per node (training mode only; empty in inference mode): the batch statistics of a
+    /// batch norm, `None` for other ops.
+    batch_stats: Vec<Option<BatchStats>>,
 }
 
 impl Activations {
@@ -41,6 +77,23 @@ impl Activations {
     /// The logits as `(batch, classes)`.
     pub fn logits(&self) -> Array2<f32> {
         flatten_batch(&self.values[self.logits.0])
+    }
+
+    /// The mode of the forward pass that produced these activations.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+
+    /// For a training-mode pass, the per-channel batch mean and *biased* batch variance that
+    /// the batch norm at node `node` (index into [`Network::nodes`]) normalised with; `None`
+    /// for other nodes and for inference-mode activations.
+    pub fn batch_norm_stats(&self, node: usize) -> Option<(&[f64], &[f64])> {
+        self.batch_stats(node)
+            .map(|s| (s.mean.as_slice(), s.var.as_slice()))
+    }
+
+    pub(crate) fn batch_stats(&self, node: usize) -> Option<&BatchStats> {
+        self.batch_stats.get(node).and_then(Option::as_ref)
     }
 }
 
@@ -89,17 +142,130 @@ impl Network {
     /// # Ok::<(), effpath_ir::IrError>(())
     /// ```
     pub fn forward(&self, input: &ArrayD<f32>) -> Result<Activations> {
+        self.forward_with(input, Mode::Inference)
+    }
+
+    /// Runs the network in training mode: like [`Network::forward`], except that every batch
+    /// norm normalises each channel with the mean and biased variance of this batch (over the
+    /// batch and spatial axes, accumulated in `f64`) instead of its running statistics. The
+    /// activations remember those statistics, so [`Network::backward`] on them computes the
+    /// exact training-mode gradient (through the batch statistics) and
+    /// [`Network::update_batch_norm_stats`] can update the running statistics. Without batch
+    /// norms the result is identical to [`Network::forward`].
+    ///
+    /// ```
+    /// use effpath_ir::{Mode, ValueId, zoo};
+    /// use ndarray::{ArrayD, Axis, IxDyn};
+    /// let net = zoo::resnet_small(0, [1, 28, 28], 10)?;
+    /// let x = ArrayD::<f32>::from_shape_fn(IxDyn(&[2, 1, 28, 28]), |i| (i[2] * i[3]) as f32 / 784.0);
+    /// let acts = net.forward_train(&x)?;
+    /// assert_eq!(acts.mode(), Mode::Train);
+    /// let bn = net.nodes().iter().position(|n| n.op.kind() == "BatchNorm").expect("a batch norm");
+    /// let (mean, var) = acts.batch_norm_stats(bn).expect("training-mode statistics");
+    /// assert_eq!((mean.len(), var.len()), (16, 16));
+    /// // With gamma 1 and beta 0, each output channel has batch mean 0.
+    /// let y = acts.get(ValueId(bn + 1)).index_axis(Axis(1), 3).to_owned();
+    /// assert!(y.mean().expect("not empty").abs() < 1e-5);
+    /// # Ok::<(), effpath_ir::IrError>(())
+    /// ```
+    pub fn forward_train(&self, input: &ArrayD<f32>) -> Result<Activations> {
+        self.forward_with(input, Mode::Train)
+    }
+
+    /// Runs the network in the given [`Mode`]: [`Network::forward`] for
+    /// [`Mode::Inference`], [`Network::forward_train`] for [`Mode::Train`].
+    pub fn forward_with(&self, input: &ArrayD<f32>, mode: Mode) -> Result<Activations> {
         let mut values = Vec::with_capacity(self.nodes().len() + 1);
         values.push(self.batch_input(input)?);
+        let mut batch_stats = Vec::new();
+        if mode == Mode::Train {
+            batch_stats.resize(self.nodes().len(), None);
+        }
         for (i, node) in self.nodes().iter().enumerate() {
             let ins: Vec<&ArrayD<f32>> = node.inputs.iter().map(|v| &values[v.0]).collect();
-            let out = eval(&node.op, &ins, self.shape(ValueId(i + 1)));
+            let out = match (&node.op, mode) {
+                (Op::BatchNorm(b), Mode::Train) => {
+                    let (y, stats) = elementwise::batch_norm_train(b, ins[0]);
+                    batch_stats[i] = Some(stats);
+                    y
+                }
+                _ => eval(&node.op, &ins, self.shape(ValueId(i + 1))),
+            };
             values.push(out);
         }
         Ok(Activations {
             values,
             logits: self.logits(),
+            mode,
+            batch_stats,
         })
+    }
+
+    /// Updates the running statistics of every batch norm from the batch statistics of a
+    /// training-mode pass ([`Network::forward_train`]), with PyTorch's convention:
+    /// `running_mean ← (1 − m)·running_mean + m·batch_mean` and
+    /// `running_var ← (1 − m)·running_var + m·batch_var_unbiased`, where the unbiased variance
+    /// divides by `count − 1` (`count` = batch size × spatial size; the biased variance is used
+    /// when `count` is 1). PyTorch's default momentum is `m = 0.1`. Computed in `f64`.
+    ///
+    /// Inference-mode activations carry no batch statistics: nothing changes. Errors
+    /// ([`IrError::Graph`]) when `momentum` is not in `[0, 1]` or `acts` comes from a network
+    /// with a different number of nodes or channels.
+    ///
+    /// ```
+    /// let mut net = effpath_ir::zoo::resnet_small(0, [1, 8, 8], 3)?;
+    /// let x = ndarray::ArrayD::<f32>::from_shape_fn(ndarray::IxDyn(&[4, 1, 8, 8]), |i| i[2] as f32);
+    /// let acts = net.forward_train(&x)?;
+    /// net.update_batch_norm_stats(&acts, 0.1)?;
+    /// let bn = net.nodes().iter().position(|n| n.op.kind() == "BatchNorm").expect("a batch norm");
+    /// let batch_mean = acts.batch_norm_stats(bn).expect("training-mode statistics").0[0];
+    /// let (mean, _) = net.batch_norm_stats_mut(bn).expect("a batch norm");
+    /// assert!((mean[0] as f64 - 0.1 * batch_mean).abs() < 1e-6);
+    /// # Ok::<(), effpath_ir::IrError>(())
+    /// ```
+    pub fn update_batch_norm_stats(&mut self, acts: &Activations, momentum: f32) -> Result<()> {
+        if !(0.0..=1.0).contains(&momentum) {
+            return Err(IrError::Graph(format!(
+                "batch-norm momentum {momentum} must be in [0, 1]"
+            )));
+        }
+        if acts.mode != Mode::Train {
+            return Ok(());
+        }
+        if acts.batch_stats.len() != self.nodes().len() {
+            return Err(IrError::Graph(format!(
+                "activations hold batch statistics of {} nodes but the network has {} (activations of another network?)",
+                acts.batch_stats.len(),
+                self.nodes().len()
+            )));
+        }
+        let m = momentum as f64;
+        for (i, stats) in acts.batch_stats.iter().enumerate() {
+            let Some(stats) = stats else { continue };
+            let name = self.nodes()[i].name.clone();
+            let Some((mut mean, mut var)) = self.batch_norm_stats_mut(i) else {
+                return Err(IrError::Graph(format!(
+                    "activations hold batch statistics for node `{name}`, which is not a batch norm (activations of another network?)"
+                )));
+            };
+            if mean.len() != stats.mean.len() {
+                return Err(IrError::Graph(format!(
+                    "batch norm `{name}` has {} channels but the activations have {} (activations of another network?)",
+                    mean.len(),
+                    stats.mean.len()
+                )));
+            }
+            let unbias = if stats.count > 1 {
+                stats.count as f64 / (stats.count - 1) as f64
+            } else {
+                1.0
+            };
+            for c in 0..mean.len() {
+                mean[c] = ((1.0 - m) * mean[c] as f64 + m * stats.mean[c]) as f32;
+                var[c] = ((1.0 - m) * var[c] as f64 + m * stats.var[c] * unbias) as f32;
+            }
+        }
+        Ok(())
     }
 
     /// Runs the network and returns only the logits `(batch, classes)`, freeing each

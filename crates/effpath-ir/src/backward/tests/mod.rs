@@ -1,15 +1,19 @@
 //! Finite-difference checks of the backward pass: per op (`ops`) and on whole networks
 //! (`nets`). The loss is `L = Σ r ⊙ value(at)` with a fixed random `r`, accumulated in `f64`;
-//! central differences perturb one input or parameter element at a time.
+//! central differences perturb one input or parameter element at a time. `train_mode` checks
+//! training-mode batch norm (forward, backward through the batch statistics, running-stat
+//! updates).
 
 mod nets;
 mod ops;
+mod train_mode;
 
 use ndarray::{ArrayD, IxDyn};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use crate::forward::Mode;
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -93,8 +97,8 @@ impl Default for Check {
     }
 }
 
-fn loss(net: &Network, x: &ArrayD<f32>, r: &ArrayD<f32>, at: ValueId) -> f64 {
-    let acts = net.forward(x).expect("forward of a valid input");
+fn loss(net: &Network, x: &ArrayD<f32>, r: &ArrayD<f32>, at: ValueId, mode: Mode) -> f64 {
+    let acts = net.forward_with(x, mode).expect("forward of a valid input");
     acts.get(at)
         .iter()
         .zip(r.iter())
@@ -156,20 +160,33 @@ fn compare(
 /// Checks `backward` (input and every parameter gradient) and `backward_input` of `net` at
 /// value `at` against finite differences of `Σ r ⊙ value(at)`.
 pub(super) fn check_gradients(net: &Network, x: &ArrayD<f32>, at: ValueId, chk: Check, seed: u64) {
+    check_gradients_in(net, x, at, chk, seed, Mode::Inference);
+}
+
+/// [`check_gradients`] with the forward passes (analytic and finite-difference) run in `mode`.
+pub(super) fn check_gradients_in(
+    net: &Network,
+    x: &ArrayD<f32>,
+    at: ValueId,
+    chk: Check,
+    seed: u64,
+    mode: Mode,
+) {
     let mut rng = rng(seed);
-    let acts = net.forward(x).expect("forward of a valid input");
+    let acts = net.forward_with(x, mode).expect("forward of a valid input");
+    assert_eq!(acts.mode(), mode);
     let r = uniform(acts.get(at).shape(), -1.0, 1.0, &mut rng);
     let grads = net.backward(&acts, &r, at).expect("backward");
     let fast = net.backward_input(&acts, &r, at).expect("backward_input");
     assert_eq!(&fast, grads.input(), "backward_input differs from backward");
     assert_eq!(grads.input().shape(), x.shape());
-    let base = loss(net, x, &r, at);
+    let base = loss(net, x, &r, at, mode);
     let gin = grads.input().as_standard_layout();
     let gin = gin.as_slice().expect("standard layout");
     let mut checked = compare("input", gin, chk, base, &mut rng, |j, delta| {
         let mut xp = x.clone();
         xp.as_slice_mut().expect("standard layout")[j] += delta;
-        loss(net, &xp, &r, at)
+        loss(net, &xp, &r, at, mode)
     });
     for (i, node) in net.nodes().iter().enumerate() {
         let expected = node.op.parameter_count() > 0;
@@ -184,7 +201,7 @@ pub(super) fn check_gradients(net: &Network, x: &ArrayD<f32>, at: ValueId, chk: 
             checked += compare(&what, an, chk, base, &mut rng, |j, delta| {
                 let mut p = net.clone();
                 param_slices_mut(&mut p.nodes_mut()[i].op)[t][j] += delta;
-                loss(&p, x, &r, at)
+                loss(&p, x, &r, at, mode)
             });
         }
     }

@@ -23,7 +23,7 @@ fn lenet5_input_and_parameter_gradients() {
 
 /// conv → BN → relu → conv → BN → add(skip) → relu → global avg pool → flatten → dense →
 /// log-softmax, with random weights and non-trivial batch-norm statistics.
-fn residual(seed: u64) -> Network {
+pub(super) fn residual(seed: u64) -> Network {
     let mut b = NetworkBuilder::new(vec![3, 6, 6]);
     let bn = |c: usize| BatchNorm {
         gamma: Array1::ones(c),
