@@ -10,12 +10,24 @@ use effpath_extract::{ClassPaths, ExtractOptions, Extractor, ProfileOptions};
 use effpath_ir::Network;
 use std::hint::black_box;
 
-fn side_by_side(c: &mut Criterion, group: &str, net: &Network, x: &ndarray::ArrayD<f32>, samples: usize) {
+fn side_by_side(
+    c: &mut Criterion,
+    group: &str,
+    net: &Network,
+    x: &ndarray::ArrayD<f32>,
+    samples: usize,
+) {
     let mut g = c.benchmark_group(group);
     g.sample_size(samples);
     g.bench_function("forward", |b| b.iter(|| black_box(net.forward(x))));
     let acts = net.forward(x).expect("forward");
-    for (name, opts) in [("extract_full", ExtractOptions::default()), ("extract_last3", ExtractOptions::default().with_last_layers(3))] {
+    for (name, opts) in [
+        ("extract_full", ExtractOptions::default()),
+        (
+            "extract_last3",
+            ExtractOptions::default().with_last_layers(3),
+        ),
+    ] {
         let ex = Extractor::new(net, opts).expect("options");
         g.bench_function(name, |b| b.iter(|| black_box(ex.extract_sample(&acts, 0))));
     }
@@ -24,7 +36,11 @@ fn side_by_side(c: &mut Criterion, group: &str, net: &Network, x: &ndarray::Arra
 
 fn lenet(c: &mut Criterion) {
     let net = effpath::models::lenet5_mnist().expect("shipped model");
-    let x = Mnist::embedded_test().expect("mnist").to_tensor(0..1, Normalization::MNIST).expect("tensor").into_dyn();
+    let x = Mnist::embedded_test()
+        .expect("mnist")
+        .to_tensor(0..1, Normalization::MNIST)
+        .expect("tensor")
+        .into_dyn();
     side_by_side(c, "lenet5", &net, &x, 50);
 }
 
@@ -40,15 +56,31 @@ fn profiling(c: &mut Criterion) {
     let net = effpath::models::lenet5_mnist().expect("shipped model");
     let data = Mnist::embedded_train().expect("mnist");
     let n = 2048;
-    let x = data.to_tensor(0..n, Normalization::MNIST).expect("tensor").into_dyn();
+    let x = data
+        .to_tensor(0..n, Normalization::MNIST)
+        .expect("tensor")
+        .into_dyn();
     let labels: Vec<usize> = data.labels()[..n].iter().map(|&l| l as usize).collect();
     let mut g = c.benchmark_group("profile_lenet5_mnist");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
     for threads in [1, 2] {
-        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().expect("pool");
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .expect("pool");
         g.bench_function(format!("threads{threads}"), |b| {
-            b.iter(|| pool.install(|| black_box(ClassPaths::profile(&net, &x, &labels, &ProfileOptions::default(), |_, _| {}))))
+            b.iter(|| {
+                pool.install(|| {
+                    black_box(ClassPaths::profile(
+                        &net,
+                        &x,
+                        &labels,
+                        &ProfileOptions::default(),
+                        |_, _| {},
+                    ))
+                })
+            })
         });
     }
     g.finish();

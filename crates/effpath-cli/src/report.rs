@@ -90,52 +90,131 @@ impl Report {
             counts[((v.clamp(0.0, 1.0) * bins as f64) as usize).min(bins - 1)] += 1;
         }
         let n = values.len().max(1) as f64;
-        (0..bins).flat_map(|b| {
-            let y = counts[b] as f64 / n;
-            [(b as f64 / bins as f64, y), ((b + 1) as f64 / bins as f64, y)]
-        })
-        .collect()
+        (0..bins)
+            .flat_map(|b| {
+                let y = counts[b] as f64 / n;
+                [
+                    (b as f64 / bins as f64, y),
+                    ((b + 1) as f64 / bins as f64, y),
+                ]
+            })
+            .collect()
     }
 
     fn figures(&self, dir: &Path) -> Result<Vec<(String, String)>> {
         let mut figs = Vec::new();
-        let mut save = |stem: &str, caption: &str, fig: &dyn Fn(&Path) -> Result<()>| -> Result<()> {
-            fig(&dir.join(format!("{stem}.png")))?;
-            fig(&dir.join(format!("{stem}.svg")))?;
-            figs.push((stem.to_string(), caption.to_string()));
-            Ok(())
-        };
+        let mut save =
+            |stem: &str, caption: &str, fig: &dyn Fn(&Path) -> Result<()>| -> Result<()> {
+                fig(&dir.join(format!("{stem}.png")))?;
+                fig(&dir.join(format!("{stem}.svg")))?;
+                figs.push((stem.to_string(), caption.to_string()));
+                Ok(())
+            };
         for r in &self.auc {
             let series: Vec<(String, Vec<(f64, f64)>)> = r
                 .attacks
                 .iter()
                 .zip(&r.roc)
                 .zip(r.summary())
-                .map(|((a, (fpr, tpr)), (m, _))| (format!("{a} (AUC {m:.3})"), fpr.iter().copied().zip(tpr.iter().copied()).collect()))
+                .map(|((a, (fpr, tpr)), (m, _))| {
+                    (
+                        format!("{a} (AUC {m:.3})"),
+                        fpr.iter().copied().zip(tpr.iter().copied()).collect(),
+                    )
+                })
                 .collect();
             let title = format!("ROC — {} detector", r.detector.name());
-            let lines = Lines { series: &series, title: &title, x_desc: "false positive rate", y_desc: "true positive rate", x_range: (0.0, 1.0), y_range: (0.0, 1.0), diagonal: true, legend_upper_left: false };
-            save(&format!("roc_{}", r.detector.name()), &format!("ROC curves of the {} detector (first repetition)", r.detector.name()), &|p| plot::save(&lines, p))?;
+            let lines = Lines {
+                series: &series,
+                title: &title,
+                x_desc: "false positive rate",
+                y_desc: "true positive rate",
+                x_range: (0.0, 1.0),
+                y_range: (0.0, 1.0),
+                diagonal: true,
+                legend_upper_left: false,
+            };
+            save(
+                &format!("roc_{}", r.detector.name()),
+                &format!(
+                    "ROC curves of the {} detector (first repetition)",
+                    r.detector.name()
+                ),
+                &|p| plot::save(&lines, p),
+            )?;
         }
-        let mut hist = vec![("normal".to_string(), Self::histogram(&self.aggregated(&self.normal_rows), 25))];
+        let mut hist = vec![(
+            "normal".to_string(),
+            Self::histogram(&self.aggregated(&self.normal_rows), 25),
+        )];
         for (a, rows) in &self.attack_rows {
             hist.push((a.clone(), Self::histogram(&self.aggregated(rows), 25)));
         }
-        let ymax = hist.iter().flat_map(|(_, p)| p.iter().map(|q| q.1)).fold(0.0, f64::max) * 1.1;
-        let lines = Lines { series: &hist, title: "Image–class path similarity (rank 1, mean over layers)", x_desc: "|S ∩ P| / |S|", y_desc: "fraction of images", x_range: (0.0, 1.0), y_range: (0.0, ymax.max(0.05)), diagonal: false, legend_upper_left: true };
-        save("similarity_distribution", "Distribution of the image–class similarity of normal and adversarial examples (paper Fig. 5)", &|p| plot::save(&lines, p))?;
+        let ymax = hist
+            .iter()
+            .flat_map(|(_, p)| p.iter().map(|q| q.1))
+            .fold(0.0, f64::max)
+            * 1.1;
+        let lines = Lines {
+            series: &hist,
+            title: "Image–class path similarity (rank 1, mean over layers)",
+            x_desc: "|S ∩ P| / |S|",
+            y_desc: "fraction of images",
+            x_range: (0.0, 1.0),
+            y_range: (0.0, ymax.max(0.05)),
+            diagonal: false,
+            legend_upper_left: true,
+        };
+        save(
+            "similarity_distribution",
+            "Distribution of the image–class similarity of normal and adversarial examples (paper Fig. 5)",
+            &|p| plot::save(&lines, p),
+        )?;
         let l = self.feature_names.len() / 2;
-        let layers: Vec<String> = self.feature_names[..l].iter().map(|n| n.trim_start_matches("rank1/").to_string()).collect();
-        let per_layer = |rows: &[Vec<f64>]| -> Vec<Option<f64>> { (0..l).map(|j| Some(mean(&rows.iter().map(|r| r[j]).collect::<Vec<_>>()))).collect() };
+        let layers: Vec<String> = self.feature_names[..l]
+            .iter()
+            .map(|n| n.trim_start_matches("rank1/").to_string())
+            .collect();
+        let per_layer = |rows: &[Vec<f64>]| -> Vec<Option<f64>> {
+            (0..l)
+                .map(|j| Some(mean(&rows.iter().map(|r| r[j]).collect::<Vec<_>>())))
+                .collect()
+        };
         let mut bars = vec![("normal".to_string(), per_layer(&self.normal_rows))];
         for (a, rows) in &self.attack_rows {
             bars.push((a.clone(), per_layer(rows)));
         }
-        let gb = GroupedBars { categories: &layers, series: &bars, title: "Mean rank-1 similarity per layer", x_desc: "layer", y_desc: "|S ∩ P| / |S|", percent: false };
-        save("layer_similarity", "Mean rank-1 image–class similarity per weighted layer", &|p| plot::save(&gb, p))?;
-        let labels: Vec<String> = (0..self.class_jaccard.len()).map(|c| c.to_string()).collect();
-        let hm = Heatmap { values: &self.class_jaccard, row_labels: &labels, col_labels: &labels, title: "Class path similarity (Jaccard of synapses)", x_desc: "class", y_desc: "class", range: (0.0, 1.0), bar_label: "Jaccard" };
-        save("class_jaccard", "Jaccard similarity between class paths (paper Fig. 2)", &|p| plot::save(&hm, p))?;
+        let gb = GroupedBars {
+            categories: &layers,
+            series: &bars,
+            title: "Mean rank-1 similarity per layer",
+            x_desc: "layer",
+            y_desc: "|S ∩ P| / |S|",
+            percent: false,
+        };
+        save(
+            "layer_similarity",
+            "Mean rank-1 image–class similarity per weighted layer",
+            &|p| plot::save(&gb, p),
+        )?;
+        let labels: Vec<String> = (0..self.class_jaccard.len())
+            .map(|c| c.to_string())
+            .collect();
+        let hm = Heatmap {
+            values: &self.class_jaccard,
+            row_labels: &labels,
+            col_labels: &labels,
+            title: "Class path similarity (Jaccard of synapses)",
+            x_desc: "class",
+            y_desc: "class",
+            range: (0.0, 1.0),
+            bar_label: "Jaccard",
+        };
+        save(
+            "class_jaccard",
+            "Jaccard similarity between class paths (paper Fig. 2)",
+            &|p| plot::save(&hm, p),
+        )?;
         Ok(figs)
     }
 
@@ -145,14 +224,34 @@ impl Report {
         let mut csv = String::from("detector,attack,auc_mean,auc_std,repetitions\n");
         for r in &self.auc {
             for (k, (m, s)) in r.summary().into_iter().enumerate() {
-                let _ = writeln!(csv, "{},{},{m},{s},{}", r.detector.name(), r.attacks[k], r.auc[k].len());
+                let _ = writeln!(
+                    csv,
+                    "{},{},{m},{s},{}",
+                    r.detector.name(),
+                    r.attacks[k],
+                    r.auc[k].len()
+                );
             }
         }
         output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
-        let mut acsv = String::from("attack,images,attacked,successes,l0_mean,l2_mean,l2_median,linf_mean,seconds\n");
+        let mut acsv = String::from(
+            "attack,images,attacked,successes,l0_mean,l2_mean,l2_median,linf_mean,seconds\n",
+        );
         for a in &self.attacks {
             let s = &a.summary;
-            let _ = writeln!(acsv, "{},{},{},{},{},{},{},{},{:.2}", a.name, s.images, s.attacked, s.successes, s.l0.mean, s.l2.mean, s.l2.median, s.linf.mean, a.seconds);
+            let _ = writeln!(
+                acsv,
+                "{},{},{},{},{},{},{},{},{:.2}",
+                a.name,
+                s.images,
+                s.attacked,
+                s.successes,
+                s.l0.mean,
+                s.l2.mean,
+                s.l2.median,
+                s.linf.mean,
+                a.seconds
+            );
         }
         output::write_file(&dir.join("attacks.csv"), acsv.as_bytes())?;
         let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary()})).collect();
@@ -166,8 +265,14 @@ impl Report {
     }
 
     fn html(&self, dir: &Path, figs: &[(String, String)]) -> Result<String> {
-        let mut h = String::from("<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>effpath report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}figure{margin:2em 0}figcaption{color:#555}</style></head><body>");
-        let _ = write!(h, "<h1>effpath — adversarial detection by effective paths</h1><p>Model <code>{}</code> (fingerprint <code>{}</code>), θ = {}, {} correctly classified MNIST test digits attacked; class paths from the MNIST training split. Total time {:.0} s.</p>", self.model, self.fingerprint, self.theta, self.normal_images, self.seconds);
+        let mut h = String::from(
+            "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>effpath report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}figure{margin:2em 0}figcaption{color:#555}</style></head><body>",
+        );
+        let _ = write!(
+            h,
+            "<h1>effpath — adversarial detection by effective paths</h1><p>Model <code>{}</code> (fingerprint <code>{}</code>), θ = {}, {} correctly classified MNIST test digits attacked; class paths from the MNIST training split. Total time {:.0} s.</p>",
+            self.model, self.fingerprint, self.theta, self.normal_images, self.seconds
+        );
         h.push_str("<h2>AUC per attack and detector</h2><table><tr><th>attack</th>");
         for r in &self.auc {
             let _ = write!(h, "<th>{}</th>", r.detector.name());
@@ -184,12 +289,27 @@ impl Report {
         h.push_str("</table><h2>Attacks</h2><table><tr><th>attack</th><th>success</th><th>mean L0</th><th>mean L2</th><th>median L2</th><th>mean L∞</th><th>time (s)</th></tr>");
         for a in &self.attacks {
             let s = &a.summary;
-            let _ = write!(h, "<tr><td>{}</td><td>{}/{}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.1}</td></tr>", a.name, s.successes, s.attacked, s.l0.mean, s.l2.mean, s.l2.median, s.linf.mean, a.seconds);
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}/{}</td><td>{:.1}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{:.1}</td></tr>",
+                a.name,
+                s.successes,
+                s.attacked,
+                s.l0.mean,
+                s.l2.mean,
+                s.l2.median,
+                s.linf.mean,
+                a.seconds
+            );
         }
         h.push_str("</table>");
         for (stem, caption) in figs {
-            let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg"))).with_context(|| format!("cannot read back {stem}.svg"))?;
-            let _ = write!(h, "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>");
+            let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg")))
+                .with_context(|| format!("cannot read back {stem}.svg"))?;
+            let _ = write!(
+                h,
+                "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>"
+            );
         }
         h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
         Ok(h)

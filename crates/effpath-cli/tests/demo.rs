@@ -8,16 +8,37 @@ use std::process::Command;
 fn demo_writes_a_complete_report() {
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(["demo", "--per-class", "4", "--repetitions", "2", "--attacks", "fgsm,deepfool,random-noise", "-q", "--out"])
+        .args([
+            "demo",
+            "--per-class",
+            "4",
+            "--repetitions",
+            "2",
+            "--attacks",
+            "fgsm,deepfool,random-noise",
+            "-q",
+            "--out",
+        ])
         .arg(dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{}\n{}", stdout, String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
     for attack in ["fgsm", "deepfool", "random-noise"] {
-        assert!(stdout.lines().any(|l| l.starts_with(attack) && l.contains('±')), "no AUC row for {attack}:\n{stdout}");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with(attack) && l.contains('±')),
+            "no AUC row for {attack}:\n{stdout}"
+        );
     }
-    let results: serde_json::Value = serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["normal_images"], 40);
     let aucs = results["auc"].as_array().unwrap();
     assert_eq!(aucs.len(), 4, "one entry per detector");
@@ -33,7 +54,13 @@ fn demo_writes_a_complete_report() {
     assert_eq!(csv.lines().count(), 1 + 4 * 3);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
-    for stem in ["roc_linear", "roc_random-forest", "similarity_distribution", "layer_similarity", "class_jaccard"] {
+    for stem in [
+        "roc_linear",
+        "roc_random-forest",
+        "similarity_distribution",
+        "layer_similarity",
+        "class_jaccard",
+    ] {
         let png = std::fs::read(dir.path().join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..4], b"\x89PNG", "{stem}.png");
         assert!(dir.path().join(format!("{stem}.svg")).exists());
@@ -42,7 +69,10 @@ fn demo_writes_a_complete_report() {
 
 #[test]
 fn demo_rejects_unknown_attacks() {
-    let out = Command::new(env!("CARGO_BIN_EXE_effpath")).args(["demo", "--attacks", "fgsm,nope", "-q"]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args(["demo", "--attacks", "fgsm,nope", "-q"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown attack `nope`"));
 }

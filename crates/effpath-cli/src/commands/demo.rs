@@ -8,12 +8,14 @@ use std::path::PathBuf;
 use anyhow::{Result, bail};
 use clap::Args;
 use effpath::attack::{
-    AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma, RandomNoise,
-    Summary, random_targets,
+    AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma,
+    RandomNoise, Summary, random_targets,
 };
 use effpath::detect::{ExperimentData, ExperimentOptions, run_experiment};
 use effpath::ndarray::{Array2, Array4, Axis, stack};
-use effpath::{ClassPaths, DetectorKind, FeatureOptions, Mnist, Normalization, PathFeatures, ProfileOptions};
+use effpath::{
+    ClassPaths, DetectorKind, FeatureOptions, Mnist, Normalization, PathFeatures, ProfileOptions,
+};
 
 use crate::data::model_normalization;
 use crate::model::ModelArgs;
@@ -21,7 +23,16 @@ use crate::output;
 use crate::report::{AttackRow, Report};
 
 /// Every attack the demo knows, in report order.
-pub const ATTACKS: [&str; 8] = ["fgsm", "bim", "deepfool", "jsma", "cw-l2", "cw-l2-targeted", "random-noise", "patch"];
+pub const ATTACKS: [&str; 8] = [
+    "fgsm",
+    "bim",
+    "deepfool",
+    "jsma",
+    "cw-l2",
+    "cw-l2-targeted",
+    "random-noise",
+    "patch",
+];
 
 /// Arguments of `effpath demo`.
 #[derive(Debug, Args)]
@@ -64,11 +75,18 @@ pub struct DemoArgs {
 }
 
 fn argmax(r: effpath::ndarray::ArrayView1<f32>) -> usize {
-    r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
+    r.iter()
+        .enumerate()
+        .fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
 }
 
 /// Indices of the first `k` correctly classified images of each class.
-fn normal_indices(clf: &Classifier<'_>, pixels: &Array4<f32>, labels: &[usize], k: usize) -> Result<Vec<usize>> {
+fn normal_indices(
+    clf: &Classifier<'_>,
+    pixels: &Array4<f32>,
+    labels: &[usize],
+    k: usize,
+) -> Result<Vec<usize>> {
     let logits = clf.logits(pixels)?;
     let mut count = vec![0usize; clf.num_classes()];
     let mut keep = Vec::new();
@@ -83,14 +101,22 @@ fn normal_indices(clf: &Classifier<'_>, pixels: &Array4<f32>, labels: &[usize], 
 }
 
 /// Features of pixel images as complete rows; returns the matrix and the number dropped.
-fn features(f: &PathFeatures<'_>, pixels: &Array4<f32>, norm: Normalization) -> Result<(Array2<f64>, usize, Vec<Vec<f64>>)> {
+fn features(
+    f: &PathFeatures<'_>,
+    pixels: &Array4<f32>,
+    norm: Normalization,
+) -> Result<(Array2<f64>, usize, Vec<Vec<f64>>)> {
     let mut x = pixels.clone();
     norm.apply(&mut x);
     let rows = f.compute_batch(&x.into_dyn())?;
     let complete: Vec<Vec<f64>> = rows.iter().filter_map(|r| r.complete()).collect();
     let dropped = rows.len() - complete.len();
     let flat: Vec<f64> = complete.iter().flatten().copied().collect();
-    Ok((Array2::from_shape_vec((complete.len(), f.len()), flat)?, dropped, complete))
+    Ok((
+        Array2::from_shape_vec((complete.len(), f.len()), flat)?,
+        dropped,
+        complete,
+    ))
 }
 
 fn run_attack(
@@ -104,16 +130,27 @@ fn run_attack(
 ) -> Result<Vec<AttackResult>> {
     let progress = |n: u64| bar.inc(n);
     let targets = random_targets(labels, clf.num_classes(), args.seed);
-    let cw = CarliniWagnerL2 { max_iterations: args.cw_iterations, ..CarliniWagnerL2::default() };
+    let cw = CarliniWagnerL2 {
+        max_iterations: args.cw_iterations,
+        ..CarliniWagnerL2::default()
+    };
     let seed = args.seed;
     Ok(match name {
         "fgsm" => Fgsm::default().run_with_progress(clf, x, labels, None, seed, &progress)?,
         "bim" => Bim::default().run_with_progress(clf, x, labels, None, seed, &progress)?,
-        "deepfool" => DeepFool::default().run_with_progress(clf, x, labels, None, seed, &progress)?,
-        "jsma" => Jsma::default().run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?,
+        "deepfool" => {
+            DeepFool::default().run_with_progress(clf, x, labels, None, seed, &progress)?
+        }
+        "jsma" => {
+            Jsma::default().run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?
+        }
         "cw-l2" => cw.run_with_progress(clf, x, labels, None, seed, &progress)?,
-        "cw-l2-targeted" => cw.run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?,
-        "random-noise" => RandomNoise::default().run_with_progress(clf, x, labels, None, seed, &progress)?,
+        "cw-l2-targeted" => {
+            cw.run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?
+        }
+        "random-noise" => {
+            RandomNoise::default().run_with_progress(clf, x, labels, None, seed, &progress)?
+        }
         "patch" => {
             let patch = AdversarialPatch::default().train(clf, train_pixels, seed)?;
             patch.run_with_progress(clf, x, labels, None, seed, &progress)?
@@ -131,19 +168,34 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         bail!("--per-class and --repetitions must be at least 1");
     }
     let started = std::time::Instant::now();
-    let net = ModelArgs { model: args.model.clone(), random_weights: None }.load()?.net;
+    let net = ModelArgs {
+        model: args.model.clone(),
+        random_weights: None,
+    }
+    .load()?
+    .net;
     let norm = model_normalization(&net);
     let clf = Classifier::new(&net, norm)?;
     let (train, test) = (Mnist::embedded_train()?, Mnist::embedded_test()?);
     crate::data::check_image_shape(&net, train.rows(), train.cols())?;
 
-    writeln!(out, "1/4 class paths of {} training images (θ = {})", train.len(), args.theta)?;
+    writeln!(
+        out,
+        "1/4 class paths of {} training images (θ = {})",
+        train.len(),
+        args.theta
+    )?;
     out.flush()?;
     let train_x = train.to_tensor(.., norm)?.into_dyn();
     let train_labels: Vec<usize> = train.labels().iter().map(|&l| l as usize).collect();
-    let popts = ProfileOptions { extract: effpath::ExtractOptions::default().with_theta(args.theta), ..ProfileOptions::default() };
+    let popts = ProfileOptions {
+        extract: effpath::ExtractOptions::default().with_theta(args.theta),
+        ..ProfileOptions::default()
+    };
     let bar = output::progress_bar(train.len() as u64, args.quiet);
-    let cp = ClassPaths::profile(&net, &train_x, &train_labels, &popts, |done, _| bar.set_position(done as u64))?;
+    let cp = ClassPaths::profile(&net, &train_x, &train_labels, &popts, |done, _| {
+        bar.set_position(done as u64)
+    })?;
     bar.finish_and_clear();
     drop(train_x);
 
@@ -154,7 +206,11 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let labels: Vec<usize> = keep.iter().map(|&i| test_labels[i]).collect();
     let train_pixels = train.to_tensor(0..train.len().min(2000), Normalization::None)?;
 
-    writeln!(out, "2/4 attacks on {} correctly classified test digits", keep.len())?;
+    writeln!(
+        out,
+        "2/4 attacks on {} correctly classified test digits",
+        keep.len()
+    )?;
     out.flush()?;
     let mut attack_rows = Vec::new();
     let mut adversarial: Vec<(String, Array4<f32>)> = Vec::new();
@@ -164,7 +220,11 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         bar.set_message(name.clone());
         let results = run_attack(name, args, &clf, &x, &labels, &train_pixels, &bar)?;
         bar.finish_and_clear();
-        let ok: Vec<_> = results.iter().filter(|r| r.success).map(|r| r.adversarial.view()).collect();
+        let ok: Vec<_> = results
+            .iter()
+            .filter(|r| r.success)
+            .map(|r| r.adversarial.view())
+            .collect();
         let summary = Summary::of(&results);
         writeln!(
             out,
@@ -176,17 +236,30 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
             t.elapsed().as_secs_f64()
         )?;
         out.flush()?;
-        attack_rows.push(AttackRow { name: name.clone(), summary, seconds: t.elapsed().as_secs_f64() });
+        attack_rows.push(AttackRow {
+            name: name.clone(),
+            summary,
+            seconds: t.elapsed().as_secs_f64(),
+        });
         if !ok.is_empty() {
             adversarial.push((name.clone(), stack(Axis(0), &ok)?));
         }
     }
 
-    writeln!(out, "3/4 path features (rank-1 and rank-2 similarity per weighted layer)")?;
-    let fopts = FeatureOptions { extract: *cp.options(), ..FeatureOptions::default() };
+    writeln!(
+        out,
+        "3/4 path features (rank-1 and rank-2 similarity per weighted layer)"
+    )?;
+    let fopts = FeatureOptions {
+        extract: *cp.options(),
+        ..FeatureOptions::default()
+    };
     let f = PathFeatures::new(&net, &cp, fopts)?;
     let (normal, dropped, normal_rows) = features(&f, &x, norm)?;
-    let mut data = ExperimentData { normal, attacks: Vec::new() };
+    let mut data = ExperimentData {
+        normal,
+        attacks: Vec::new(),
+    };
     let mut attack_feature_rows = Vec::new();
     let mut dropped_rows = vec![("normal".to_string(), dropped)];
     for (name, adv) in &adversarial {
@@ -201,10 +274,19 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         bail!("no attack produced at least 10 adversarial examples; raise --per-class");
     }
 
-    writeln!(out, "4/4 detectors ({} repetitions, 10% train / 90% test)", args.repetitions)?;
+    writeln!(
+        out,
+        "4/4 detectors ({} repetitions, 10% train / 90% test)",
+        args.repetitions
+    )?;
     let mut results = Vec::new();
     for kind in DetectorKind::ALL {
-        let opts = ExperimentOptions { detector: kind, repetitions: args.repetitions, seed: args.seed, ..ExperimentOptions::default() };
+        let opts = ExperimentOptions {
+            detector: kind,
+            repetitions: args.repetitions,
+            seed: args.seed,
+            ..ExperimentOptions::default()
+        };
         results.push(run_experiment(&data, &opts)?);
     }
     let report = Report {
@@ -218,7 +300,8 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         auc: results,
         normal_rows,
         attack_rows: attack_feature_rows,
-        class_jaccard: cp.jaccard_matrix(effpath::ElementKind::Synapse, effpath::LayerSelection::All)?,
+        class_jaccard: cp
+            .jaccard_matrix(effpath::ElementKind::Synapse, effpath::LayerSelection::All)?,
         seconds: started.elapsed().as_secs_f64(),
     };
     report.print_table(out)?;

@@ -38,7 +38,10 @@ impl Figure for Lines<'_> {
             .margin(15)
             .x_label_area_size(50)
             .y_label_area_size(60)
-            .build_cartesian_2d(self.x_range.0..self.x_range.1, self.y_range.0..self.y_range.1)
+            .build_cartesian_2d(
+                self.x_range.0..self.x_range.1,
+                self.y_range.0..self.y_range.1,
+            )
             .map_err(drawing_error)?;
         chart
             .configure_mesh()
@@ -50,7 +53,10 @@ impl Figure for Lines<'_> {
             .draw()
             .map_err(drawing_error)?;
         if self.diagonal {
-            let (lo, hi) = (self.x_range.0.max(self.y_range.0), self.x_range.1.min(self.y_range.1));
+            let (lo, hi) = (
+                self.x_range.0.max(self.y_range.0),
+                self.x_range.1.min(self.y_range.1),
+            );
             let dashes = (0..40).map(|i| {
                 let a = lo + (hi - lo) * i as f64 / 40.0;
                 let b = lo + (hi - lo) * (i as f64 + 0.5) / 40.0;
@@ -61,14 +67,23 @@ impl Figure for Lines<'_> {
         for (s, (name, points)) in self.series.iter().enumerate() {
             let color = series_color(s);
             chart
-                .draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(2)))
+                .draw_series(LineSeries::new(
+                    points.iter().copied(),
+                    color.stroke_width(2),
+                ))
                 .map_err(drawing_error)?
                 .label(name.as_str())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2)));
+                .legend(move |(x, y)| {
+                    PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
+                });
         }
         chart
             .configure_series_labels()
-            .position(if self.legend_upper_left { SeriesLabelPosition::UpperLeft } else { SeriesLabelPosition::LowerRight })
+            .position(if self.legend_upper_left {
+                SeriesLabelPosition::UpperLeft
+            } else {
+                SeriesLabelPosition::LowerRight
+            })
             .border_style(BLACK)
             .background_style(WHITE.mix(0.85))
             .label_font((FONT, 14))
