@@ -92,7 +92,7 @@ impl IdxOptions {
 /// `(N, rows, cols)` array. `input` names the source in error messages.
 pub fn decode_images(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Array3<u8>> {
     let plain = decompress_if_gzip(bytes, input, opts)?;
-    parse_images(&plain, input, opts)
+    parse_images(plain, input, opts)
 }
 
 /// Decodes an IDX label file (gzip or plain) held in memory. `input` names the
@@ -108,7 +108,7 @@ pub fn read_images(path: impl AsRef<Path>, opts: &IdxOptions) -> Result<Array3<u
     let path = path.as_ref();
     let input = path.display().to_string();
     let plain = read_limited(path, &input, opts)?;
-    parse_images(&plain, &input, opts)
+    parse_images(std::borrow::Cow::Owned(plain), &input, opts)
 }
 
 /// Reads an IDX label file (gzip or plain) from `path`; see [`decode_labels`].
@@ -137,9 +137,23 @@ pub fn check_labels(labels: &[u8], num_classes: u16, input: &str) -> Result<()> 
     }
 }
 
-fn parse_images(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Array3<u8>> {
-    let ([n, rows, cols], payload) = parse_header::<3>(bytes, input, "pixel data", opts)?;
-    Array3::from_shape_vec((n, rows, cols), payload.to_vec()).map_err(|_| DataError::SizeOverflow {
+/// Parses an image file; decompressed (owned) input is reused for the pixels instead of
+/// copied, so reading a file needs about one copy of its pixels in memory, not two.
+fn parse_images(
+    bytes: std::borrow::Cow<'_, [u8]>,
+    input: &str,
+    opts: &IdxOptions,
+) -> Result<Array3<u8>> {
+    let ([n, rows, cols], payload) = parse_header::<3>(&bytes, input, "pixel data", opts)?;
+    let header_len = bytes.len() - payload.len();
+    let pixels = match bytes {
+        std::borrow::Cow::Owned(mut v) => {
+            v.drain(..header_len);
+            v
+        }
+        std::borrow::Cow::Borrowed(b) => b[header_len..].to_vec(),
+    };
+    Array3::from_shape_vec((n, rows, cols), pixels).map_err(|_| DataError::SizeOverflow {
         input: input.to_owned(),
         dims: vec![n as u64, rows as u64, cols as u64],
     })

@@ -244,13 +244,21 @@ impl DetectorModel {
             )));
         }
         let model = envelope.detector;
-        match &model {
-            DetectorModel::Linear(m) => m.validate()?,
-            DetectorModel::RandomForest(m) => m.validate()?,
-            DetectorModel::AdaBoost(m) => m.validate()?,
-            DetectorModel::GradientBoosting(m) => m.validate()?,
-        }
+        model.validate()?;
         Ok(model)
+    }
+
+    /// Checks a deserialised model's internal consistency (tree wiring, feature indices,
+    /// finite numbers, matching lengths). [`DetectorModel::from_json`] and
+    /// [`DetectorModel::load_json`] do this; call it on a model deserialised by other means
+    /// (e.g. embedded in another serde document) before scoring with it.
+    pub fn validate(&self) -> Result<()> {
+        match self {
+            DetectorModel::Linear(m) => m.validate(),
+            DetectorModel::RandomForest(m) => m.validate(),
+            DetectorModel::AdaBoost(m) => m.validate(),
+            DetectorModel::GradientBoosting(m) => m.validate(),
+        }
     }
 }
 

@@ -214,7 +214,17 @@ impl<'n> Extractor<'n> {
         let mut scratch = Scratch::default();
         let mut weighted = 0;
         for (i, node) in net.nodes().iter().enumerate().rev() {
+            // Partial extraction counts every weighted node in reverse topological order,
+            // traced or not, so that which layers are extracted never depends on the input
+            // (or on θ): a skip connection that bypasses a weighted node still counts it.
+            if node.op.is_weighted() {
+                weighted += 1;
+            }
+            let stop = self.options.last_layers.is_some_and(|n| weighted >= n);
             let Some((points, flips)) = state.take(i + 1) else {
+                if stop {
+                    break;
+                }
                 continue;
             };
             let job = Job {
@@ -244,11 +254,8 @@ impl<'n> Extractor<'n> {
                     }
                 }
             }
-            if node.op.is_weighted() {
-                weighted += 1;
-                if self.options.last_layers.is_some_and(|n| weighted >= n) {
-                    break;
-                }
+            if stop {
+                break;
             }
         }
         Ok(Extraction {

@@ -21,7 +21,7 @@
 //!
 //! Modules: `select` (the θ selection primitive), `rules` (per-op backward rules), `space`
 //! ([`NetworkSpace`]: which nodes are traced layers), `extractor` ([`Extractor`], options,
-//! batches), `profile` ([`ClassPaths`]: per-class unions over training images), `classfile`
+//! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]: streaming), `classfile`
 //! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `error`.
 
 mod classfile;
@@ -37,6 +37,6 @@ pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 pub use error::{ExtractError, Result};
 pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
 pub use features::{FeatureOptions, FeatureRow, PathFeatures};
-pub use profile::{ClassPaths, ProfileOptions};
+pub use profile::{ClassPaths, ProfileOptions, Profiler};
 pub use select::ThresholdBase;
 pub use space::NetworkSpace;

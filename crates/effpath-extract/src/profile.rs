@@ -55,8 +55,12 @@ pub struct ClassPaths {
 impl ClassPaths {
     /// Profiles `images` `(N, …)` (already normalised as the model expects) with their
     /// `labels`: only correctly classified images count. Runs batches one after another and
-    /// extracts within a batch in parallel; the result does not depend on the thread count.
+    /// extracts within a batch in parallel; the result does not depend on the thread count,
+    /// nor on the batch size (each sample's path depends on that sample only).
     /// `progress(done, total)` is called after every batch.
+    ///
+    /// To profile a data set that should not be held in memory as one `f32` tensor, feed it
+    /// batch by batch to a [`Profiler`], which this function uses.
     pub fn profile(
         net: &Network,
         images: &ArrayD<f32>,
@@ -71,48 +75,21 @@ impl ClassPaths {
                 labels.len()
             )));
         }
-        let classes = net.num_classes();
-        if let Some(bad) = labels.iter().find(|&&l| l >= classes) {
-            return Err(ExtractError::Labels(format!(
-                "label {bad} for a network with {classes} classes"
-            )));
-        }
-        let ex = Extractor::new(net, options.extract)?;
-        let mut acc = Accumulator::new(ex.space(), classes, options.extract);
+        let mut profiler = Profiler::new(net, options)?;
+        profiler.check_labels(labels)?;
         let batch = options.batch_size.max(1);
-        let cap = options.per_class_cap.unwrap_or(usize::MAX);
         for start in (0..n).step_by(batch) {
             let end = (start + batch).min(n);
             let chunk = images.slice_axis(Axis(0), (start..end).into()).to_owned();
-            let acts = net.forward(&chunk)?;
-            let logits = acts.logits();
-            let mut chosen = Vec::new();
-            for (k, row) in logits.rows().into_iter().enumerate() {
-                let label = labels[start + k];
-                let pred = row
-                    .iter()
-                    .enumerate()
-                    .fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
-                if pred == label && acc.images[label] < cap {
-                    acc.images[label] += 1;
-                    chosen.push(k);
-                }
-            }
-            let paths: Vec<Path> = chosen
-                .par_iter()
-                .map(|&k| ex.extract_sample(&acts, k).map(|e| e.path))
-                .collect::<Result<_>>()?;
-            for (k, p) in chosen.iter().zip(paths) {
-                acc.add(labels[start + k], &p)?;
-            }
+            profiler.add_batch(&chunk, &labels[start..end])?;
             progress(end, n);
-            if acc.images.iter().all(|&c| c >= cap) {
+            if profiler.is_full() {
                 // Every class is full: the remaining images cannot change the result.
                 progress(n, n);
                 break;
             }
         }
-        acc.finish()
+        profiler.finish()
     }
 
     /// Builds class paths from already extracted `(class, path)` pairs, each path extracted
@@ -289,7 +266,185 @@ impl ClassPaths {
     }
 }
 
+/// Streaming profiling: batches of images go in one after another, each image's path is folded
+/// into its class path as soon as it is extracted, and only the class paths are kept — memory
+/// does not grow with the number of images. The result equals [`ClassPaths::profile`] on the
+/// concatenated batches, however the images are cut into batches.
+///
+/// With [`ProfileOptions::per_class_cap`], a profiler that continues earlier work (e.g. the
+/// next chunk of a resumable run) is told how many images each class already has with
+/// [`Profiler::with_prior_counts`]; its own result then holds only its new images.
+///
+/// ```
+/// use effpath_extract::{ClassPaths, Profiler, ProfileOptions};
+/// use ndarray::{ArrayD, Axis, IxDyn};
+/// let net = effpath_ir::zoo::lenet5(2);
+/// let images = ArrayD::from_shape_fn(IxDyn(&[6, 1, 28, 28]), |d| (d[0] * 7 + d[2] * d[3]) as f32 % 5.0 / 5.0);
+/// let labels: Vec<usize> = net.predict(&images)?.rows().into_iter()
+///     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b })).collect();
+/// let options = ProfileOptions::default();
+/// let mut p = Profiler::new(&net, &options)?;
+/// for (start, end) in [(0, 4), (4, 6)] {
+///     let batch = images.slice_axis(Axis(0), (start..end).into()).to_owned();
+///     p.add_batch(&batch, &labels[start..end])?;
+/// }
+/// let streamed = p.finish()?;
+/// assert_eq!(streamed, ClassPaths::profile(&net, &images, &labels, &options, |_, _| {})?);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Debug)]
+pub struct Profiler<'n> {
+    net: &'n Network,
+    extractor: Extractor<'n>,
+    acc: Accumulator,
+    cap: usize,
+    batch_size: usize,
+    /// Images of each class counted before this profiler (for the cap only).
+    prior: Vec<usize>,
+    seen: usize,
+}
+
+impl<'n> Profiler<'n> {
+    /// A profiler of `net` with `options` (validated as by [`Extractor::new`]).
+    pub fn new(net: &'n Network, options: &ProfileOptions) -> Result<Self> {
+        let extractor = Extractor::new(net, options.extract)?;
+        let classes = net.num_classes();
+        let acc = Accumulator::new(extractor.space(), classes, options.extract);
+        Ok(Profiler {
+            net,
+            extractor,
+            acc,
+            cap: options.per_class_cap.unwrap_or(usize::MAX),
+            batch_size: options.batch_size.max(1),
+            prior: vec![0; classes],
+            seen: 0,
+        })
+    }
+
+    /// Counts `counts[c]` earlier images of class `c` against the per-class cap (one count
+    /// per class of the network). The counts are not part of [`Profiler::finish`]'s result.
+    pub fn with_prior_counts(mut self, counts: &[usize]) -> Result<Self> {
+        if counts.len() != self.prior.len() {
+            return Err(ExtractError::Labels(format!(
+                "{} prior counts for a network with {} classes",
+                counts.len(),
+                self.prior.len()
+            )));
+        }
+        self.prior = counts.to_vec();
+        Ok(self)
+    }
+
+    fn check_labels(&self, labels: &[usize]) -> Result<()> {
+        let classes = self.prior.len();
+        match labels.iter().position(|&l| l >= classes) {
+            Some(i) => Err(ExtractError::Labels(format!(
+                "label {} (image {}) for a network with {classes} classes",
+                labels[i],
+                self.seen + i
+            ))),
+            None => Ok(()),
+        }
+    }
+
+    /// Adds a batch `(B, …)` of images (normalised as the model expects) with their labels:
+    /// runs it forward (in slices of [`ProfileOptions::batch_size`]), extracts the paths of the
+    /// correctly classified images below the cap in parallel and folds them into the class
+    /// paths. Errors leave the profiler in an unspecified but safe state.
+    pub fn add_batch(&mut self, images: &ArrayD<f32>, labels: &[usize]) -> Result<()> {
+        let n = images.shape().first().copied().unwrap_or(0);
+        if labels.len() != n {
+            return Err(ExtractError::Labels(format!(
+                "{} labels for a batch of {n} images",
+                labels.len()
+            )));
+        }
+        self.check_labels(labels)?;
+        if n <= self.batch_size {
+            return self.add_slice(images, labels);
+        }
+        for start in (0..n).step_by(self.batch_size) {
+            let end = (start + self.batch_size).min(n);
+            let slice = images.slice_axis(Axis(0), (start..end).into()).to_owned();
+            self.add_slice(&slice, &labels[start..end])?;
+        }
+        Ok(())
+    }
+
+    fn add_slice(&mut self, images: &ArrayD<f32>, labels: &[usize]) -> Result<()> {
+        let start = self.seen;
+        self.seen += labels.len();
+        if self.is_full() {
+            return Ok(());
+        }
+        let acts = self.net.forward(images)?;
+        let logits = acts.logits();
+        let mut chosen = Vec::new();
+        for (k, row) in logits.rows().into_iter().enumerate() {
+            let label = labels[k];
+            let pred = row
+                .iter()
+                .enumerate()
+                .fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
+            if pred == label && self.prior[label].saturating_add(self.acc.images[label]) < self.cap
+            {
+                self.acc.images[label] += 1;
+                chosen.push(k);
+            }
+        }
+        let ex = &self.extractor;
+        let paths: Vec<Path> = chosen
+            .par_iter()
+            .map(|&k| {
+                ex.extract_sample(&acts, k)
+                    .map(|e| e.path)
+                    .map_err(|e| match e {
+                        ExtractError::NonFinite {
+                            tensor,
+                            sample,
+                            index,
+                        } => ExtractError::NonFinite {
+                            tensor,
+                            sample: start + sample,
+                            index,
+                        },
+                        other => other,
+                    })
+            })
+            .collect::<Result<_>>()?;
+        for (k, p) in chosen.iter().zip(paths) {
+            self.acc.add(labels[*k], &p)?;
+        }
+        Ok(())
+    }
+
+    /// Whether every class has reached the per-class cap (prior counts included): further
+    /// images cannot change the result.
+    pub fn is_full(&self) -> bool {
+        self.prior
+            .iter()
+            .zip(&self.acc.images)
+            .all(|(&p, &c)| p.saturating_add(c) >= self.cap)
+    }
+
+    /// Images added so far (correct or not).
+    pub fn images_seen(&self) -> usize {
+        self.seen
+    }
+
+    /// The images of each class folded in so far (prior counts excluded).
+    pub fn images_per_class(&self) -> &[usize] {
+        &self.acc.images
+    }
+
+    /// The class paths of the images added.
+    pub fn finish(self) -> Result<ClassPaths> {
+        self.acc.finish()
+    }
+}
+
 /// Folds per-image paths into per-class unions as they come.
+#[derive(Debug)]
 struct Accumulator {
     space: Arc<PathSpace>,
     unions: Vec<Option<Path>>,
@@ -327,5 +482,99 @@ impl Accumulator {
             images: self.images,
             options: self.options,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::{ArrayD, Axis, IxDyn};
+
+    use super::*;
+
+    fn data(net: &Network, n: usize) -> (ArrayD<f32>, Vec<usize>) {
+        let x = ArrayD::from_shape_fn(IxDyn(&[n, 1, 28, 28]), |d| {
+            ((d[0] * 13 + d[2] * 5 + d[3] * d[0] + d[2] * d[3]) % 11) as f32 / 11.0
+        });
+        let labels = net
+            .predict(&x)
+            .expect("forward")
+            .rows()
+            .into_iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
+            })
+            .collect();
+        (x, labels)
+    }
+
+    /// The result does not depend on how the images are cut into batches (every sample's path
+    /// depends on that sample only), which resumable profiling relies on.
+    #[test]
+    fn batch_size_and_streaming_do_not_change_the_result() {
+        let net = effpath_ir::zoo::lenet5(3).with_random_weights(4);
+        let (x, labels) = data(&net, 23);
+        let with = |batch_size: usize| ProfileOptions {
+            batch_size,
+            ..ProfileOptions::default()
+        };
+        let whole = ClassPaths::profile(&net, &x, &labels, &with(256), |_, _| {}).expect("profile");
+        for b in [1, 4, 7, 23] {
+            let cp = ClassPaths::profile(&net, &x, &labels, &with(b), |_, _| {}).expect("profile");
+            assert_eq!(cp.to_bytes(), whole.to_bytes(), "batch size {b}");
+        }
+        let mut p = Profiler::new(&net, &with(5)).expect("profiler");
+        for (s, e) in [(0, 3), (3, 16), (16, 23)] {
+            let batch = x.slice_axis(Axis(0), (s..e).into()).to_owned();
+            p.add_batch(&batch, &labels[s..e]).expect("batch");
+        }
+        assert_eq!(p.images_seen(), 23);
+        assert_eq!(p.finish().expect("finish").to_bytes(), whole.to_bytes());
+    }
+
+    /// Chunks profiled with the counts of the chunks before them, then merged, equal one run
+    /// with a per-class cap.
+    #[test]
+    fn chunks_with_prior_counts_merge_to_the_capped_whole() {
+        let net = effpath_ir::zoo::lenet5(5).with_random_weights(6);
+        let (x, labels) = data(&net, 30);
+        let options = ProfileOptions {
+            per_class_cap: Some(2),
+            batch_size: 4,
+            ..ProfileOptions::default()
+        };
+        let whole = ClassPaths::profile(&net, &x, &labels, &options, |_, _| {}).expect("profile");
+        let mut prior = vec![0; net.num_classes()];
+        let mut merged: Option<ClassPaths> = None;
+        for (s, e) in [(0, 9), (9, 10), (10, 30)] {
+            let mut p = Profiler::new(&net, &options)
+                .and_then(|p| p.with_prior_counts(&prior))
+                .expect("profiler");
+            let batch = x.slice_axis(Axis(0), (s..e).into()).to_owned();
+            p.add_batch(&batch, &labels[s..e]).expect("batch");
+            let part = p.finish().expect("finish");
+            for (c, n) in prior.iter_mut().zip(part.images_per_class()) {
+                *c += n;
+            }
+            match &mut merged {
+                Some(m) => m.merge(&part).expect("merge"),
+                None => merged = Some(part),
+            }
+        }
+        assert_eq!(merged.expect("parts").to_bytes(), whole.to_bytes());
+        assert!(whole.images_per_class().iter().all(|&n| n <= 2));
+        let p = Profiler::new(&net, &options).expect("profiler");
+        assert!(p.with_prior_counts(&[1, 2]).is_err());
+    }
+
+    #[test]
+    fn labels_are_checked() {
+        let net = effpath_ir::zoo::lenet5(1);
+        let (x, _) = data(&net, 3);
+        let mut p = Profiler::new(&net, &ProfileOptions::default()).expect("profiler");
+        assert!(p.add_batch(&x, &[0, 1]).is_err());
+        let err = p.add_batch(&x, &[0, 10, 1]).expect_err("label 10");
+        assert!(err.to_string().contains("label 10"), "{err}");
     }
 }

@@ -16,7 +16,8 @@ pub enum ThresholdBase {
 /// Rules, in order (spec §1.3): if `1/len ≥ θ`, or the base (sum of `v`, or `output` for
 /// [`ThresholdBase::Output`]) is ≤ 0, only the argmax; otherwise the `p + 1` largest values,
 /// where `p` is the first position at which the descending running sum reaches `θ·base`; if it
-/// never does (rounding at θ = 1) every positive value. Ties are ranked by index ascending and
+/// never does (rounding at θ = 1, or a bias-dominated output for [`ThresholdBase::Output`])
+/// every positive value — or the argmax if there is none. Ties are ranked by index ascending and
 /// the prefix is never extended to further ties. Sums are accumulated in `f64`.
 ///
 /// Appends the selected indices to `out` (as a set, in no particular order) and returns how
@@ -90,6 +91,12 @@ pub(crate) fn arg_approx(
     }
     let before_len = out.len();
     out.extend((0..n as u32).filter(|&i| v[i as usize] > 0.0));
+    if out.len() == before_len {
+        // No positive value: only reachable with `ThresholdBase::Output` when the bias makes
+        // the output positive while every contribution is ≤ 0. Keep the argmax, as rules 1 and
+        // 2 do, so that a kept neuron always keeps an input and a larger θ never keeps less.
+        out.push(argmax());
+    }
     out.len() - before_len
 }
 
@@ -129,6 +136,24 @@ mod tests {
         // Never reached (θ = 1 and negative products cancel nothing here): all positives.
         let v = [0.1f64, 0.2, 0.3, 0.0];
         assert_eq!(sel(&v, 1.0), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn output_base_without_positive_contributions_keeps_the_argmax() {
+        // Output 1 (a positive bias), contributions all ≤ 0: the target θ·1 is never reached.
+        let v = [-1.0f64, 0.0, -0.5];
+        for theta in [0.5, 0.9, 1.0] {
+            let mut out = Vec::new();
+            let n = arg_approx(
+                &v,
+                theta,
+                ThresholdBase::Output,
+                1.0,
+                &mut Vec::new(),
+                &mut out,
+            );
+            assert_eq!((n, out), (1, vec![1]), "θ = {theta}");
+        }
     }
 
     #[test]

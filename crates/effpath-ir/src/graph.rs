@@ -231,7 +231,8 @@ impl Network {
         self.nodes.iter().map(|n| n.op.parameter_count()).sum()
     }
 
-    /// Multiply–accumulate count of one node for one sample.
+    /// Multiply–accumulate count of one node for one sample (saturating at `usize::MAX` for
+    /// absurd imported geometries).
     pub fn macs(&self, node: usize) -> usize {
         let n = &self.nodes[node];
         let out: usize = self.shapes[node + 1].iter().product();
@@ -239,10 +240,12 @@ impl Network {
             Op::Dense(d) => d.weight.len(),
             Op::Conv2d(c) => {
                 let (_, cin_g, kh, kw) = c.weight.dim();
-                out * cin_g * kh * kw
+                out.saturating_mul(cin_g * kh * kw)
             }
-            Op::MaxPool2d(w) => out * w.kernel[0] * w.kernel[1],
-            Op::AvgPool2d(a) => out * a.window.kernel[0] * a.window.kernel[1],
+            Op::MaxPool2d(w) => out.saturating_mul(w.kernel[0].saturating_mul(w.kernel[1])),
+            Op::AvgPool2d(a) => {
+                out.saturating_mul(a.window.kernel[0].saturating_mul(a.window.kernel[1]))
+            }
             Op::GlobalAvgPool => self.shapes[n.inputs[0].0].iter().product(),
             Op::Relu
             | Op::Lrn(_)

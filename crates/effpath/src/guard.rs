@@ -50,9 +50,11 @@ impl DetectorFile {
         // The smallest threshold above the top `fpr` fraction of normal scores.
         let k = ((fpr.clamp(0.0, 1.0) * scores.len() as f64).floor() as usize)
             .min(scores.len().saturating_sub(1));
+        // (`f64::MAX`, not infinity, when there are no rows: JSON has no infinity, and
+        // serde_json would write it as `null`, which does not load back.)
         let threshold = match scores.get(k) {
             Some(s) => next_up(*s),
-            None => f64::INFINITY,
+            None => f64::MAX,
         };
         Ok(DetectorFile {
             format: FORMAT.into(),
@@ -77,23 +79,31 @@ impl DetectorFile {
     pub fn load(path: impl AsRef<FsPath>) -> Result<Self> {
         let path = path.as_ref();
         let bytes = std::fs::read(path).map_err(|e| crate::DataError::io(path, e))?;
-        let file: DetectorFile = serde_json::from_slice(&bytes)
-            .map_err(|e| guard_error(format!("{}: not a detector file: {e}", path.display())))?;
+        Self::from_json(&bytes, &path.display().to_string())
+    }
+
+    /// Decodes the JSON of a detector file (`source` names it in errors), checking its format,
+    /// version and the detector's internal consistency ([`DetectorModel::validate`]: a tree
+    /// whose children point back or out of range would otherwise loop or panic when scoring).
+    pub fn from_json(json: &[u8], source: &str) -> Result<Self> {
+        let file: DetectorFile = serde_json::from_slice(json)
+            .map_err(|e| guard_error(format!("{source}: not a detector file: {e}")))?;
         if file.format != FORMAT || file.version != VERSION {
             return Err(guard_error(format!(
-                "{}: format {} version {} (expected {FORMAT} version {VERSION})",
-                path.display(),
-                file.format,
-                file.version
+                "{source}: format {} version {} (expected {FORMAT} version {VERSION})",
+                file.format, file.version
             )));
         }
+        file.detector
+            .validate()
+            .map_err(|e| guard_error(format!("{source}: {e}")))?;
         Ok(file)
     }
 }
 
 fn next_up(x: f64) -> f64 {
     if x.is_finite() {
-        x + x.abs().max(1.0) * 1e-12
+        (x + x.abs().max(1.0) * 1e-12).min(f64::MAX)
     } else {
         x
     }

@@ -48,11 +48,12 @@ impl<'a> NodeAttributes<'a> {
             attrs: &node.attribute,
             used: node.attribute.iter().map(|_| Cell::new(false)).collect(),
         };
+        let mut seen = std::collections::HashSet::with_capacity(node.attribute.len());
         for (i, a) in node.attribute.iter().enumerate() {
             if a.name().is_empty() {
                 return Err(this.error(format!("attribute #{i} has no name")));
             }
-            if node.attribute[..i].iter().any(|b| b.name() == a.name()) {
+            if !seen.insert(a.name()) {
                 return Err(this.error(format!("attribute `{}` is given twice", a.name())));
             }
         }

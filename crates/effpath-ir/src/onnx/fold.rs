@@ -172,7 +172,10 @@ pub(crate) fn resolve_reshape(
     input: &[usize],
     target: &[i64],
 ) -> Result<Vec<usize>> {
-    let total: usize = input.iter().product();
+    let total = input
+        .iter()
+        .try_fold(1usize, |acc, &d| acc.checked_mul(d))
+        .ok_or_else(|| a.error(format!("shape {input:?} has too many elements")))?;
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
@@ -207,47 +210,86 @@ pub(crate) fn resolve_reshape(
     Ok(out)
 }
 
-fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const) -> Result<Const> {
-    let bad = || {
+/// The numpy broadcast of two shapes, `None` when they do not broadcast.
+fn broadcast_shape(s: &[usize], t: &[usize]) -> Option<Vec<usize>> {
+    let r = s.len().max(t.len());
+    (0..r)
+        .map(|i| {
+            let d1 = if i + s.len() >= r {
+                s[i + s.len() - r]
+            } else {
+                1
+            };
+            let d2 = if i + t.len() >= r {
+                t[i + t.len() - r]
+            } else {
+                1
+            };
+            match (d1, d2) {
+                _ if d1 == d2 => Some(d1),
+                (1, d) | (d, 1) => Some(d),
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// An error unless `shape` has at most `budget` elements (checked before allocating it).
+fn check_budget(a: &NodeAttributes, what: &str, shape: &[usize], budget: usize) -> Result<()> {
+    let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    if n.is_none_or(|n| n > budget) {
+        return Err(a.error(format!(
+            "{what} of shape {shape:?} exceeds the import limit of {budget} more constant elements"
+        )));
+    }
+    Ok(())
+}
+
+fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const, budget: usize) -> Result<Const> {
+    let shape = broadcast_shape(x.shape(), y.shape()).ok_or_else(|| {
         a.error(format!(
             "cannot broadcast constant shapes {:?} and {:?}",
             x.shape(),
             y.shape()
         ))
+    })?;
+    check_budget(a, "the result", &shape, budget)?;
+    let dim = IxDyn(&shape);
+    let no_broadcast = || {
+        a.error(format!(
+            "cannot broadcast constant shapes {:?} and {:?} to {shape:?}",
+            x.shape(),
+            y.shape()
+        ))
     };
     Ok(match (x, y) {
-        (Const::I(p), Const::I(q)) => Const::I(match op {
-            "Add" => (p + q).into_dimensionality().map_err(|_| bad())?,
-            "Sub" => (p - q).into_dimensionality().map_err(|_| bad())?,
-            "Mul" => (p * q).into_dimensionality().map_err(|_| bad())?,
-            _ => {
-                if q.iter().any(|&v| v == 0) {
-                    return Err(a.error("integer division by zero"));
+        (Const::I(p), Const::I(q)) => {
+            let p = p.broadcast(dim.clone()).ok_or_else(no_broadcast)?;
+            let q = q.broadcast(dim.clone()).ok_or_else(no_broadcast)?;
+            let f: fn(i64, i64) -> Option<i64> = match op {
+                "Add" => i64::checked_add,
+                "Sub" => i64::checked_sub,
+                "Mul" => i64::checked_mul,
+                _ => {
+                    if q.iter().any(|&v| v == 0) {
+                        return Err(a.error("integer division by zero"));
+                    }
+                    // `checked_div` is `None` only for `i64::MIN / -1` here.
+                    i64::checked_div
                 }
-                (p / q).into_dimensionality().map_err(|_| bad())?
+            };
+            let mut out = Vec::with_capacity(p.len());
+            for (&u, &v) in p.iter().zip(q.iter()) {
+                out.push(f(u, v).ok_or_else(|| {
+                    a.error(format!(
+                        "integer overflow in {op} of constants: {u} and {v}"
+                    ))
+                })?);
             }
-        }),
+            Const::I(ArrayD::from_shape_vec(dim, out).map_err(|_| no_broadcast())?)
+        }
         _ => {
             let (p, q) = (x.to_f32(), y.to_f32());
-            let check = |s: &[usize], t: &[usize]| {
-                let r = s.len().max(t.len());
-                (0..r).all(|i| {
-                    let d1 = if i + s.len() >= r {
-                        s[i + s.len() - r]
-                    } else {
-                        1
-                    };
-                    let d2 = if i + t.len() >= r {
-                        t[i + t.len() - r]
-                    } else {
-                        1
-                    };
-                    d1 == d2 || d1 == 1 || d2 == 1
-                })
-            };
-            if !check(p.shape(), q.shape()) {
-                return Err(bad());
-            }
             Const::F(match op {
                 "Add" => &p + &q,
                 "Sub" => &p - &q,
@@ -258,8 +300,13 @@ fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const) -> Result<Const> {
     })
 }
 
-/// Evaluates a foldable node on constant inputs; returns its outputs.
-pub(crate) fn fold(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<Const>> {
+/// Evaluates a foldable node on constant inputs; returns its outputs. A result of more than
+/// `budget` elements is an error raised before it is allocated.
+pub(crate) fn fold(
+    a: &NodeAttributes,
+    inputs: &[Option<&Const>],
+    budget: usize,
+) -> Result<Vec<Const>> {
     let need = |i: usize| {
         inputs
             .get(i)
@@ -303,13 +350,7 @@ pub(crate) fn fold(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<
                     usize::try_from(d).map_err(|_| a.error(format!("negative dimension {d}")))
                 })
                 .collect::<Result<_>>()?;
-            let n = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-            if n.is_none_or(|n| n > super::MAX_CONST_ELEMENTS) {
-                return Err(a.error(format!(
-                    "shape {dims:?} exceeds the import limit of {} elements",
-                    super::MAX_CONST_ELEMENTS
-                )));
-            }
+            check_budget(a, "the constant", &dims, budget)?;
             match a.get_tensor("value")? {
                 Some(t) if t.data_type() == DataType::Int64 as i32 => {
                     let v = tensor_to_i64(t)?.iter().next().copied().unwrap_or(0);
@@ -383,6 +424,7 @@ pub(crate) fn fold(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<
             let mut out_shape: Vec<usize> = x.shape()[..ax].to_vec();
             out_shape.extend_from_slice(idx.shape());
             out_shape.extend_from_slice(&x.shape()[ax + 1..]);
+            check_budget(a, "the gathered constant", &out_shape, budget)?;
             let s = IxDyn(&out_shape);
             x.clone()
                 .map_arrays(
@@ -405,6 +447,15 @@ pub(crate) fn fold(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<
                 .map(|c| c.ok_or_else(|| a.error("empty input")))
                 .collect::<Result<_>>()?;
             let rank = parts.first().map_or(0, |p| p.shape().len());
+            let total = parts
+                .iter()
+                .try_fold(0usize, |acc, p| acc.checked_add(p.shape().iter().product()));
+            if total.is_none_or(|n| n > budget) {
+                return Err(a.error(format!(
+                    "concatenating {} constants exceeds the import limit of {budget} more constant elements",
+                    parts.len()
+                )));
+            }
             let ax = axis(a, a.get_int("axis")?.unwrap_or(0), rank.max(1))?;
             let bad =
                 |e: ndarray::ShapeError| a.error(format!("cannot concatenate constants: {e}"));
@@ -437,7 +488,7 @@ pub(crate) fn fold(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Vec<
         op @ ("Add" | "Sub" | "Mul" | "Div") => {
             a.get_int("broadcast")?;
             a.get_int("axis")?;
-            binary(a, op, need(0)?, need(1)?)?
+            binary(a, op, need(0)?, need(1)?, budget)?
         }
         other => return Err(a.error(format!("{other} cannot be evaluated on constants"))),
     };

@@ -2,14 +2,16 @@
 
 use std::collections::HashMap;
 
+use super::ImportLimits;
 use super::attr::{NodeAttributes, node_display_name};
 use super::fold::{self, Const};
 use super::proto::type_proto;
 use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
-use super::tensor::tensor_to_f32;
+use super::tensor::{tensor_dims, tensor_element_count, tensor_to_f32};
 use crate::builder::NetworkBuilder;
 use crate::error::{IrError, Result};
 use crate::graph::{Network, ValueId};
+use crate::op::Op;
 
 /// What an ONNX tensor name stands for during import.
 #[derive(Debug, Clone)]
@@ -31,6 +33,10 @@ pub(super) struct Importer<'m> {
     pub(super) batch: usize,
     pub(super) opset: i64,
     names: HashMap<String, usize>,
+    /// The limits of this import.
+    pub(super) limits: ImportLimits,
+    /// Elements of all constants materialised so far (see [`ImportLimits::max_total_elements`]).
+    elements: usize,
 }
 
 impl<'m> Importer<'m> {
@@ -64,6 +70,46 @@ impl<'m> Importer<'m> {
     pub(super) fn readers(&self, name: &str) -> usize {
         self.uses.get(name).copied().unwrap_or(0)
     }
+
+    /// Elements still allowed for new constants: the smaller of the per-constant limit and
+    /// what is left of the total.
+    pub(super) fn element_budget(&self) -> usize {
+        self.limits
+            .max_const_elements
+            .min(self.limits.max_total_elements.saturating_sub(self.elements))
+    }
+
+    /// Counts a materialised constant against the limits.
+    fn charge(&mut self, a: &NodeAttributes, c: &Const) -> Result<()> {
+        check_rank(c.shape(), &self.limits, || {
+            a.error(format!(
+                "constant of rank {} exceeds the import limit of {}",
+                c.shape().len(),
+                self.limits.max_rank
+            ))
+        })?;
+        let n = c.shape().iter().product::<usize>();
+        if n > self.element_budget() {
+            return Err(a.error(total_limit_message(n, self.elements, &self.limits)));
+        }
+        self.elements += n;
+        Ok(())
+    }
+}
+
+/// Errors unless `shape` has at most `limits.max_rank` axes.
+fn check_rank(shape: &[usize], limits: &ImportLimits, err: impl FnOnce() -> IrError) -> Result<()> {
+    if shape.len() > limits.max_rank {
+        return Err(err());
+    }
+    Ok(())
+}
+
+fn total_limit_message(n: usize, used: usize, limits: &ImportLimits) -> String {
+    format!(
+        "a constant of {n} elements exceeds the import limit ({} elements per constant, {} in total, {used} used so far)",
+        limits.max_const_elements, limits.max_total_elements
+    )
 }
 
 /// Per-sample shape and batch size of the single graph input, and an error to report after
@@ -117,11 +163,29 @@ fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Opt
             }
         }
     }
+    if shape
+        .iter()
+        .try_fold(batch, |acc: usize, &d| acc.checked_mul(d))
+        .is_none()
+    {
+        return Err(bad(format!(
+            "shape {shape:?} with batch {batch} has too many elements"
+        )));
+    }
     Ok((shape, batch, type_error))
 }
 
-/// Imports a decoded ONNX model.
+/// Imports a decoded ONNX model, with the default [`ImportLimits`].
 pub fn import_model(model: &ModelProto) -> Result<Network> {
+    import_model_with(model, &ImportLimits::default())
+}
+
+/// Imports a decoded ONNX model within `limits`.
+///
+/// Besides the limits, weights are checked: every parameter of the imported network (weights,
+/// biases, batch-norm statistics, LRN constants) must be finite, and batch-norm variances
+/// plus epsilon positive; otherwise the error names the node and the parameter.
+pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Network> {
     let graph = model
         .graph
         .as_ref()
@@ -131,15 +195,35 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
         .iter()
         .find(|o| matches!(o.domain(), "" | "ai.onnx"))
         .map_or(1, |o| o.version());
-    if graph.node.len() > super::MAX_NODES {
+    if graph.node.len() > limits.max_nodes {
         return Err(IrError::Graph(format!(
             "{} nodes exceed the import limit of {}",
             graph.node.len(),
-            super::MAX_NODES
+            limits.max_nodes
         )));
     }
     let mut env: HashMap<&str, Entry> = HashMap::new();
+    let mut elements = 0usize;
     for init in &graph.initializer {
+        let limit_error = |m: String| IrError::OnnxTensor {
+            name: init.name().to_owned(),
+            message: m,
+        };
+        let rank = tensor_dims(init)?.len();
+        if rank > limits.max_rank {
+            return Err(limit_error(format!(
+                "rank {rank} exceeds the import limit of {}",
+                limits.max_rank
+            )));
+        }
+        let n = tensor_element_count(init)?;
+        if n > limits.max_total_elements.saturating_sub(elements) {
+            return Err(limit_error(format!(
+                "{n} elements exceed the import limit of {} elements for all initializers and constants ({elements} used so far)",
+                limits.max_total_elements
+            )));
+        }
+        elements += n;
         let c = if matches!(init.data_type(), 6 | 7) {
             Const::I(super::tensor::tensor_to_i64(init)?)
         } else {
@@ -160,6 +244,18 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
         env.insert(extra, Entry::ExtraInput);
     }
     let (shape, batch, type_error) = input_shape(graph, primary)?;
+    // The rank of the input includes its batch axis.
+    check_rank(&[&[1][..], &shape].concat(), limits, || {
+        IrError::Unsupported {
+            node: primary.to_owned(),
+            op: "graph input".into(),
+            message: format!(
+                "rank {} exceeds the import limit of {}",
+                shape.len() + 1,
+                limits.max_rank
+            ),
+        }
+    })?;
     env.insert(primary, Entry::Value(ValueId::INPUT));
     let mut uses: HashMap<&str, usize> = HashMap::new();
     for node in &graph.node {
@@ -177,6 +273,8 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
         batch,
         opset,
         names: HashMap::new(),
+        limits: *limits,
+        elements,
     };
     for node in &graph.node {
         import_node(&mut imp, node)?;
@@ -196,7 +294,11 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
     };
     let norm = input_normalization(model)?;
     match imp.env.get(out.name()) {
-        Some(Entry::Value(v)) => imp.builder.finish(*v)?.with_input_normalization(norm),
+        Some(Entry::Value(v)) => {
+            let net = imp.builder.finish(*v)?.with_input_normalization(norm)?;
+            check_parameters(&net)?;
+            Ok(net)
+        }
         Some(_) => Err(IrError::Graph(format!(
             "graph output `{}` is a constant, not computed from the input",
             out.name()
@@ -268,7 +370,12 @@ fn import_node<'m>(imp: &mut Importer<'m>, node: &'m NodeProto) -> Result<()> {
                 _ => None,
             })
             .collect();
-        fold::fold(&a, &consts)?.into_iter().map(c_entry).collect()
+        let budget = imp.element_budget();
+        let folded = fold::fold(&a, &consts, budget)?;
+        for c in &folded {
+            imp.charge(&a, c)?;
+        }
+        folded.into_iter().map(c_entry).collect()
     } else {
         vec![super::ops::import_op(imp, &a, node, &entries)?]
     };
@@ -323,4 +430,77 @@ fn shape_of(imp: &Importer, a: &NodeAttributes, e: Option<Entry>) -> Result<Entr
         ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), dims)
             .map_err(|e| a.error(e.to_string()))?,
     )))
+}
+
+/// Rejects non-finite parameters (and batch norms whose variance + epsilon is not positive):
+/// paths through NaN or infinite weights mean nothing, so they are an import error naming the
+/// node and the parameter rather than NaN activations later.
+fn check_parameters(net: &Network) -> Result<()> {
+    for node in net.nodes() {
+        let bad = |param: &str, index: usize| IrError::NonFinite {
+            what: format!("ONNX node `{}` ({}) {param}", node.name, node.op.kind()),
+            index,
+        };
+        let check = |param: &str, values: &mut dyn Iterator<Item = &f32>| {
+            for (i, v) in values.enumerate() {
+                if !v.is_finite() {
+                    return Err(bad(param, i));
+                }
+            }
+            Ok(())
+        };
+        match &node.op {
+            Op::Dense(d) => {
+                check("weight", &mut d.weight.iter())?;
+                if let Some(b) = &d.bias {
+                    check("bias", &mut b.iter())?;
+                }
+            }
+            Op::Conv2d(c) => {
+                check("weight", &mut c.weight.iter())?;
+                if let Some(b) = &c.bias {
+                    check("bias", &mut b.iter())?;
+                }
+            }
+            Op::BatchNorm(b) => {
+                check("scale", &mut b.gamma.iter())?;
+                check("bias", &mut b.beta.iter())?;
+                check("mean", &mut b.mean.iter())?;
+                check("variance", &mut b.var.iter())?;
+                check("epsilon", &mut std::iter::once(&b.epsilon))?;
+                if let Some(c) = b
+                    .var
+                    .iter()
+                    .position(|&v| f64::from(v) + f64::from(b.epsilon) <= 0.0)
+                {
+                    return Err(IrError::Shape {
+                        node: node.name.clone(),
+                        op: "BatchNorm",
+                        message: format!(
+                            "variance {} + epsilon {} of channel {c} is not positive",
+                            b.var[c], b.epsilon
+                        ),
+                    });
+                }
+                let (scale, shift) = b.affine();
+                check("scale / sqrt(variance + epsilon)", &mut scale.iter())?;
+                check("folded shift", &mut shift.iter())?;
+            }
+            Op::Lrn(l) => {
+                check("alpha, beta, bias", &mut [l.alpha, l.beta, l.bias].iter())?;
+            }
+            Op::MaxPool2d(_)
+            | Op::AvgPool2d(_)
+            | Op::GlobalAvgPool
+            | Op::Relu
+            | Op::Flatten
+            | Op::Reshape(_)
+            | Op::Transpose(_)
+            | Op::Add
+            | Op::Concat(_)
+            | Op::Softmax
+            | Op::LogSoftmax => {}
+        }
+    }
+    Ok(())
 }

@@ -27,7 +27,7 @@ pub mod tensor;
 use std::path::Path;
 
 pub use export::export_model;
-pub use import::import_model;
+pub use import::{import_model, import_model_with};
 
 use crate::error::{IrError, Result};
 use crate::graph::Network;
@@ -39,20 +39,72 @@ pub const NORMALIZATION_KEY: &str = "effpath.input_normalization";
 pub const MAX_NODES: usize = 100_000;
 /// Import limit on the element count of a constant built by `ConstantOfShape`.
 pub const MAX_CONST_ELEMENTS: usize = 1 << 28;
+/// Import limit on the rank of any tensor (initializer, constant, graph input, value).
+pub const MAX_RANK: usize = 16;
+/// Import limit on the total number of elements of all constants together (initializers,
+/// `Constant`s and every folded constant): 2³⁰ elements, 4 GiB of `f32`.
+pub const MAX_TOTAL_ELEMENTS: usize = 1 << 30;
 
-/// Decodes and imports an ONNX model from its bytes.
-pub fn from_bytes(bytes: &[u8]) -> Result<Network> {
-    import_model(&tensor::decode_model(bytes)?)
+/// Limits of an ONNX import, checked *before* anything of that size is allocated.
+///
+/// The defaults ([`MAX_NODES`], [`MAX_RANK`], [`MAX_TOTAL_ELEMENTS`], [`MAX_CONST_ELEMENTS`])
+/// admit every model-zoo CNN (VGG-19 has 1.4·10⁸ weights); a service importing untrusted
+/// models can lower them.
+///
+/// ```
+/// use effpath_ir::onnx::{self, ImportLimits};
+/// let bytes = onnx::to_bytes(&effpath_ir::zoo::lenet5(0));
+/// let small = ImportLimits { max_total_elements: 1_000, ..ImportLimits::default() };
+/// let err = onnx::from_bytes_with(&bytes, &small).unwrap_err();
+/// assert!(err.to_string().contains("import limit"), "{err}");
+/// assert!(onnx::from_bytes_with(&bytes, &ImportLimits::default()).is_ok());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ImportLimits {
+    /// Most nodes in the graph.
+    pub max_nodes: usize,
+    /// Highest rank of any tensor.
+    pub max_rank: usize,
+    /// Most elements of all constants together (initializers and folded constants).
+    pub max_total_elements: usize,
+    /// Most elements of one constant made by `ConstantOfShape` or constant folding.
+    pub max_const_elements: usize,
 }
 
-/// Reads and imports an `.onnx` file.
+impl Default for ImportLimits {
+    fn default() -> Self {
+        ImportLimits {
+            max_nodes: MAX_NODES,
+            max_rank: MAX_RANK,
+            max_total_elements: MAX_TOTAL_ELEMENTS,
+            max_const_elements: MAX_CONST_ELEMENTS,
+        }
+    }
+}
+
+/// Decodes and imports an ONNX model from its bytes, with the default [`ImportLimits`].
+pub fn from_bytes(bytes: &[u8]) -> Result<Network> {
+    from_bytes_with(bytes, &ImportLimits::default())
+}
+
+/// Decodes and imports an ONNX model from its bytes within `limits`.
+pub fn from_bytes_with(bytes: &[u8], limits: &ImportLimits) -> Result<Network> {
+    import_model_with(&tensor::decode_model(bytes)?, limits)
+}
+
+/// Reads and imports an `.onnx` file, with the default [`ImportLimits`].
 pub fn load(path: impl AsRef<Path>) -> Result<Network> {
+    load_with(path, &ImportLimits::default())
+}
+
+/// Reads and imports an `.onnx` file within `limits`.
+pub fn load_with(path: impl AsRef<Path>, limits: &ImportLimits) -> Result<Network> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| IrError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    from_bytes(&bytes).map_err(|e| match e {
+    from_bytes_with(&bytes, limits).map_err(|e| match e {
         IrError::OnnxDecode(m) => IrError::OnnxDecode(format!("{}: {m}", path.display())),
         other => other,
     })
@@ -63,18 +115,54 @@ pub fn to_bytes(net: &Network) -> Vec<u8> {
     tensor::encode_model(&export_model(net))
 }
 
-/// Writes a network as an `.onnx` file, atomically (temporary file, then rename), so an
-/// interrupted write never leaves a truncated model behind.
+/// Writes a network as an `.onnx` file, atomically (temporary file in the same directory,
+/// flushed to disk, then renamed over `path`), so an interrupted write never leaves a
+/// truncated model behind.
 pub fn save(net: &Network, path: impl AsRef<Path>) -> Result<()> {
-    let path = path.as_ref();
-    let io = |source| IrError::Io {
-        path: path.display().to_string(),
+    write_atomically(path.as_ref(), &to_bytes(net))
+}
+
+/// Writes `bytes` to `path` through a uniquely named temporary file `.NAME.PID.N.tmp` next to
+/// it, `fsync`ed and renamed over `path`; the temporary file is removed on any error.
+pub(crate) fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let io = |p: &Path, source| IrError::Io {
+        path: p.display().to_string(),
         source,
     };
-    let tmp = path.with_extension(format!("onnx.tmp{}", std::process::id()));
-    std::fs::write(&tmp, to_bytes(net)).map_err(io)?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = path.file_name().ok_or_else(|| {
+        io(
+            path,
+            std::io::Error::new(std::io::ErrorKind::InvalidInput, "path has no file name"),
+        )
+    })?;
+    let tmp = dir.join(format!(
+        ".{}.{}.{}.tmp",
+        name.to_string_lossy(),
+        std::process::id(),
+        COUNTER.fetch_add(1, Ordering::Relaxed)
+    ));
+    let result = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| {
+            f.write_all(bytes)?;
+            f.sync_all()
+        })
+        .map_err(|e| io(&tmp, e))
+        .and_then(|()| std::fs::rename(&tmp, path).map_err(|e| io(path, e)));
+    if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
-        io(e)
-    })
+    } else if let Ok(d) = std::fs::File::open(dir) {
+        // Make the rename durable where the platform allows it (best effort).
+        let _ = d.sync_all();
+    }
+    result
 }

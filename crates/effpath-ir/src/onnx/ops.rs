@@ -58,10 +58,37 @@ fn push(
     inputs: &[ValueId],
 ) -> Result<Entry> {
     let name = imp.unique_name(node);
-    imp.builder
+    let v = imp
+        .builder
         .push_named(name, op, inputs)
-        .map(Entry::Value)
-        .map_err(|e| a.error(e.to_string()))
+        .map_err(|e| a.error(e.to_string()))?;
+    check_value_shape(imp, a, v)?;
+    Ok(Entry::Value(v))
+}
+
+/// Errors when a computed value's shape is beyond the import limits: rank above
+/// [`ImportLimits::max_rank`](super::ImportLimits), or an element count (batch included)
+/// that overflows.
+pub(super) fn check_value_shape(imp: &Importer, a: &NodeAttributes, v: ValueId) -> Result<()> {
+    let shape = imp.builder.shape(v).unwrap_or_default();
+    if shape.len() + 1 > imp.limits.max_rank {
+        return Err(a.error(format!(
+            "output of rank {} exceeds the import limit of {}",
+            shape.len() + 1,
+            imp.limits.max_rank
+        )));
+    }
+    if shape
+        .iter()
+        .try_fold(imp.batch, |acc, &d| acc.checked_mul(d))
+        .is_none()
+    {
+        return Err(a.error(format!(
+            "output shape {shape:?} (batch {}) has too many elements",
+            imp.batch
+        )));
+    }
+    Ok(())
 }
 
 fn pair(a: &NodeAttributes, name: &str, v: &[i64]) -> Result<[usize; 2]> {

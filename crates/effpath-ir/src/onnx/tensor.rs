@@ -414,13 +414,9 @@ pub fn read_model_file(path: impl AsRef<Path>) -> Result<ModelProto> {
     decode_model(&read(path)?).map_err(|e| with_path(path, e))
 }
 
-/// Encodes `m` and writes it to `path` as an `.onnx` file.
+/// Encodes `m` and writes it to `path` as an `.onnx` file, atomically (see [`super::save`]).
 pub fn write_model_file(path: impl AsRef<Path>, m: &ModelProto) -> Result<()> {
-    let path = path.as_ref();
-    std::fs::write(path, encode_model(m)).map_err(|source| IrError::Io {
-        path: path.display().to_string(),
-        source,
-    })
+    super::write_atomically(path.as_ref(), &encode_model(m))
 }
 
 #[cfg(test)]
