@@ -24,6 +24,21 @@ pub struct AttackRow {
     pub seconds: f64,
 }
 
+/// One sweep: mean AUC per attack as one setting varies.
+#[derive(Debug)]
+pub struct Sweep {
+    /// File stem of its figure.
+    pub stem: String,
+    /// Figure title.
+    pub title: String,
+    /// What varies.
+    pub x_desc: String,
+    /// The settings.
+    pub xs: Vec<f64>,
+    /// `(attack, mean AUC per setting)`.
+    pub series: Vec<(String, Vec<f64>)>,
+}
+
 /// Everything the report shows.
 #[derive(Debug)]
 pub struct Report {
@@ -51,6 +66,8 @@ pub struct Report {
     pub class_jaccard: Vec<Vec<Option<f64>>>,
     /// Total wall time.
     pub seconds: f64,
+    /// The sweeps (layers, training size, generalisation, θ).
+    pub sweeps: Vec<Sweep>,
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -197,6 +214,38 @@ impl Report {
             "Mean rank-1 image–class similarity per weighted layer",
             &|p| plot::save(&gb, p),
         )?;
+        for sw in &self.sweeps {
+            let series: Vec<(String, Vec<(f64, f64)>)> = sw
+                .series
+                .iter()
+                .map(|(a, v)| {
+                    (
+                        a.clone(),
+                        sw.xs.iter().copied().zip(v.iter().copied()).collect(),
+                    )
+                })
+                .collect();
+            let (x0, x1) = (
+                sw.xs.first().copied().unwrap_or(0.0),
+                sw.xs.last().copied().unwrap_or(1.0),
+            );
+            let lo = series
+                .iter()
+                .flat_map(|(_, p)| p.iter().map(|q| q.1))
+                .fold(1.0, f64::min)
+                .min(0.5);
+            let lines = Lines {
+                series: &series,
+                title: &sw.title,
+                x_desc: &sw.x_desc,
+                y_desc: "AUC (linear detector)",
+                x_range: (x0, if x1 > x0 { x1 } else { x0 + 1.0 }),
+                y_range: (lo, 1.0),
+                diagonal: false,
+                legend_upper_left: false,
+            };
+            save(&sw.stem, &sw.title, &|p| plot::save(&lines, p))?;
+        }
         let labels: Vec<String> = (0..self.class_jaccard.len())
             .map(|c| c.to_string())
             .collect();
@@ -254,6 +303,15 @@ impl Report {
             );
         }
         output::write_file(&dir.join("attacks.csv"), acsv.as_bytes())?;
+        let mut scsv = String::from("sweep,x,attack,auc_mean\n");
+        for sw in &self.sweeps {
+            for (a, v) in &sw.series {
+                for (x, auc) in sw.xs.iter().zip(v) {
+                    let _ = writeln!(scsv, "{},{x},{a},{auc}", sw.stem);
+                }
+            }
+        }
+        output::write_file(&dir.join("sweeps.csv"), scsv.as_bytes())?;
         let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
@@ -311,7 +369,7 @@ impl Report {
                 "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>"
             );
         }
-        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
+        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
         Ok(h)
     }
 }

@@ -54,7 +54,26 @@ fn demo_writes_a_complete_report() {
     assert_eq!(csv.lines().count(), 1 + 4 * 3);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
+    let sweeps = std::fs::read_to_string(dir.path().join("sweeps.csv")).unwrap();
+    for sweep in [
+        "sweep_layers",
+        "sweep_training_size",
+        "sweep_generalisation",
+        "sweep_theta",
+    ] {
+        let rows: Vec<&str> = sweeps
+            .lines()
+            .filter(|l| l.starts_with(&format!("{sweep},")))
+            .collect();
+        assert!(rows.len() >= 3 * 3, "{sweep}: {} rows", rows.len());
+        for r in rows {
+            let auc: f64 = r.rsplit(',').next().unwrap().parse().unwrap();
+            assert!((0.0..=1.0).contains(&auc), "{r}");
+        }
+    }
     for stem in [
+        "sweep_theta",
+        "sweep_layers",
         "roc_linear",
         "roc_random-forest",
         "similarity_distribution",

@@ -11,7 +11,7 @@ use effpath::attack::{
     AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma,
     RandomNoise, Summary, random_targets,
 };
-use effpath::detect::{ExperimentData, ExperimentOptions, run_experiment};
+use effpath::detect::{ExperimentData, ExperimentOptions, last_layers, run_experiment};
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
     ClassPaths, DetectorKind, FeatureOptions, Mnist, Normalization, PathFeatures, ProfileOptions,
@@ -20,7 +20,7 @@ use effpath::{
 use crate::data::model_normalization;
 use crate::model::ModelArgs;
 use crate::output;
-use crate::report::{AttackRow, Report};
+use crate::report::{AttackRow, Report, Sweep};
 
 /// Every attack the demo knows, in report order.
 pub const ATTACKS: [&str; 8] = [
@@ -159,6 +159,127 @@ fn run_attack(
     })
 }
 
+/// Mean AUC per attack of the linear (joint-similarity) detector on `data`.
+fn linear_auc(
+    data: &ExperimentData,
+    args: &DemoArgs,
+    train_fraction: f64,
+    train_attacks: Option<Vec<String>>,
+) -> Result<Vec<f64>> {
+    let opts = ExperimentOptions {
+        detector: DetectorKind::Linear,
+        repetitions: args.repetitions,
+        seed: args.seed,
+        train_fraction,
+        train_attacks,
+    };
+    Ok(run_experiment(data, &opts)?
+        .summary()
+        .into_iter()
+        .map(|(m, _)| m)
+        .collect())
+}
+
+/// The paper's sweeps with the linear detector: number of layers (Fig. 12/20), training-set
+/// size (Fig. 18), attacks used for training (Fig. 10/19) and θ (Fig. 11).
+fn sweeps(
+    args: &DemoArgs,
+    data: &ExperimentData,
+    net: &effpath::Network,
+    train: (&effpath::ndarray::ArrayD<f32>, &[usize]),
+    x: &Array4<f32>,
+    adversarial: &[(String, Array4<f32>)],
+    norm: Normalization,
+) -> Result<Vec<Sweep>> {
+    let names: Vec<String> = data.attacks.iter().map(|(n, _)| n.clone()).collect();
+    // Rows are per setting; the report wants one series per attack.
+    let collect = |rows: Vec<Vec<f64>>| -> Vec<(String, Vec<f64>)> {
+        names
+            .iter()
+            .enumerate()
+            .map(|(k, n)| (n.clone(), rows.iter().map(|r| r[k]).collect()))
+            .collect()
+    };
+    let layers = data.normal.ncols() / 2;
+    let mut out = Vec::new();
+    let mut rows = Vec::new();
+    for n in 1..=layers {
+        let d = ExperimentData {
+            normal: last_layers(&data.normal, n)?,
+            attacks: data
+                .attacks
+                .iter()
+                .map(|(a, m)| Ok((a.clone(), last_layers(m, n)?)))
+                .collect::<Result<_>>()?,
+        };
+        rows.push(linear_auc(&d, args, 0.1, None)?);
+    }
+    let xs: Vec<f64> = (1..=layers).map(|n| n as f64).collect();
+    out.push(Sweep {
+        stem: "sweep_layers".into(),
+        title: "AUC vs number of last layers used".into(),
+        x_desc: "last n weighted layers".into(),
+        series: collect(rows),
+        xs,
+    });
+    let fracs = [0.1, 0.2, 0.3, 0.4, 0.5];
+    let rows = fracs
+        .iter()
+        .map(|&f| linear_auc(data, args, f, None))
+        .collect::<Result<Vec<_>>>()?;
+    out.push(Sweep {
+        stem: "sweep_training_size".into(),
+        title: "AUC vs training fraction".into(),
+        x_desc: "fraction of examples used for training".into(),
+        series: collect(rows),
+        xs: fracs.to_vec(),
+    });
+    let rows = (1..=names.len())
+        .map(|k| linear_auc(data, args, 0.1, Some(names[..k].to_vec())))
+        .collect::<Result<Vec<_>>>()?;
+    let xs: Vec<f64> = (1..=names.len()).map(|k| k as f64).collect();
+    out.push(Sweep {
+        stem: "sweep_generalisation".into(),
+        title: "AUC vs attacks used for training (in report order)".into(),
+        x_desc: "number of attacks in the training set".into(),
+        series: collect(rows),
+        xs,
+    });
+    let thetas = [0.1, 0.3, 0.5, 0.7, 0.9, 1.0];
+    let mut rows = Vec::new();
+    for &theta in &thetas {
+        let popts = ProfileOptions {
+            extract: effpath::ExtractOptions::default().with_theta(theta),
+            ..ProfileOptions::default()
+        };
+        let cp = ClassPaths::profile(net, train.0, train.1, &popts, |_, _| {})?;
+        let f = PathFeatures::new(
+            net,
+            &cp,
+            FeatureOptions {
+                extract: *cp.options(),
+                ..FeatureOptions::default()
+            },
+        )?;
+        let mut d = ExperimentData {
+            normal: features(&f, x, norm)?.0,
+            attacks: Vec::new(),
+        };
+        for (a, adv) in adversarial.iter().filter(|(a, _)| names.contains(a)) {
+            d.attacks.push((a.clone(), features(&f, adv, norm)?.0));
+        }
+        rows.push(linear_auc(&d, args, 0.1, None)?);
+    }
+    out.push(Sweep {
+        stem: "sweep_theta".into(),
+        title: "AUC vs θ".into(),
+        x_desc: "θ".into(),
+        series: collect(rows),
+        xs: thetas.to_vec(),
+    });
+    Ok(out)
+}
+
 /// Runs `effpath demo`.
 pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     if let Some(a) = args.attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
@@ -181,7 +302,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     writeln!(
         out,
-        "1/4 class paths of {} training images (θ = {})",
+        "1/5 class paths of {} training images (θ = {})",
         train.len(),
         args.theta
     )?;
@@ -197,7 +318,6 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         bar.set_position(done as u64)
     })?;
     bar.finish_and_clear();
-    drop(train_x);
 
     let test_pixels = test.to_tensor(.., Normalization::None)?;
     let test_labels: Vec<usize> = test.labels().iter().map(|&l| l as usize).collect();
@@ -208,7 +328,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     writeln!(
         out,
-        "2/4 attacks on {} correctly classified test digits",
+        "2/5 attacks on {} correctly classified test digits",
         keep.len()
     )?;
     out.flush()?;
@@ -248,7 +368,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     writeln!(
         out,
-        "3/4 path features (rank-1 and rank-2 similarity per weighted layer)"
+        "3/5 path features (rank-1 and rank-2 similarity per weighted layer)"
     )?;
     let fopts = FeatureOptions {
         extract: *cp.options(),
@@ -276,7 +396,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     writeln!(
         out,
-        "4/4 detectors ({} repetitions, 10% train / 90% test)",
+        "4/5 detectors ({} repetitions, 10% train / 90% test)",
         args.repetitions
     )?;
     let mut results = Vec::new();
@@ -289,7 +409,22 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         };
         results.push(run_experiment(&data, &opts)?);
     }
+    writeln!(
+        out,
+        "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
+    )?;
+    out.flush()?;
+    let sweeps = sweeps(
+        args,
+        &data,
+        &net,
+        (&train_x, &train_labels),
+        &x,
+        &adversarial,
+        norm,
+    )?;
     let report = Report {
+        sweeps,
         model: args.model.display().to_string(),
         fingerprint: net.fingerprint().to_string(),
         theta: args.theta,
