@@ -6,7 +6,6 @@ use std::ops::Range;
 use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
-use crate::forward::window_range;
 use crate::op::{AvgPool2d, Window2d};
 
 /// For every plane, calls `scatter(x_plane, w, rows, cols, g, dx_plane)` once per output
@@ -32,9 +31,9 @@ fn scatter_planes(
         .with_min_len(min_planes)
         .for_each(|((dplane, plane), gplane)| {
             for oy in 0..oh {
-                let rows = window_range(oy, win.stride[0], win.kernel[0], win.pads_begin[0], h);
+                let rows = win.input_range(0, oy, h);
                 for ox in 0..ow {
-                    let cols = window_range(ox, win.stride[1], win.kernel[1], win.pads_begin[1], w);
+                    let cols = win.input_range(1, ox, w);
                     scatter(plane, w, rows.clone(), cols, gplane[oy * ow + ox], dplane);
                 }
             }

@@ -8,7 +8,6 @@ mod elementwise;
 mod pool;
 
 pub(crate) use conv::im2col;
-pub(crate) use pool::window_range;
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 

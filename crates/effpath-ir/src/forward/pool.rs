@@ -27,27 +27,14 @@ fn pool_planes(
         .for_each(|(p, o)| {
             let plane = &xs[p * h * w..(p + 1) * h * w];
             for oy in 0..oh {
-                let rows = window_range(oy, win.stride[0], win.kernel[0], win.pads_begin[0], h);
+                let rows = win.input_range(0, oy, h);
                 for ox in 0..ow {
-                    let cols = window_range(ox, win.stride[1], win.kernel[1], win.pads_begin[1], w);
+                    let cols = win.input_range(1, ox, w);
                     o[oy * ow + ox] = reduce(plane, w, rows.clone(), cols);
                 }
             }
         });
     ArrayD::from_shape_vec(IxDyn(&[b, c, oh, ow]), out).expect("pool output size")
-}
-
-/// The input indices covered by output position `o` along one axis, clipped to `0..len`.
-pub(crate) fn window_range(
-    o: usize,
-    stride: usize,
-    kernel: usize,
-    pad: usize,
-    len: usize,
-) -> std::ops::Range<usize> {
-    let start = (o * stride) as isize - pad as isize;
-    let end = start + kernel as isize;
-    (start.max(0) as usize)..(end.clamp(0, len as isize) as usize)
 }
 
 /// Max pooling; padded positions never win (every window touches the input, checked at
