@@ -162,16 +162,7 @@ pub(crate) fn argmax_rows(logits: &Array2<f32>) -> Vec<usize> {
         .collect()
 }
 
-/// Index of the largest value (the first on ties, as `numpy.argmax`; NaN never wins).
-pub(crate) fn argmax(values: impl Iterator<Item = f32>) -> usize {
-    let mut best = (0, f32::NEG_INFINITY);
-    for (i, v) in values.enumerate() {
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best.0
-}
+pub(crate) use effpath_ir::argmax;
 
 #[cfg(test)]
 mod tests {

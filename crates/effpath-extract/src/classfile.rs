@@ -175,7 +175,7 @@ impl ClassPaths {
     /// let net = effpath_ir::zoo::lenet5(4);
     /// let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[2, 1, 28, 28]), 0.5f32);
     /// let pred = net.predict(&x)?.rows().into_iter()
-    ///     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }))
+    ///     .map(|r| effpath_ir::argmax(r.iter().copied()))
     ///     .collect::<Vec<usize>>();
     /// let cp = ClassPaths::profile(&net, &x, &pred, &ProfileOptions::default(), |_, _| {})?;
     /// let bytes = cp.to_bytes();
@@ -291,11 +291,7 @@ mod tests {
             .unwrap()
             .rows()
             .into_iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
-            })
+            .map(|r| effpath_ir::argmax(r.iter().copied()))
             .collect();
         (x, labels)
     }

@@ -40,7 +40,7 @@ impl Default for ProfileOptions {
 /// let images = ndarray::ArrayD::from_shape_fn(ndarray::IxDyn(&[8, 1, 28, 28]), |d| (d[0] * 7 + d[2] * d[3]) as f32 % 5.0 / 5.0);
 /// // Label every image with the network's own prediction, so all count as correct.
 /// let labels: Vec<usize> = net.predict(&images)?.rows().into_iter()
-///     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b })).collect();
+///     .map(|r| effpath_ir::argmax(r.iter().copied())).collect();
 /// let cp = ClassPaths::profile(&net, &images, &labels, &ProfileOptions::default(), |_, _| {})?;
 /// assert_eq!(cp.images_per_class().iter().sum::<usize>(), 8);
 /// # Ok::<(), Box<dyn std::error::Error>>(())
@@ -281,7 +281,7 @@ impl ClassPaths {
 /// let net = effpath_ir::zoo::lenet5(2);
 /// let images = ArrayD::from_shape_fn(IxDyn(&[6, 1, 28, 28]), |d| (d[0] * 7 + d[2] * d[3]) as f32 % 5.0 / 5.0);
 /// let labels: Vec<usize> = net.predict(&images)?.rows().into_iter()
-///     .map(|r| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b })).collect();
+///     .map(|r| effpath_ir::argmax(r.iter().copied())).collect();
 /// let options = ProfileOptions::default();
 /// let mut p = Profiler::new(&net, &options)?;
 /// for (start, end) in [(0, 4), (4, 6)] {
@@ -382,10 +382,7 @@ impl<'n> Profiler<'n> {
         let mut chosen = Vec::new();
         for (k, row) in logits.rows().into_iter().enumerate() {
             let label = labels[k];
-            let pred = row
-                .iter()
-                .enumerate()
-                .fold(0, |b, (i, v)| if *v > row[b] { i } else { b });
+            let pred = effpath_ir::argmax(row.iter().copied());
             if pred == label && self.prior[label].saturating_add(self.acc.images[label]) < self.cap
             {
                 self.acc.images[label] += 1;
@@ -500,11 +497,7 @@ mod tests {
             .expect("forward")
             .rows()
             .into_iter()
-            .map(|r| {
-                r.iter()
-                    .enumerate()
-                    .fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
-            })
+            .map(|r| effpath_ir::argmax(r.iter().copied()))
             .collect();
         (x, labels)
     }

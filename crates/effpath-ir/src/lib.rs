@@ -40,7 +40,7 @@ pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
 pub use error::{IrError, Result};
 pub use fingerprint::Fingerprint;
-pub use forward::{Activations, Mode};
+pub use forward::{Activations, Mode, argmax};
 pub use graph::{Network, Node, ValueId};
 pub use loss::softmax_cross_entropy;
 pub use op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};

@@ -53,12 +53,6 @@ pub enum Event {
     Epoch(EpochStats),
 }
 
-fn argmax(row: ndarray::ArrayView1<f32>) -> usize {
-    row.iter()
-        .enumerate()
-        .fold(0, |b, (i, v)| if *v > row[b] { i } else { b })
-}
-
 fn check_data(net: &Network, data: &LabeledImages, what: &str) -> Result<()> {
     let shape = [1, data.rows(), data.cols()];
     if net.input_shape() != shape {
@@ -172,7 +166,7 @@ pub fn train(
                 .rows()
                 .into_iter()
                 .zip(&labels)
-                .filter(|(r, l)| argmax(r.view()) == **l)
+                .filter(|(r, l)| effpath_ir::argmax(r.iter().copied()) == **l)
                 .count();
             seen += idx.len();
             progress(&Event::Step {
@@ -218,7 +212,9 @@ pub fn evaluate(
             .rows()
             .into_iter()
             .enumerate()
-            .filter(|(k, r)| argmax(r.view()) == data.labels()[start + k] as usize)
+            .filter(|(k, r)| {
+                effpath_ir::argmax(r.iter().copied()) == data.labels()[start + k] as usize
+            })
             .count();
     }
     Ok(correct as f64 / n as f64)

@@ -74,12 +74,6 @@ pub struct DemoArgs {
     quiet: bool,
 }
 
-fn argmax(r: effpath::ndarray::ArrayView1<f32>) -> usize {
-    r.iter()
-        .enumerate()
-        .fold(0, |b, (i, v)| if *v > r[b] { i } else { b })
-}
-
 /// Indices of the first `k` correctly classified images of each class.
 fn normal_indices(
     clf: &Classifier<'_>,
@@ -92,7 +86,7 @@ fn normal_indices(
     let mut keep = Vec::new();
     for (i, row) in logits.rows().into_iter().enumerate() {
         let l = labels[i];
-        if argmax(row) == l && count[l] < k {
+        if effpath::ir::argmax(row.iter().copied()) == l && count[l] < k {
             count[l] += 1;
             keep.push(i);
         }

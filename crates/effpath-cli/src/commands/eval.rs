@@ -102,24 +102,13 @@ fn confusion(
             .into_dyn();
         let logits = net.predict(&x)?;
         for (row, &label) in logits.outer_iter().zip(&data.labels()[start..end]) {
-            let predicted = argmax(row.iter().copied());
+            let predicted = effpath::ir::argmax(row.iter().copied());
             confusion[usize::from(label)][predicted] += 1;
         }
         bar.inc((end - start) as u64);
     }
     bar.finish_and_clear();
     Ok(confusion)
-}
-
-/// Index of the largest value (the first on ties; NaN counts as smallest).
-fn argmax(values: impl Iterator<Item = f32>) -> usize {
-    let mut best = (0, f32::NEG_INFINITY);
-    for (i, v) in values.enumerate() {
-        if v > best.1 {
-            best = (i, v);
-        }
-    }
-    best.0
 }
 
 fn summarize(confusion: Vec<Vec<u64>>, n: usize) -> Summary {

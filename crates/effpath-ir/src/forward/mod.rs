@@ -103,6 +103,22 @@ fn flatten_batch(a: &ArrayD<f32>) -> Array2<f32> {
     Array2::from_shape_vec((b, n), v).expect("element count is batch × per-sample size")
 }
 
+/// Index of the largest value — the predicted class of a row of logits (the first on ties,
+/// as `numpy.argmax`; NaN never wins; 0 for an empty input).
+///
+/// ```
+/// assert_eq!(effpath_ir::argmax([0.1, 3.0, 3.0, -1.0]), 1);
+/// ```
+pub fn argmax(values: impl IntoIterator<Item = f32>) -> usize {
+    let mut best = (0, f32::NEG_INFINITY);
+    for (i, v) in values.into_iter().enumerate() {
+        if v > best.1 {
+            best = (i, v);
+        }
+    }
+    best.0
+}
+
 impl Network {
     /// Brings an input of per-sample shape or `(batch, per-sample shape)` to a standard-layout
     /// batch, checking the shape and that every value is finite.
