@@ -42,6 +42,22 @@ pub enum IrError {
         /// Shape that was given.
         got: Vec<usize>,
     },
+    /// Activations given to [`Activations::from_values`](crate::Activations::from_values) do
+    /// not fit the network: wrong number of tensors, or a tensor of the wrong shape.
+    #[error(
+        "activation tensor {value} has shape {got:?}, expected {expected:?} (batch axis first; {count} tensors expected: the input, then one per node)"
+    )]
+    ActivationShape {
+        /// Index of the value (0 = the input, `i + 1` = the output of node `i`); equal to
+        /// `count` when tensors are missing or surplus.
+        value: usize,
+        /// The shape it must have (empty when the count is wrong).
+        expected: Vec<usize>,
+        /// The shape it has (empty when the count is wrong).
+        got: Vec<usize>,
+        /// Number of tensors the network has.
+        count: usize,
+    },
     /// A value (weight or input) is NaN or infinite.
     #[error("{what}: non-finite value at flat index {index}")]
     NonFinite {

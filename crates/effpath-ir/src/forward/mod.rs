@@ -5,6 +5,7 @@
 
 mod conv;
 mod elementwise;
+mod external;
 mod pool;
 
 pub(crate) use conv::im2col;
