@@ -5,13 +5,15 @@
 //! The crate knows only abstract layer spaces, not networks: a [`PathSpace`] lists, per traced
 //! layer, the sizes (and shapes) of its neuron, synapse (compact encoding, spec §1.5) and
 //! weight spaces, plus an opaque network [`Fingerprint`]. A [`Path`] is one bitset per layer
-//! and element space. Paths of different spaces never mix silently:
+//! and element space, each held dense or compressed as its count suits ([`ElementSet`]).
+//! Paths of different spaces never mix silently:
 //! [`AlgebraError::SpaceMismatch`].
 //!
 //! | module | contents |
 //! |---|---|
 //! | `kind` | [`Fingerprint`], [`ElementKind`], [`LayerKind`], [`LayerSelection`] |
 //! | `space` | [`LayerSpace`], [`PathSpace`], size caps ([`MAX_SPACE_BITS`], …) |
+//! | `elements` | [`ElementSet`]: one layer's kept elements, dense (`bitvec`) or compressed (Roaring), chosen by count |
 //! | `path` | [`Path`], [`LayerPath`], [`ElementCounts`] — construction, insertion, counts |
 //! | `ops` | union / intersection / difference / symmetric difference, in place and by value; [`Path::union_all`] |
 //! | `metrics` | density, Jaccard, similarity per layer and aggregated; [`Overlap`] |
@@ -56,6 +58,7 @@
 //! ```
 
 pub mod bits;
+mod elements;
 mod error;
 pub mod format;
 mod kind;
@@ -65,6 +68,7 @@ mod path;
 mod set;
 mod space;
 
+pub use elements::{DenseOnes, ElementSet, Iter, Representation, SMALL_SPACE_BITS};
 pub use error::{AlgebraError, Result};
 pub use kind::{ElementKind, Fingerprint, LayerKind, LayerSelection};
 pub use metrics::Overlap;

@@ -17,7 +17,6 @@
 use std::iter::Sum;
 use std::ops::{Add, AddAssign};
 
-use crate::bits;
 use crate::error::Result;
 use crate::kind::{ElementKind, LayerSelection};
 use crate::path::{LayerPath, Path};
@@ -81,7 +80,7 @@ impl Sum for Overlap {
 impl LayerPath {
     /// Kept / all of one element space; `None` if the space is empty.
     pub fn density(&self, kind: ElementKind) -> Option<f64> {
-        ratio(self.count(kind), self.bits(kind).len())
+        ratio(self.count(kind), self.set(kind).len())
     }
 }
 
@@ -127,11 +126,8 @@ impl Path {
     /// |self|, |other| and |self ∩ other| in one layer and element space.
     pub fn overlap_layer(&self, other: &Path, layer: usize, kind: ElementKind) -> Result<Overlap> {
         self.check_same_space(other)?;
-        let (a, b) = (
-            self.layer(layer)?.bits(kind),
-            other.layer(layer)?.bits(kind),
-        );
-        let (left, right, intersection) = bits::overlap_counts(a, b)?;
+        let (a, b) = (self.layer(layer)?.set(kind), other.layer(layer)?.set(kind));
+        let (left, right, intersection) = a.overlap_counts(b)?;
         Ok(Overlap {
             left,
             right,
@@ -327,8 +323,10 @@ mod tests {
         // weights kept: 10 % of every weighted layer
         let kept_w = [15, 0, 240, 0, 3072, 1008, 84];
         for (l, (&ks, &kw)) in kept_syn.iter().zip(&kept_w).enumerate() {
-            p.bits_mut(l, ElementKind::Synapse).unwrap()[..ks].fill(true);
-            p.bits_mut(l, ElementKind::Weight).unwrap()[..kw].fill(true);
+            p.insert_many(l, ElementKind::Synapse, &(0..ks).collect::<Vec<_>>())
+                .unwrap();
+            p.insert_many(l, ElementKind::Weight, &(0..kw).collect::<Vec<_>>())
+                .unwrap();
         }
         p.insert_neuron(6, 7).unwrap();
         assert_eq!(

@@ -4,7 +4,7 @@
 use std::borrow::Borrow;
 use std::sync::Arc;
 
-use crate::bits::{self, combine_in_place};
+use crate::elements::ElementSet;
 use crate::error::Result;
 use crate::path::Path;
 use crate::space::PathSpace;
@@ -16,11 +16,15 @@ impl Path {
         check_spaces(&self.space, &other.space)
     }
 
-    fn combine_with(&mut self, other: &Path, op: impl Fn(u64, u64) -> u64 + Copy) -> Result<()> {
+    fn combine_with(
+        &mut self,
+        other: &Path,
+        op: impl Fn(&mut ElementSet, &ElementSet) -> Result<()>,
+    ) -> Result<()> {
         self.check_same_space(other)?;
         for (a, b) in self.layers.iter_mut().zip(&other.layers) {
             for (x, y) in a.sets.iter_mut().zip(&b.sets) {
-                combine_in_place(x, y, op);
+                op(x, y)?;
             }
         }
         Ok(())
@@ -40,22 +44,22 @@ impl Path {
     /// # Ok::<(), effpath_algebra::AlgebraError>(())
     /// ```
     pub fn union_with(&mut self, other: &Path) -> Result<()> {
-        self.combine_with(other, |x, y| x | y)
+        self.combine_with(other, ElementSet::union_with)
     }
 
     /// `self ← self ∩ other`.
     pub fn intersect_with(&mut self, other: &Path) -> Result<()> {
-        self.combine_with(other, |x, y| x & y)
+        self.combine_with(other, ElementSet::intersect_with)
     }
 
     /// `self ← self \ other` (elements of `self` not in `other`).
     pub fn difference_with(&mut self, other: &Path) -> Result<()> {
-        self.combine_with(other, |x, y| x & !y)
+        self.combine_with(other, ElementSet::difference_with)
     }
 
     /// `self ← self △ other` (elements in exactly one of the two).
     pub fn symmetric_difference_with(&mut self, other: &Path) -> Result<()> {
-        self.combine_with(other, |x, y| x ^ y)
+        self.combine_with(other, ElementSet::symmetric_difference_with)
     }
 
     /// `self ∪ other` as a new path.
@@ -97,7 +101,7 @@ impl Path {
         self.check_same_space(other)?;
         for (a, b) in self.layers.iter().zip(&other.layers) {
             for (x, y) in a.sets.iter().zip(&b.sets) {
-                if !bits::is_subset(x, y)? {
+                if !x.is_subset(y)? {
                     return Ok(false);
                 }
             }
@@ -259,9 +263,10 @@ mod tests {
             .chain(Path::full(&s).layers.iter())
             .flat_map(|l| l.sets.iter())
         {
-            if set.len() % 64 != 0 {
-                let last = *set.as_raw_slice().last().unwrap();
-                assert_eq!(last >> (set.len() % 64), 0);
+            let bits = set.to_bits();
+            if bits.len() % 64 != 0 {
+                let last = *bits.as_raw_slice().last().unwrap();
+                assert_eq!(last >> (bits.len() % 64), 0);
             }
         }
     }

@@ -5,7 +5,8 @@ use std::iter::Sum;
 use std::ops::{Add, AddAssign};
 use std::sync::Arc;
 
-use crate::bits::{self, Bits, BitsSlice};
+use crate::bits::Bits;
+use crate::elements::{ElementSet, Iter, Representation};
 use crate::error::{AlgebraError, Result};
 use crate::kind::{ElementKind, LayerSelection};
 use crate::space::{LayerSpace, PathSpace};
@@ -55,48 +56,50 @@ impl Sum for ElementCounts {
     }
 }
 
-/// The kept elements of one layer: a bitset per element space, each exactly as long as the
-/// space. Obtained from a [`Path`]; cannot be resized.
-#[derive(Clone)]
+/// The kept elements of one layer: an [`ElementSet`] per element space, each exactly as large
+/// as the space. Obtained from a [`Path`]; cannot be resized.
+#[derive(Clone, PartialEq, Eq)]
 pub struct LayerPath {
-    /// Indexed by [`ElementKind::index`]; normalized (see [`bits::normalize`]).
-    pub(crate) sets: [Bits; 3],
+    /// Indexed by [`ElementKind::index`].
+    pub(crate) sets: [ElementSet; 3],
 }
 
 impl LayerPath {
     pub(crate) fn new(space: &LayerSpace, value: bool) -> Self {
         LayerPath {
             sets: ElementKind::ALL.map(|k| {
-                let mut b = Bits::repeat(value, space.size(k));
-                b.set_uninitialized(false); // `repeat(true, …)` also sets the padding bits
-                b
+                if value {
+                    ElementSet::full(space.size(k))
+                } else {
+                    ElementSet::empty(space.size(k))
+                }
             }),
         }
     }
 
-    /// The bitset of one element space.
-    pub fn bits(&self, kind: ElementKind) -> &BitsSlice {
+    /// The kept elements of one element space.
+    pub fn set(&self, kind: ElementKind) -> &ElementSet {
         &self.sets[kind.index()]
     }
 
-    /// The neuron bitset.
-    pub fn neurons(&self) -> &BitsSlice {
-        self.bits(ElementKind::Neuron)
+    /// The kept neurons.
+    pub fn neurons(&self) -> &ElementSet {
+        self.set(ElementKind::Neuron)
     }
 
-    /// The synapse bitset.
-    pub fn synapses(&self) -> &BitsSlice {
-        self.bits(ElementKind::Synapse)
+    /// The kept synapses.
+    pub fn synapses(&self) -> &ElementSet {
+        self.set(ElementKind::Synapse)
     }
 
-    /// The weight bitset.
-    pub fn weights(&self) -> &BitsSlice {
-        self.bits(ElementKind::Weight)
+    /// The kept weights.
+    pub fn weights(&self) -> &ElementSet {
+        self.set(ElementKind::Weight)
     }
 
-    /// Number of kept elements of one kind (word-level popcount).
+    /// Number of kept elements of one kind (O(1)).
     pub fn count(&self, kind: ElementKind) -> usize {
-        bits::count_ones(self.bits(kind))
+        self.set(kind).count()
     }
 
     /// Kept elements of every kind.
@@ -110,31 +113,24 @@ impl LayerPath {
 
     /// Whether an element is kept (`false` for out-of-range indices).
     pub fn contains(&self, kind: ElementKind, index: usize) -> bool {
-        self.bits(kind).get(index).is_some_and(|b| *b)
+        self.set(kind).contains(index)
     }
 
     /// Indices of the kept elements of one kind, ascending.
-    pub fn iter_ones(&self, kind: ElementKind) -> impl Iterator<Item = usize> + '_ {
-        self.bits(kind).iter_ones()
+    pub fn iter_ones(&self, kind: ElementKind) -> Iter<'_> {
+        self.set(kind).iter()
     }
 
     /// `true` if nothing is kept in this layer.
     pub fn is_empty(&self) -> bool {
-        self.sets.iter().all(|b| bits::count_ones(b) == 0)
+        self.sets.iter().all(ElementSet::is_empty)
+    }
+
+    /// Heap bytes held by this layer's sets.
+    pub fn heap_bytes(&self) -> usize {
+        self.sets.iter().map(ElementSet::heap_bytes).sum()
     }
 }
-
-/// Equal when the same elements are kept (padding bits are ignored).
-impl PartialEq for LayerPath {
-    fn eq(&self, other: &LayerPath) -> bool {
-        self.sets
-            .iter()
-            .zip(&other.sets)
-            .all(|(a, b)| bits::bits_equal(a, b).unwrap_or(false))
-    }
-}
-
-impl Eq for LayerPath {}
 
 impl fmt::Debug for LayerPath {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -142,11 +138,11 @@ impl fmt::Debug for LayerPath {
         write!(
             f,
             "LayerPath {{ neurons: {}/{}, synapses: {}/{}, weights: {}/{} }}",
-            bits::count_ones(n),
+            n.count(),
             n.len(),
-            bits::count_ones(s),
+            s.count(),
             s.len(),
-            bits::count_ones(w),
+            w.count(),
             w.len()
         )
     }
@@ -238,8 +234,7 @@ impl Path {
         value: bool,
     ) -> Result<bool> {
         self.check_index(layer, kind, index)?;
-        let set = &mut self.layers[layer].sets[kind.index()];
-        Ok(set.replace(index, value) != value)
+        Ok(self.layers[layer].sets[kind.index()].set(index, value))
     }
 
     /// Keep an element; returns `true` if it was not kept before. Errors on an out-of-range
@@ -276,10 +271,7 @@ impl Path {
         } else {
             self.space.layer(layer)?;
         }
-        let set = &mut self.layers[layer].sets[kind.index()];
-        Ok(indices
-            .iter()
-            .fold(false, |new, &i| !set.replace(i, true) | new))
+        Ok(self.layers[layer].sets[kind.index()].insert_all(indices))
     }
 
     /// Drop an element; returns `true` if it was kept before.
@@ -290,28 +282,18 @@ impl Path {
     /// Whether an element is kept; errors on an out-of-range layer or index.
     pub fn contains(&self, layer: usize, kind: ElementKind, index: usize) -> Result<bool> {
         self.check_index(layer, kind, index)?;
-        Ok(self.layers[layer].sets[kind.index()][index])
+        Ok(self.layers[layer].sets[kind.index()].contains(index))
     }
 
-    /// The bitset of one layer and kind.
-    pub fn bits(&self, layer: usize, kind: ElementKind) -> Result<&BitsSlice> {
-        Ok(self.layer(layer)?.bits(kind))
+    /// The kept elements of one layer and kind.
+    pub fn set(&self, layer: usize, kind: ElementKind) -> Result<&ElementSet> {
+        Ok(self.layer(layer)?.set(kind))
     }
 
-    /// Mutable view of the bitset of one layer and kind, for bulk edits (its length is fixed).
-    pub fn bits_mut(&mut self, layer: usize, kind: ElementKind) -> Result<&mut BitsSlice> {
-        let layers = self.layers.len();
-        let l = self
-            .layers
-            .get_mut(layer)
-            .ok_or(AlgebraError::LayerOutOfRange { layer, layers })?;
-        Ok(&mut l.sets[kind.index()])
-    }
-
-    /// Replace the bitset of one layer and kind. The bitset must be exactly as long as the
-    /// element space ([`AlgebraError::BitLength`] otherwise); it may come from slicing or
-    /// truncation (it is re-aligned and its padding cleared).
-    pub fn set_bits(&mut self, layer: usize, kind: ElementKind, mut bits: Bits) -> Result<()> {
+    /// Replace the kept elements of one layer and kind by the ones of a bitset. The bitset
+    /// must be exactly as long as the element space ([`AlgebraError::BitLength`] otherwise);
+    /// it may come from slicing or truncation. The set takes the representation that fits.
+    pub fn set_bits(&mut self, layer: usize, kind: ElementKind, bits: Bits) -> Result<()> {
         let space = self.space.layer(layer)?;
         if bits.len() != space.size(kind) {
             return Err(AlgebraError::BitLength {
@@ -322,15 +304,14 @@ impl Path {
                 found: bits.len(),
             });
         }
-        bits::normalize(&mut bits);
-        self.layers[layer].sets[kind.index()] = bits;
+        self.layers[layer].sets[kind.index()] = ElementSet::from_bits(bits);
         Ok(())
     }
 
     /// Drop every element.
     pub fn clear(&mut self) {
         for set in self.layers.iter_mut().flat_map(|l| l.sets.iter_mut()) {
-            set.as_raw_mut_slice().fill(0);
+            set.clear();
         }
     }
 
@@ -350,6 +331,20 @@ impl Path {
     /// Kept elements of every kind, summed over all layers.
     pub fn counts(&self) -> ElementCounts {
         self.layers.iter().map(LayerPath::counts).sum()
+    }
+
+    /// The same path with every set held in the given representation (see
+    /// [`ElementSet::with_representation`]).
+    pub fn with_representation(mut self, r: Representation) -> Self {
+        for l in &mut self.layers {
+            l.sets = std::mem::take(&mut l.sets).map(|s| s.with_representation(r));
+        }
+        self
+    }
+
+    /// Heap bytes held by the path's sets (its memory, apart from O(layers) bookkeeping).
+    pub fn heap_bytes(&self) -> usize {
+        self.layers.iter().map(LayerPath::heap_bytes).sum()
     }
 
     /// Assemble a path from already validated, normalized layer sets.
@@ -474,7 +469,10 @@ mod tests {
                 weights: 0
             }
         );
-        assert_eq!(p.layer(2).unwrap().sets[1].as_raw_slice()[1], (1 << 16) - 1);
+        assert_eq!(
+            p.layer(2).unwrap().sets[1].to_bits().as_raw_slice()[1],
+            (1 << 16) - 1
+        );
         let e = p
             .set_bits(1, ElementKind::Weight, Bits::repeat(false, 1))
             .unwrap_err();
@@ -518,11 +516,12 @@ mod tests {
     }
 
     #[test]
-    fn bits_mut_edits_in_bulk() {
+    fn insert_many_edits_in_bulk() {
         let s = space();
         let mut p = Path::empty(&s);
-        p.bits_mut(2, ElementKind::Weight).unwrap()[10..20].fill(true);
+        let idx: Vec<usize> = (10..20).collect();
+        p.insert_many(2, ElementKind::Weight, &idx).unwrap();
         assert_eq!(p.layer(2).unwrap().count(ElementKind::Weight), 10);
-        assert!(p.bits(9, ElementKind::Weight).is_err());
+        assert!(p.set(9, ElementKind::Weight).is_err());
     }
 }

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use crate::bits::{self, Bits};
+use crate::elements::ElementSet;
 use crate::error::{AlgebraError, Result};
 use crate::kind::ElementKind;
 use crate::ops::check_spaces;
@@ -107,7 +107,8 @@ impl PathSet {
         for p in self.paths.values() {
             for (a, b) in acc.layers.iter_mut().zip(&p.layers) {
                 for (x, y) in a.sets.iter_mut().zip(&b.sets) {
-                    bits::combine_in_place(x, y, |u, v| u | v);
+                    x.union_with(y)
+                        .unwrap_or_else(|_| unreachable!("paths of one set share its space"));
                 }
             }
         }
@@ -174,12 +175,8 @@ impl PathCounts {
         check_spaces(&self.space, &path.space)?;
         for (counts, layer) in self.layers.iter_mut().zip(&path.layers) {
             for (c, set) in counts.iter_mut().zip(&layer.sets) {
-                for (wi, mut w) in bits::masked_words(set).enumerate() {
-                    while w != 0 {
-                        let i = wi * 64 + w.trailing_zeros() as usize;
-                        c[i] = c[i].saturating_add(1);
-                        w &= w - 1;
-                    }
+                for i in set.iter() {
+                    c[i] = c[i].saturating_add(1);
                 }
             }
         }
@@ -221,17 +218,8 @@ impl PathCounts {
             .iter()
             .map(|counts| LayerPath {
                 sets: counts.each_ref().map(|c| {
-                    let words = c
-                        .chunks(64)
-                        .map(|ch| {
-                            ch.iter()
-                                .enumerate()
-                                .fold(0u64, |w, (i, &n)| w | (u64::from(n >= min) << i))
-                        })
-                        .collect();
-                    let mut b = Bits::from_vec(words);
-                    b.truncate(c.len());
-                    b
+                    let kept = (0..c.len()).filter(|&i| c[i] >= min).collect();
+                    ElementSet::from_indices(c.len(), kept)
                 }),
             })
             .collect();

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use effpath_algebra::bits::{self, Bits};
 use effpath_algebra::{
     AlgebraError, ElementKind, LayerKind, LayerSelection, LayerSpace, Path, PathCounts, PathSet,
-    PathSpace,
+    PathSpace, Representation,
 };
 use proptest::prelude::*;
 
@@ -32,7 +32,9 @@ fn arb_size() -> impl Strategy<Value = usize> {
         Just(64),
         Just(65),
         Just(128),
-        Just(191)
+        Just(191),
+        Just(4097),
+        Just(70_000)
     ]
 }
 
@@ -105,6 +107,28 @@ fn to_path(space: &Arc<PathSpace>, m: &Model) -> Path {
     p
 }
 
+/// The representations of the three operands of a law: dense×dense, sparse×sparse and both
+/// mixes (every law is checked on each).
+fn arb_mix() -> impl Strategy<Value = [Representation; 3]> {
+    use Representation::{Dense as D, Sparse as S};
+    prop_oneof![
+        Just([D, D, D]),
+        Just([S, S, S]),
+        Just([D, S, D]),
+        Just([S, D, S])
+    ]
+}
+
+fn to_path_as(space: &Arc<PathSpace>, m: &Model, r: Representation) -> Path {
+    let p = to_path(space, m).with_representation(r);
+    for l in p.layers() {
+        for k in ElementKind::ALL {
+            assert_eq!(l.set(k).representation(), r, "forced representation");
+        }
+    }
+    p
+}
+
 fn to_model(p: &Path) -> Model {
     p.layers()
         .iter()
@@ -129,8 +153,8 @@ fn naive_sum(space: &PathSpace, sel: LayerSelection, f: impl Fn(usize) -> usize)
 
 proptest! {
     #[test]
-    fn operations_match_the_reference_model((s, ma, mb, _) in arb_case()) {
-        let (a, b) = (to_path(&s, &ma), to_path(&s, &mb));
+    fn operations_match_the_reference_model((s, ma, mb, _) in arb_case(), mix in arb_mix()) {
+        let (a, b) = (to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]));
         prop_assert_eq!(to_model(&a), ma.clone());
         prop_assert_eq!(to_model(&a.union(&b)?), zip_model(&ma, &mb, |x, y| x | y));
         prop_assert_eq!(to_model(&a.intersection(&b)?), zip_model(&ma, &mb, |x, y| x & y));
@@ -151,8 +175,8 @@ proptest! {
     }
 
     #[test]
-    fn union_and_intersection_are_commutative_associative_idempotent((s, ma, mb, mc) in arb_case()) {
-        let (a, b, c) = (to_path(&s, &ma), to_path(&s, &mb), to_path(&s, &mc));
+    fn union_and_intersection_are_commutative_associative_idempotent((s, ma, mb, mc) in arb_case(), mix in arb_mix()) {
+        let (a, b, c) = (to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]), to_path_as(&s, &mc, mix[2]));
         prop_assert_eq!(a.union(&b)?, b.union(&a)?);
         prop_assert_eq!(a.intersection(&b)?, b.intersection(&a)?);
         prop_assert_eq!(a.union(&b)?.union(&c)?, a.union(&b.union(&c)?)?);
@@ -164,8 +188,8 @@ proptest! {
     }
 
     #[test]
-    fn absorption_and_difference_laws((s, ma, mb, _) in arb_case()) {
-        let (a, b) = (to_path(&s, &ma), to_path(&s, &mb));
+    fn absorption_and_difference_laws((s, ma, mb, _) in arb_case(), mix in arb_mix()) {
+        let (a, b) = (to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]));
         prop_assert_eq!(&a.union(&a.intersection(&b)?)?, &a);
         prop_assert_eq!(&a.intersection(&a.union(&b)?)?, &a);
         let complement_b = Path::full(&s).difference(&b)?;
@@ -179,8 +203,8 @@ proptest! {
     }
 
     #[test]
-    fn jaccard_is_symmetric_bounded_and_one_on_equal_paths((s, ma, mb, _) in arb_case()) {
-        let (a, b) = (to_path(&s, &ma), to_path(&s, &mb));
+    fn jaccard_is_symmetric_bounded_and_one_on_equal_paths((s, ma, mb, _) in arb_case(), mix in arb_mix()) {
+        let (a, b) = (to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]));
         for k in ElementKind::ALL {
             for sel in SELECTIONS {
                 let j = a.jaccard(&b, k, sel)?;
@@ -204,8 +228,8 @@ proptest! {
     }
 
     #[test]
-    fn density_is_monotone_under_union((s, ma, mb, _) in arb_case()) {
-        let (a, b) = (to_path(&s, &ma), to_path(&s, &mb));
+    fn density_is_monotone_under_union((s, ma, mb, _) in arb_case(), mix in arb_mix()) {
+        let (a, b) = (to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]));
         let u = a.union(&b)?;
         for k in ElementKind::ALL {
             for sel in SELECTIONS {
@@ -223,8 +247,8 @@ proptest! {
     }
 
     #[test]
-    fn similarity_is_one_for_subsets((s, ma, mb, _) in arb_case()) {
-        let (img, other) = (to_path(&s, &ma), to_path(&s, &mb));
+    fn similarity_is_one_for_subsets((s, ma, mb, _) in arb_case(), mix in arb_mix()) {
+        let (img, other) = (to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]));
         let class = img.union(&other)?;
         for k in ElementKind::ALL {
             for sel in SELECTIONS {
@@ -240,8 +264,8 @@ proptest! {
     }
 
     #[test]
-    fn union_all_and_counts_match_the_model((s, ma, mb, mc) in arb_case()) {
-        let paths = [to_path(&s, &ma), to_path(&s, &mb), to_path(&s, &mc)];
+    fn union_all_and_counts_match_the_model((s, ma, mb, mc) in arb_case(), mix in arb_mix()) {
+        let paths = [to_path_as(&s, &ma, mix[0]), to_path_as(&s, &mb, mix[1]), to_path_as(&s, &mc, mix[2])];
         let all = zip_model(&zip_model(&ma, &mb, |x, y| x | y), &mc, |x, y| x | y);
         prop_assert_eq!(to_model(&Path::union_all(&s, &paths)?), all);
         let set = PathSet::from_paths(&s, paths.iter().cloned().enumerate().map(|(i, p)| (i as u32 * 3, p)))?;
@@ -307,8 +331,8 @@ proptest! {
 
     /// Dirty bitsets handed to a path are normalized: counts and operations stay exact.
     #[test]
-    fn set_bits_with_dirty_bitsets((s, ma, mb, _) in arb_case(), shift in 1..64usize) {
-        let b = to_path(&s, &mb);
+    fn set_bits_with_dirty_bitsets((s, ma, mb, _) in arb_case(), shift in 1..64usize, mix in arb_mix()) {
+        let b = to_path_as(&s, &mb, mix[1]);
         let mut a = Path::empty(&s);
         for (l, layer) in s.layers().iter().enumerate() {
             for k in ElementKind::ALL {
@@ -340,15 +364,15 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
 
     #[test]
-    fn serialization_round_trips((s, ma, mb, mc) in arb_case()) {
-        let a = to_path(&s, &ma);
+    fn serialization_round_trips((s, ma, mb, mc) in arb_case(), mix in arb_mix()) {
+        let a = to_path_as(&s, &ma, mix[0]);
         let bytes = a.to_bytes();
         prop_assert_eq!(&Path::from_bytes(&bytes)?, &a);
         prop_assert_eq!(&Path::read_from(&bytes[..])?, &a);
         prop_assert_eq!(&Path::load_checked(&bytes, [1; 32])?, &a);
         let loaded = Path::load_in_space(&bytes, &s)?;
         prop_assert!(Arc::ptr_eq(loaded.space(), &s));
-        let set = PathSet::from_paths(&s, [(9, a), (2, to_path(&s, &mb)), (4_000_000_000, to_path(&s, &mc))])?;
+        let set = PathSet::from_paths(&s, [(9, a), (2, to_path_as(&s, &mb, mix[1])), (4_000_000_000, to_path_as(&s, &mc, mix[2]))])?;
         let bytes = set.to_bytes();
         prop_assert_eq!(&PathSet::from_bytes(&bytes)?, &set);
         prop_assert_eq!(&PathSet::read_from(&bytes[..])?, &set);
@@ -359,12 +383,13 @@ proptest! {
     #[test]
     fn corrupted_or_truncated_files_are_rejected(
         (s, ma, mb, _) in arb_case(),
+        mix in arb_mix(),
         pos in any::<prop::sample::Index>(),
         cut in any::<prop::sample::Index>(),
         byte in any::<u8>(),
         junk in prop::collection::vec(any::<u8>(), 0..200),
     ) {
-        let set = PathSet::from_paths(&s, [(0, to_path(&s, &ma)), (1, to_path(&s, &mb))])?;
+        let set = PathSet::from_paths(&s, [(0, to_path_as(&s, &ma, mix[0])), (1, to_path_as(&s, &mb, mix[1]))])?;
         let bytes = set.to_bytes();
         let mut bad = bytes.clone();
         let i = pos.index(bad.len());

@@ -248,10 +248,7 @@ impl<'n> Extractor<'n> {
                     (ElementKind::Synapse, std::mem::take(&mut scratch.synapses)),
                     (ElementKind::Weight, std::mem::take(&mut scratch.weights)),
                 ] {
-                    let bits = path.bits_mut(layer, kind)?;
-                    for i in idx {
-                        bits.set(i, true);
-                    }
+                    path.insert_many(layer, kind, &idx)?;
                 }
             }
             if stop {

@@ -8,6 +8,7 @@ use sha2::{Digest, Sha256};
 
 use super::{CHUNK_WORDS, CONTENT_PATH, FORMAT_VERSION, MAGIC, MAX_PATHS};
 use crate::bits::Bits;
+use crate::elements::ElementSet;
 use crate::error::{AlgebraError, Result};
 use crate::kind::{ElementKind, Fingerprint, LayerKind};
 use crate::path::{LayerPath, Path};
@@ -238,7 +239,7 @@ fn check_label(last: Option<u32>, label: u32, content: u32, offset: u64) -> Resu
     Err(AlgebraError::Malformed { offset, reason })
 }
 
-fn read_path<R: Read>(src: &mut Source<R>, space: &Arc<PathSpace>, label: u32) -> Result<Path> {
+fn read_path<R: Read>(src: &mut Source<R>, space: &Arc<PathSpace>, label: u32) -> Result<RawPath> {
     let mut layers = Vec::with_capacity(space.len());
     for (i, l) in space.layers().iter().enumerate() {
         let mut sets: [Bits; 3] = Default::default();
@@ -246,7 +247,24 @@ fn read_path<R: Read>(src: &mut Source<R>, space: &Arc<PathSpace>, label: u32) -
             let what = || format!("path {label}, layer {i} (`{}`), {k} bits", l.name());
             sets[k.index()] = src.bitset(l.size(k), what)?;
         }
-        layers.push(LayerPath { sets });
+        layers.push(sets);
+    }
+    Ok(layers)
+}
+
+/// The decoded words of one path, checked for zero padding after the checksum (so that a
+/// corrupted file is reported as such), then held in the representation that fits.
+type RawPath = Vec<[Bits; 3]>;
+
+fn finish_path(space: &Arc<PathSpace>, label: u32, raw: RawPath) -> Result<Path> {
+    let mut layers = Vec::with_capacity(raw.len());
+    for (i, sets) in raw.into_iter().enumerate() {
+        for k in ElementKind::ALL {
+            check_padding(label, i, k, &sets[k.index()])?;
+        }
+        layers.push(LayerPath {
+            sets: sets.map(ElementSet::from_bits),
+        });
     }
     Ok(Path::from_parts(Arc::clone(space), layers))
 }
@@ -266,15 +284,10 @@ fn verify_checksum<R: Read>(src: &mut Source<R>) -> Result<()> {
     })
 }
 
-fn check_padding(label: u32, path: &Path) -> Result<()> {
-    for (layer, lp) in path.layers.iter().enumerate() {
-        for kind in ElementKind::ALL {
-            let set = &lp.sets[kind.index()];
-            let used = set.len() % 64;
-            if used != 0 && set.as_raw_slice().last().is_some_and(|w| w >> used != 0) {
-                return Err(AlgebraError::NonZeroPadding { label, layer, kind });
-            }
-        }
+fn check_padding(label: u32, layer: usize, kind: ElementKind, set: &Bits) -> Result<()> {
+    let used = set.len() % 64;
+    if used != 0 && set.as_raw_slice().last().is_some_and(|w| w >> used != 0) {
+        return Err(AlgebraError::NonZeroPadding { label, layer, kind });
     }
     Ok(())
 }
@@ -314,8 +327,9 @@ pub(super) fn decode<R: Read>(
         paths.insert(label, path);
     }
     verify_checksum(&mut src)?;
-    paths
-        .iter()
-        .try_for_each(|(&label, path)| check_padding(label, path))?;
+    let paths = paths
+        .into_iter()
+        .map(|(label, raw)| Ok((label, finish_path(&space, label, raw)?)))
+        .collect::<Result<_>>()?;
     Ok((space, paths))
 }

@@ -56,7 +56,8 @@ pub(super) fn encode<'a, W: Write>(
     for (label, path) in paths {
         buf.extend_from_slice(&label.to_le_bytes());
         for set in path.layers.iter().flat_map(|l| l.sets.iter()) {
-            for word in bits::masked_words(set) {
+            let dense = set.to_bits();
+            for word in bits::masked_words(&dense) {
                 buf.extend_from_slice(&word.to_le_bytes());
                 if buf.len() >= CHUNK_WORDS * 8 {
                     out.put(&buf)?;
