@@ -21,10 +21,11 @@ pub enum ThresholdBase {
 /// the prefix is never extended to further ties. Sums are accumulated in `f64`.
 ///
 /// Appends the selected indices to `out` (as a set, in no particular order) and returns how
-/// many. The crossing is found by repeated partitioning (expected linear time); sums over a
-/// block are added in block order, so at an exact tie between the running sum and the target
-/// the result may differ from a strictly sequential prefix sum by rounding (documented in
-/// docs/decisions.md).
+/// many. An effective path keeps a handful of a neuron's thousands of inputs, so the prefix is
+/// found without ranking everything: a cut-off `c` is lowered from half the maximum (÷4 per
+/// pass) until the values `≥ c` sum to the target; only those are sorted, and the running sum
+/// is taken over them from the largest down, exactly as the definition says. Each pass is one
+/// branch-free sweep over `v`; typical selections need one to three.
 pub(crate) fn arg_approx(
     v: &[f64],
     theta: f64,
@@ -37,57 +38,44 @@ pub(crate) fn arg_approx(
     if n == 0 {
         return 0;
     }
-    let argmax = || {
-        let mut best = 0;
-        for (i, &x) in v.iter().enumerate() {
-            if x > v[best] {
-                best = i;
-            }
-        }
-        best as u32
-    };
+    let (total, best) = sum_and_argmax(v);
     let total = match base {
-        ThresholdBase::ProductSum => v.iter().sum::<f64>(),
+        ThresholdBase::ProductSum => total,
         ThresholdBase::Output => output,
     };
     if 1.0 / n as f64 >= theta || total <= 0.0 {
-        out.push(argmax());
-        return 1;
-    }
-    let target = theta * total;
-    // Fast path: the largest contribution alone reaches the target.
-    let best = argmax();
-    if v[best as usize] >= target {
         out.push(best);
         return 1;
     }
-    order.clear();
-    order.extend(0..n as u32);
+    let target = theta * total;
+    let max = v[best as usize];
+    // Fast path: the largest contribution alone reaches the target.
+    if max >= target {
+        out.push(best);
+        return 1;
+    }
     // The ranking order: value descending, then index ascending (a strict total order).
     let desc = |a: &u32, b: &u32| v[*b as usize].total_cmp(&v[*a as usize]).then(a.cmp(b));
-    // Narrow [lo, hi) to the block holding the crossing: each round partitions the block
-    // around its middle rank (expected linear time), so the whole search is O(n) instead
-    // of a full sort; only the last small block is sorted.
-    let (mut lo, mut hi, mut before) = (0usize, n, 0.0f64);
-    while hi - lo > 64 {
-        let mid = lo + (hi - lo) / 2;
-        order[lo..hi].select_nth_unstable_by(mid - lo, desc);
-        let top: f64 = order[lo..mid].iter().map(|&i| v[i as usize]).sum();
-        if before + top >= target {
-            hi = mid;
-        } else {
-            before += top;
-            lo = mid;
+    let mut cut = max * 0.5;
+    loop {
+        if sum_at_least(v, cut) >= target || cut <= 0.0 {
+            order.clear();
+            order.extend((0..n as u32).filter(|&i| v[i as usize] >= cut));
+            order.sort_unstable_by(desc);
+            let mut running = 0.0f64;
+            for (p, &i) in order.iter().enumerate() {
+                running += v[i as usize];
+                if running >= target {
+                    out.extend_from_slice(&order[..=p]);
+                    return p + 1;
+                }
+            }
+            if cut <= 0.0 {
+                break;
+            }
         }
-    }
-    order[lo..hi].sort_unstable_by(desc);
-    let mut running = before;
-    for p in lo..hi {
-        running += v[order[p] as usize];
-        if running >= target {
-            out.extend_from_slice(&order[..=p]);
-            return p + 1;
-        }
+        // Lower the cut-off; below 2⁻⁴⁰ of the maximum, take every non-negative value.
+        cut = if cut > max * 1e-12 { cut * 0.25 } else { 0.0 };
     }
     let before_len = out.len();
     out.extend((0..n as u32).filter(|&i| v[i as usize] > 0.0));
@@ -95,14 +83,42 @@ pub(crate) fn arg_approx(
         // No positive value: only reachable with `ThresholdBase::Output` when the bias makes
         // the output positive while every contribution is ≤ 0. Keep the argmax, as rules 1 and
         // 2 do, so that a kept neuron always keeps an input and a larger θ never keeps less.
-        out.push(argmax());
+        out.push(best);
     }
     out.len() - before_len
+}
+
+/// The sequential `f64` sum of `v` and the index of its first maximum, in one pass.
+fn sum_and_argmax(v: &[f64]) -> (f64, u32) {
+    let (mut total, mut best, mut max) = (0.0f64, 0usize, v[0]);
+    for (i, &x) in v.iter().enumerate() {
+        total += x;
+        if x > max {
+            max = x;
+            best = i;
+        }
+    }
+    (total, best as u32)
+}
+
+/// `Σ v_i` over `v_i ≥ cut` — branch-free, in four lanes (only compared against the target
+/// to choose the cut-off; the selection itself uses the sequential running sum).
+fn sum_at_least(v: &[f64], cut: f64) -> f64 {
+    let mut lanes = [0.0f64; 4];
+    let mut chunks = v.chunks_exact(4);
+    for c in &mut chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += if x >= cut { x } else { 0.0 };
+        }
+    }
+    let tail: f64 = chunks.remainder().iter().filter(|&&x| x >= cut).sum();
+    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::strategy::Just;
 
     fn sel(v: &[f64], theta: f64) -> Vec<u32> {
         let mut out = Vec::new();
@@ -194,6 +210,24 @@ mod tests {
             theta in 0.01f64..=1.0,
         ) {
             let v: Vec<f64> = v.into_iter().map(f64::from).collect();
+            proptest::prop_assert_eq!(sel(&v, theta), naive(&v, theta));
+        }
+    }
+
+    proptest::proptest! {
+        /// Real-valued contributions (products of f32 values, many exact zeros as after a
+        /// ReLU): the cut-off search takes the running sum in the definition's order, so the
+        /// selected sets are identical, not only up to rounding.
+        #[test]
+        fn cut_off_search_equals_the_definition_on_real_values(
+            v in proptest::collection::vec(
+                proptest::prop_oneof![Just(0.0f32), -1.0f32..1.0, 0.0f32..0.01],
+                1..3000,
+            ),
+            w in proptest::collection::vec(-1.0f32..1.0, 3000),
+            theta in 0.01f64..=1.0,
+        ) {
+            let v: Vec<f64> = v.iter().zip(&w).map(|(&x, &w)| x as f64 * w as f64).collect();
             proptest::prop_assert_eq!(sel(&v, theta), naive(&v, theta));
         }
     }
