@@ -9,9 +9,10 @@ use ndarray::ArrayD;
 use rayon::prelude::*;
 
 use crate::error::{ExtractError, Result};
-use crate::rules::{Job, Rule, Scratch, State};
+use crate::rules::{Job, LayerPicks, Rule};
 use crate::select::ThresholdBase;
 use crate::space::NetworkSpace;
+use crate::state::State;
 
 /// Where a path starts (spec §2.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -211,7 +212,6 @@ impl<'n> Extractor<'n> {
             base: self.options.threshold_base,
         };
         let mut path = Path::empty(self.space.space());
-        let mut scratch = Scratch::default();
         let mut weighted = 0;
         for (i, node) in net.nodes().iter().enumerate().rev() {
             // Partial extraction counts every weighted node in reverse topological order,
@@ -236,17 +236,16 @@ impl<'n> Extractor<'n> {
                 points: &points.list,
                 flips: flips.as_deref(),
             };
-            scratch.synapses.clear();
-            scratch.weights.clear();
-            rule.trace(&job, &mut state, &mut scratch);
+            let mut picks = LayerPicks::default();
+            rule.trace(&job, &mut state, &mut picks);
             if let Some(layer) = self.space.layer_of_node(i) {
                 for (kind, idx) in [
                     (
                         ElementKind::Neuron,
                         points.list.iter().map(|&p| p as usize).collect::<Vec<_>>(),
                     ),
-                    (ElementKind::Synapse, std::mem::take(&mut scratch.synapses)),
-                    (ElementKind::Weight, std::mem::take(&mut scratch.weights)),
+                    (ElementKind::Synapse, picks.synapses),
+                    (ElementKind::Weight, picks.weights),
                 ] {
                     path.insert_many(layer, kind, &idx)?;
                 }

@@ -32,6 +32,7 @@ mod profile;
 mod rules;
 mod select;
 mod space;
+mod state;
 
 pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 pub use error::{ExtractError, Result};

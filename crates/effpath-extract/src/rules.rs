@@ -1,81 +1,11 @@
 //! Per-op backward rules (spec §1.4): from the kept points of an op's output to kept points of
 //! its inputs, plus the synapses and weights of traced layers.
 
-use effpath_ir::{Conv2d, Dense, Network, Node, Op, Window2d};
+use effpath_ir::{Conv2d, Dense, Node, Op, Window2d};
+use rayon::prelude::*;
 
 use crate::select::{ThresholdBase, arg_approx};
-
-/// A set of flat indices with O(1) membership, kept in insertion order.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Points {
-    mark: Vec<u64>,
-    pub(crate) list: Vec<u32>,
-}
-
-impl Points {
-    fn new(n: usize) -> Self {
-        Points {
-            mark: vec![0; n.div_ceil(64)],
-            list: Vec::new(),
-        }
-    }
-
-    /// Inserts `i`; returns whether it was new.
-    pub(crate) fn insert(&mut self, i: u32) -> bool {
-        let (w, b) = (i as usize / 64, i % 64);
-        let new = self.mark[w] & (1 << b) == 0;
-        if new {
-            self.mark[w] |= 1 << b;
-            self.list.push(i);
-        }
-        new
-    }
-}
-
-/// Working state of one per-image extraction: kept points and flip signs per value.
-pub(crate) struct State {
-    pub(crate) points: Vec<Option<Points>>,
-    flips: Vec<Option<Vec<i8>>>,
-    numel: Vec<usize>,
-    /// Points that received contradicting flip signs from two readers (reset to +1).
-    pub(crate) conflicts: usize,
-}
-
-impl State {
-    pub(crate) fn new(net: &Network) -> Self {
-        let numel: Vec<usize> = net.shapes().iter().map(|s| s.iter().product()).collect();
-        let n = numel.len();
-        State {
-            points: vec![None; n],
-            flips: vec![None; n],
-            numel,
-            conflicts: 0,
-        }
-    }
-
-    /// Keeps point `i` of value `v` with flip sign `flip` (±1).
-    pub(crate) fn add(&mut self, v: usize, i: u32, flip: i8) {
-        let numel = self.numel[v];
-        let new = self.points[v]
-            .get_or_insert_with(|| Points::new(numel))
-            .insert(i);
-        if flip == 1 && self.flips[v].is_none() {
-            return;
-        }
-        let f = self.flips[v].get_or_insert_with(|| vec![1; numel]);
-        if new {
-            f[i as usize] = flip;
-        } else if f[i as usize] != flip {
-            f[i as usize] = 1;
-            self.conflicts += 1;
-        }
-    }
-
-    /// Takes the final points and flips of value `v` (all its readers have been processed).
-    pub(crate) fn take(&mut self, v: usize) -> Option<(Points, Option<Vec<i8>>)> {
-        self.points[v].take().map(|p| (p, self.flips[v].take()))
-    }
-}
+use crate::state::State;
 
 /// Selection settings shared by every rule.
 #[derive(Debug, Clone, Copy)]
@@ -84,15 +14,64 @@ pub(crate) struct Rule {
     pub(crate) base: ThresholdBase,
 }
 
-/// Scratch buffers reused across neurons.
+/// Scratch buffers of one thread, reused across neurons.
 #[derive(Default)]
 pub(crate) struct Scratch {
     cand: Vec<f64>,
     order: Vec<u32>,
     picked: Vec<u32>,
-    /// Synapse and weight indices of the traced layer being processed.
+}
+
+/// What a traced layer keeps: its synapse and weight indices (in no particular order; weights
+/// may repeat when kernels are shared).
+#[derive(Default)]
+pub(crate) struct LayerPicks {
     pub(crate) synapses: Vec<usize>,
     pub(crate) weights: Vec<usize>,
+}
+
+/// What the neurons of one chunk of output points keep: synapses, weights, and the input
+/// points they reach with their flip signs, in the order a sequential walk would add them.
+#[derive(Default)]
+struct Picks {
+    layer: LayerPicks,
+    inputs: Vec<(u32, i8)>,
+}
+
+/// Output points per parallel work item; below two chunks a layer runs on the calling thread.
+const CHUNK: usize = 128;
+
+/// Runs `neuron` on every point, split across the rayon pool in fixed chunks, and applies the
+/// results in point order — so the path never depends on the number of threads.
+fn for_points(
+    points: &[u32],
+    input: usize,
+    state: &mut State,
+    out: &mut LayerPicks,
+    neuron: impl Fn(u32, &mut Scratch, &mut Picks) + Sync,
+) {
+    let run = |s: &mut Scratch, chunk: &[u32]| {
+        let mut p = Picks::default();
+        for &j in chunk {
+            neuron(j, s, &mut p);
+        }
+        p
+    };
+    let parts: Vec<Picks> = if points.len() < 2 * CHUNK {
+        vec![run(&mut Scratch::default(), points)]
+    } else {
+        points
+            .par_chunks(CHUNK)
+            .map_init(Scratch::default, run)
+            .collect()
+    };
+    for p in parts {
+        out.synapses.extend_from_slice(&p.layer.synapses);
+        out.weights.extend_from_slice(&p.layer.weights);
+        for (i, flip) in p.inputs {
+            state.add(input, i, flip);
+        }
+    }
 }
 
 /// The output points of one node being traced back, with what the rules read.
@@ -115,15 +94,23 @@ impl Job<'_> {
 }
 
 impl Rule {
-    /// Sign-adjusts `s.cand` for output `j`, selects, and returns the flip for the inputs.
+    /// The sign (±1) that contributions to output `j` are multiplied by before ranking: −1
+    /// when the output, seen through its flip, is negative.
+    fn sign(job: &Job, j: u32) -> f64 {
+        if job.y[j as usize] as f64 * job.flip(j) as f64 >= 0.0 {
+            1.0
+        } else {
+            -1.0
+        }
+    }
+
+    /// Selects among `s.cand` (already multiplied by [`Rule::sign`]) for output `j` into
+    /// `s.picked`, and returns the flip for the inputs.
     fn select(&self, job: &Job, j: u32, s: &mut Scratch) -> i8 {
         let out_flip = job.flip(j);
         let eff = job.y[j as usize] as f64 * out_flip as f64;
-        if eff < 0.0 {
-            s.cand.iter_mut().for_each(|c| *c = -*c);
-        }
         s.picked.clear();
-        arg_approx(
+        let (_, max) = arg_approx(
             &s.cand,
             self.theta,
             self.base,
@@ -131,34 +118,34 @@ impl Rule {
             &mut s.order,
             &mut s.picked,
         );
-        let max = s.cand.iter().copied().fold(f64::NEG_INFINITY, f64::max);
         if out_flip == -1 && max < 0.0 { -1 } else { 1 }
     }
 
     /// Runs the rule of `job.node`, adding input points to `state` and, for traced layers,
     /// synapse and weight indices to `s`.
-    pub(crate) fn trace(&self, job: &Job, state: &mut State, s: &mut Scratch) {
+    pub(crate) fn trace(&self, job: &Job, state: &mut State, out: &mut LayerPicks) {
         let inputs = &job.node.inputs;
         let single = inputs[0].0;
         match &job.node.op {
-            Op::Dense(d) => self.dense(d, job, single, state, s),
-            Op::Conv2d(c) => self.conv(c, job, single, state, s),
-            Op::MaxPool2d(w) => max_pool(w, job, single, state, s),
-            Op::AvgPool2d(a) => self.avg_pool(&a.window, job, single, state, s),
+            Op::Dense(d) => self.dense(d, job, single, state, out),
+            Op::Conv2d(c) => self.conv(c, job, single, state, out),
+            Op::MaxPool2d(w) => max_pool(w, job, single, state, out),
+            Op::AvgPool2d(a) => self.avg_pool(&a.window, job, single, state, out),
             Op::GlobalAvgPool => {
                 let hw = job.in_shapes[0][1] * job.in_shapes[0][2];
-                for &j in job.points {
+                for_points(job.points, single, state, out, |j, s, p| {
                     let base = j as usize * hw;
+                    let sgn = Rule::sign(job, j);
                     s.cand.clear();
                     s.cand
-                        .extend(job.xs[0][base..base + hw].iter().map(|&v| v as f64));
+                        .extend(job.xs[0][base..base + hw].iter().map(|&v| v as f64 * sgn));
                     let flip = self.select(job, j, s);
-                    for &p in &s.picked {
-                        let i = base + p as usize;
-                        s.synapses.push(i);
-                        state.add(single, i as u32, flip);
+                    for &k in &s.picked {
+                        let i = base + k as usize;
+                        p.layer.synapses.push(i);
+                        p.inputs.push((i as u32, flip));
                     }
-                }
+                });
             }
             Op::Relu | Op::Lrn(_) | Op::Flatten | Op::Reshape(_) => {
                 for &j in job.points {
@@ -182,10 +169,13 @@ impl Rule {
                 }
             }
             Op::Add => {
+                let mut s = Scratch::default();
                 for &j in job.points {
+                    let sgn = Rule::sign(job, j);
                     s.cand.clear();
-                    s.cand.extend(job.xs.iter().map(|x| x[j as usize] as f64));
-                    let flip = self.select(job, j, s);
+                    s.cand
+                        .extend(job.xs.iter().map(|x| x[j as usize] as f64 * sgn));
+                    let flip = self.select(job, j, &mut s);
                     for &k in &s.picked {
                         state.add(inputs[k as usize].0, j, flip);
                     }
@@ -231,24 +221,27 @@ impl Rule {
         }
     }
 
-    fn dense(&self, d: &Dense, job: &Job, input: usize, state: &mut State, s: &mut Scratch) {
+    fn dense(&self, d: &Dense, job: &Job, input: usize, state: &mut State, out: &mut LayerPicks) {
         let (n_out, n_in) = d.weight.dim();
         let x = job.xs[0];
-        for &j in job.points {
-            let row = d.weight.row(j as usize);
+        let weight = d.weight.as_standard_layout();
+        let wt = weight.as_slice().expect("standard layout");
+        for_points(job.points, input, state, out, |j, s, p| {
+            let row = &wt[j as usize * n_in..][..n_in];
+            let sgn = Rule::sign(job, j);
             s.cand.clear();
             s.cand
-                .extend(row.iter().zip(x).map(|(&w, &v)| w as f64 * v as f64));
+                .extend(row.iter().zip(x).map(|(&w, &v)| w as f64 * v as f64 * sgn));
             let flip = self.select(job, j, s);
             for &i in &s.picked {
-                s.synapses.push(i as usize * n_out + j as usize);
-                s.weights.push(j as usize * n_in + i as usize);
-                state.add(input, i, flip);
+                p.layer.synapses.push(i as usize * n_out + j as usize);
+                p.layer.weights.push(j as usize * n_in + i as usize);
+                p.inputs.push((i, flip));
             }
-        }
+        });
     }
 
-    fn conv(&self, c: &Conv2d, job: &Job, input: usize, state: &mut State, s: &mut Scratch) {
+    fn conv(&self, c: &Conv2d, job: &Job, input: usize, state: &mut State, out: &mut LayerPicks) {
         let (cout, cin_g, kh, kw) = c.weight.dim();
         let [_, h, w] = [
             job.in_shapes[0][0],
@@ -258,9 +251,10 @@ impl Rule {
         let (oh, ow) = (job.out_shape[1], job.out_shape[2]);
         let cout_g = cout / c.groups;
         let x = job.xs[0];
-        let wt = c.weight.as_slice();
+        let weight = c.weight.as_standard_layout();
+        let wt = weight.as_slice().expect("standard layout");
         let win = &c.window;
-        for &j in job.points {
+        for_points(job.points, input, state, out, |j, s, p| {
             let (oc, oy, ox) = (
                 j as usize / (oh * ow),
                 j as usize / ow % oh,
@@ -268,33 +262,41 @@ impl Rule {
             );
             let g = oc / cout_g;
             let (rows, cols) = (win.input_range(0, oy, h), win.input_range(1, ox, w));
+            let (nr, nc) = (rows.len(), cols.len());
+            let kj0 = win.kernel_offset(1, ox, cols.start);
+            let sgn = Rule::sign(job, j);
             s.cand.clear();
+            // Canonical candidate order (ic, iy, ix): each kernel row is one contiguous run of
+            // weights and of inputs.
             for ic in 0..cin_g {
                 let plane = (g * cin_g + ic) * h * w;
+                let wrow0 = (oc * cin_g + ic) * kh;
                 for iy in rows.clone() {
                     let ki = win.kernel_offset(0, oy, iy);
-                    for ix in cols.clone() {
-                        let kj = win.kernel_offset(1, ox, ix);
-                        let wv = match wt {
-                            Some(wt) => wt[((oc * cin_g + ic) * kh + ki) * kw + kj],
-                            None => c.weight[[oc, ic, ki, kj]],
-                        };
-                        s.cand.push(wv as f64 * x[plane + iy * w + ix] as f64);
-                    }
+                    let wr = &wt[(wrow0 + ki) * kw + kj0..][..nc];
+                    let xr = &x[plane + iy * w + cols.start..][..nc];
+                    s.cand.extend(
+                        wr.iter()
+                            .zip(xr)
+                            .map(|(&wv, &xv)| wv as f64 * xv as f64 * sgn),
+                    );
                 }
             }
             let flip = self.select(job, j, s);
-            let (nr, nc) = (rows.len(), cols.len());
-            for &p in &s.picked {
-                let p = p as usize;
-                let (ic, iy, ix) = (p / (nr * nc), rows.start + p / nc % nr, cols.start + p % nc);
+            for &k in &s.picked {
+                let k = k as usize;
+                let (ic, iy, ix) = (k / (nr * nc), rows.start + k / nc % nr, cols.start + k % nc);
                 let (ki, kj) = (win.kernel_offset(0, oy, iy), win.kernel_offset(1, ox, ix));
-                s.synapses
+                p.layer
+                    .synapses
                     .push(((((ic * kh + ki) * kw + kj) * cout + oc) * oh + oy) * ow + ox);
-                s.weights.push(((oc * cin_g + ic) * kh + ki) * kw + kj);
-                state.add(input, ((g * cin_g + ic) * h * w + iy * w + ix) as u32, flip);
+                p.layer
+                    .weights
+                    .push(((oc * cin_g + ic) * kh + ki) * kw + kj);
+                p.inputs
+                    .push((((g * cin_g + ic) * h * w + iy * w + ix) as u32, flip));
             }
-        }
+        });
     }
 
     fn avg_pool(
@@ -303,24 +305,35 @@ impl Rule {
         job: &Job,
         input: usize,
         state: &mut State,
-        s: &mut Scratch,
+        out: &mut LayerPicks,
     ) {
-        for_windows(win, job, |j, c, (oy, ox), rows, cols, plane| {
+        let (h, w) = (job.in_shapes[0][1], job.in_shapes[0][2]);
+        let (oh, ow) = (job.out_shape[1], job.out_shape[2]);
+        for_points(job.points, input, state, out, |j, s, p| {
+            let (c, oy, ox) = (
+                j as usize / (oh * ow),
+                j as usize / ow % oh,
+                j as usize % ow,
+            );
+            let (rows, cols) = (win.input_range(0, oy, h), win.input_range(1, ox, w));
+            let plane = c * h * w;
+            let sgn = Rule::sign(job, j);
             s.cand.clear();
             for iy in rows.clone() {
                 s.cand.extend(
-                    job.xs[0][plane + iy * job.in_shapes[0][2]..][cols.clone()]
+                    job.xs[0][plane + iy * w..][cols.clone()]
                         .iter()
-                        .map(|&v| v as f64),
+                        .map(|&v| v as f64 * sgn),
                 );
             }
             let flip = self.select(job, j, s);
             let nc = cols.len();
-            for &p in &s.picked {
-                let (iy, ix) = (rows.start + p as usize / nc, cols.start + p as usize % nc);
-                s.synapses
+            for &k in &s.picked {
+                let (iy, ix) = (rows.start + k as usize / nc, cols.start + k as usize % nc);
+                p.layer
+                    .synapses
                     .push(pool_synapse(win, job.out_shape, c, oy, ox, iy, ix));
-                state.add(input, (plane + iy * job.in_shapes[0][2] + ix) as u32, flip);
+                p.inputs.push(((plane + iy * w + ix) as u32, flip));
             }
         });
     }
@@ -366,7 +379,7 @@ fn pool_synapse(
 }
 
 /// Max pool: every input equal to the window maximum is kept (all exact ties); flips copy.
-fn max_pool(win: &Window2d, job: &Job, input: usize, state: &mut State, s: &mut Scratch) {
+fn max_pool(win: &Window2d, job: &Job, input: usize, state: &mut State, out: &mut LayerPicks) {
     let w = job.in_shapes[0][2];
     let x = job.xs[0];
     for_windows(win, job, |j, c, (oy, ox), rows, cols, plane| {
@@ -380,7 +393,7 @@ fn max_pool(win: &Window2d, job: &Job, input: usize, state: &mut State, s: &mut 
         for iy in rows.clone() {
             for ix in cols.clone() {
                 if x[plane + iy * w + ix] == m {
-                    s.synapses
+                    out.synapses
                         .push(pool_synapse(win, job.out_shape, c, oy, ox, iy, ix));
                     state.add(input, (plane + iy * w + ix) as u32, job.flip(j));
                 }

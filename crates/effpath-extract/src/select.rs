@@ -21,7 +21,7 @@ pub enum ThresholdBase {
 /// the prefix is never extended to further ties. Sums are accumulated in `f64`.
 ///
 /// Appends the selected indices to `out` (as a set, in no particular order) and returns how
-/// many. An effective path keeps a handful of a neuron's thousands of inputs, so the prefix is
+/// many, and the maximum of `v`. An effective path keeps a handful of a neuron's thousands of inputs, so the prefix is
 /// found without ranking everything: a cut-off `c` is lowered from half the maximum (÷4 per
 /// pass) until the values `≥ c` sum to the target; only those are sorted, and the running sum
 /// is taken over them from the largest down, exactly as the definition says. Each pass is one
@@ -33,26 +33,26 @@ pub(crate) fn arg_approx(
     output: f64,
     order: &mut Vec<u32>,
     out: &mut Vec<u32>,
-) -> usize {
+) -> (usize, f64) {
     let n = v.len();
     if n == 0 {
-        return 0;
+        return (0, f64::NEG_INFINITY);
     }
     let (total, best) = sum_and_argmax(v);
     let total = match base {
         ThresholdBase::ProductSum => total,
         ThresholdBase::Output => output,
     };
+    let max = v[best as usize];
     if 1.0 / n as f64 >= theta || total <= 0.0 {
         out.push(best);
-        return 1;
+        return (1, max);
     }
     let target = theta * total;
-    let max = v[best as usize];
     // Fast path: the largest contribution alone reaches the target.
     if max >= target {
         out.push(best);
-        return 1;
+        return (1, max);
     }
     // The ranking order: value descending, then index ascending (a strict total order).
     let desc = |a: &u32, b: &u32| v[*b as usize].total_cmp(&v[*a as usize]).then(a.cmp(b));
@@ -67,7 +67,7 @@ pub(crate) fn arg_approx(
                 running += v[i as usize];
                 if running >= target {
                     out.extend_from_slice(&order[..=p]);
-                    return p + 1;
+                    return (p + 1, max);
                 }
             }
             if cut <= 0.0 {
@@ -85,7 +85,7 @@ pub(crate) fn arg_approx(
         // 2 do, so that a kept neuron always keeps an input and a larger θ never keeps less.
         out.push(best);
     }
-    out.len() - before_len
+    (out.len() - before_len, max)
 }
 
 /// The sequential `f64` sum of `v` and the index of its first maximum, in one pass.
@@ -168,7 +168,7 @@ mod tests {
                 &mut Vec::new(),
                 &mut out,
             );
-            assert_eq!((n, out), (1, vec![1]), "θ = {theta}");
+            assert_eq!((n.0, out), (1, vec![1]), "θ = {theta}");
         }
     }
 

@@ -128,3 +128,35 @@ fn batch_extraction_equals_one_by_one_and_is_deterministic() {
         .unwrap();
     assert!(d > 0.0 && d < 0.5, "density {d}");
 }
+
+/// One image's kept neurons of a layer are split across threads in fixed chunks: the path is
+/// the same on 1, 2 and 3 threads (on a residual network whose wide layers keep hundreds of
+/// neurons, so the parallel split is really taken).
+#[test]
+fn one_image_is_split_across_threads_with_the_same_result() {
+    let net = zoo::resnet_small(5, [1, 28, 28], 10).unwrap();
+    let x = image(11);
+    let ex = Extractor::new(&net, ExtractOptions::default().with_theta(0.9)).unwrap();
+    let on = |threads: usize| {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .unwrap()
+            .install(|| ex.extract(&x).unwrap())
+    };
+    let one = on(1);
+    let widest = one
+        .path
+        .layers()
+        .iter()
+        .map(|l| l.count(ElementKind::Neuron))
+        .max()
+        .unwrap();
+    assert!(
+        widest >= 512,
+        "a layer keeps {widest} neurons: the split is not exercised"
+    );
+    for threads in [2, 3] {
+        assert_eq!(on(threads), one, "{threads} threads");
+    }
+}
