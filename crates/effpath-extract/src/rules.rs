@@ -254,6 +254,20 @@ impl Rule {
         let weight = c.weight.as_standard_layout();
         let wt = weight.as_slice().expect("standard layout");
         let win = &c.window;
+        // Channels-last input (one transposition per layer) when the kept neurons read more
+        // than the layer's input holds: then a neuron's inputs at one window position are one
+        // contiguous run over its input channels.
+        let numel = x.len();
+        let hwc = (job.points.len() * cin_g * kh * kw >= numel).then(|| {
+            let cin = numel / (h * w);
+            let mut t = vec![0f32; numel];
+            for (ci, plane) in x.chunks_exact(h * w).enumerate() {
+                for (pix, &v) in plane.iter().enumerate() {
+                    t[pix * cin + ci] = v;
+                }
+            }
+            (t, cin)
+        });
         for_points(job.points, input, state, out, |j, s, p| {
             let (oc, oy, ox) = (
                 j as usize / (oh * ow),
@@ -266,20 +280,55 @@ impl Rule {
             let kj0 = win.kernel_offset(1, ox, cols.start);
             let sgn = Rule::sign(job, j);
             s.cand.clear();
-            // Canonical candidate order (ic, iy, ix): each kernel row is one contiguous run of
-            // weights and of inputs.
-            for ic in 0..cin_g {
-                let plane = (g * cin_g + ic) * h * w;
-                let wrow0 = (oc * cin_g + ic) * kh;
-                for iy in rows.clone() {
-                    let ki = win.kernel_offset(0, oy, iy);
-                    let wr = &wt[(wrow0 + ki) * kw + kj0..][..nc];
-                    let xr = &x[plane + iy * w + cols.start..][..nc];
+            match &hwc {
+                Some((t, cin)) if nr * nc == 1 => {
+                    // One window position (1×1 kernels): weights and inputs both contiguous.
+                    let wr = &wt[oc * cin_g * kh * kw..][..cin_g * kh * kw];
+                    let ki = win.kernel_offset(0, oy, rows.start);
+                    let xr = &t[(rows.start * w + cols.start) * cin + g * cin_g..][..cin_g];
+                    let step = kh * kw;
+                    let off = ki * kw + kj0;
                     s.cand.extend(
-                        wr.iter()
-                            .zip(xr)
-                            .map(|(&wv, &xv)| wv as f64 * xv as f64 * sgn),
+                        xr.iter()
+                            .enumerate()
+                            .map(|(ic, &xv)| wr[ic * step + off] as f64 * xv as f64 * sgn),
                     );
+                }
+                Some((t, cin)) => {
+                    // Canonical order (ic, iy, ix), written position by position.
+                    let n = cin_g * nr * nc;
+                    s.cand.resize(n, 0.0);
+                    let wr = &wt[oc * cin_g * kh * kw..][..cin_g * kh * kw];
+                    for (r, iy) in rows.clone().enumerate() {
+                        let ki = win.kernel_offset(0, oy, iy);
+                        for (q, ix) in cols.clone().enumerate() {
+                            let xr = &t[(iy * w + ix) * cin + g * cin_g..][..cin_g];
+                            let off = ki * kw + kj0 + q;
+                            let at = r * nc + q;
+                            for (ic, &xv) in xr.iter().enumerate() {
+                                s.cand[ic * nr * nc + at] =
+                                    wr[ic * kh * kw + off] as f64 * xv as f64 * sgn;
+                            }
+                        }
+                    }
+                }
+                None => {
+                    // Canonical candidate order (ic, iy, ix): each kernel row is one contiguous
+                    // run of weights and of inputs.
+                    for ic in 0..cin_g {
+                        let plane = (g * cin_g + ic) * h * w;
+                        let wrow0 = (oc * cin_g + ic) * kh;
+                        for iy in rows.clone() {
+                            let ki = win.kernel_offset(0, oy, iy);
+                            let wr = &wt[(wrow0 + ki) * kw + kj0..][..nc];
+                            let xr = &x[plane + iy * w + cols.start..][..nc];
+                            s.cand.extend(
+                                wr.iter()
+                                    .zip(xr)
+                                    .map(|(&wv, &xv)| wv as f64 * xv as f64 * sgn),
+                            );
+                        }
+                    }
                 }
             }
             let flip = self.select(job, j, s);

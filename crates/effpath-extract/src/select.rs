@@ -58,9 +58,7 @@ pub(crate) fn arg_approx(
     let desc = |a: &u32, b: &u32| v[*b as usize].total_cmp(&v[*a as usize]).then(a.cmp(b));
     let mut cut = max * 0.5;
     loop {
-        if sum_at_least(v, cut) >= target || cut <= 0.0 {
-            order.clear();
-            order.extend((0..n as u32).filter(|&i| v[i as usize] >= cut));
+        if gather_at_least(v, cut, order) >= target || cut <= 0.0 {
             order.sort_unstable_by(desc);
             let mut running = 0.0f64;
             for (p, &i) in order.iter().enumerate() {
@@ -74,7 +72,7 @@ pub(crate) fn arg_approx(
                 break;
             }
         }
-        // Lower the cut-off; below 2⁻⁴⁰ of the maximum, take every non-negative value.
+        // Lower the cut-off; below 10⁻¹² of the maximum, take every non-negative value.
         cut = if cut > max * 1e-12 { cut * 0.25 } else { 0.0 };
     }
     let before_len = out.len();
@@ -88,31 +86,56 @@ pub(crate) fn arg_approx(
     (out.len() - before_len, max)
 }
 
-/// The sequential `f64` sum of `v` and the index of its first maximum, in one pass.
+/// The `f64` sum of `v` (in four interleaved lanes: element `i` goes to lane `i mod 4`, and
+/// the lanes are added pairwise — fixed by the order of `v` alone) and the index of its first
+/// maximum, in one sweep that vectorises instead of one chain of dependent additions.
 fn sum_and_argmax(v: &[f64]) -> (f64, u32) {
-    let (mut total, mut best, mut max) = (0.0f64, 0usize, v[0]);
-    for (i, &x) in v.iter().enumerate() {
-        total += x;
-        if x > max {
-            max = x;
-            best = i;
+    let mut sum = [0.0f64; 4];
+    let mut max = [f64::NEG_INFINITY; 4];
+    let mut at = [0usize; 4];
+    let mut chunks = v.chunks_exact(4);
+    for (k, c) in (&mut chunks).enumerate() {
+        for l in 0..4 {
+            sum[l] += c[l];
+            if c[l] > max[l] {
+                max[l] = c[l];
+                at[l] = 4 * k + l;
+            }
         }
     }
-    (total, best as u32)
+    let base = v.len() - chunks.remainder().len();
+    for (l, &x) in chunks.remainder().iter().enumerate() {
+        sum[l] += x;
+        if x > max[l] {
+            max[l] = x;
+            at[l] = base + l;
+        }
+    }
+    let total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
+    // The first maximum: the largest lane maximum, the smallest index among equal ones.
+    let mut best = (f64::NEG_INFINITY, usize::MAX);
+    for l in 0..4.min(v.len()) {
+        if max[l] > best.0 || (max[l] == best.0 && at[l] < best.1) {
+            best = (max[l], at[l]);
+        }
+    }
+    (total, best.1 as u32)
 }
 
-/// `Σ v_i` over `v_i ≥ cut` — branch-free, in four lanes (only compared against the target
-/// to choose the cut-off; the selection itself uses the sequential running sum).
-fn sum_at_least(v: &[f64], cut: f64) -> f64 {
-    let mut lanes = [0.0f64; 4];
-    let mut chunks = v.chunks_exact(4);
-    for c in &mut chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l += if x >= cut { x } else { 0.0 };
-        }
+/// Collects into `order` the indices of the values `≥ cut` and returns their sum — one
+/// branch-free sweep (every index is written; the count advances only on a hit).
+fn gather_at_least(v: &[f64], cut: f64, order: &mut Vec<u32>) -> f64 {
+    order.clear();
+    order.resize(v.len() + 1, 0);
+    let (mut n, mut sum) = (0usize, [0.0f64; 2]);
+    for (i, &x) in v.iter().enumerate() {
+        let hit = x >= cut;
+        order[n] = i as u32;
+        n += usize::from(hit);
+        sum[i & 1] += if hit { x } else { 0.0 };
     }
-    let tail: f64 = chunks.remainder().iter().filter(|&&x| x >= cut).sum();
-    (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]) + tail
+    order.truncate(n);
+    sum[0] + sum[1]
 }
 
 #[cfg(test)]
@@ -182,7 +205,7 @@ mod tests {
     /// The definition: sort by (value desc, index asc), take the shortest reaching prefix.
     fn naive(v: &[f64], theta: f64) -> Vec<u32> {
         let n = v.len();
-        let total: f64 = v.iter().sum();
+        let total = super::sum_and_argmax(v).0;
         let argmax = (0..n).fold(0, |b, i| if v[i] > v[b] { i } else { b }) as u32;
         if 1.0 / n as f64 >= theta || total <= 0.0 {
             return vec![argmax];
