@@ -38,6 +38,6 @@ pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 pub use error::{ExtractError, Result};
 pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
 pub use features::{FeatureOptions, FeatureRow, PathFeatures};
-pub use profile::{ClassPaths, ProfileOptions, Profiler};
+pub use profile::{ACTIVATION_BUDGET, ClassPaths, ProfileOptions, Profiler};
 pub use select::ThresholdBase;
 pub use space::NetworkSpace;

@@ -11,6 +11,21 @@ use rayon::prelude::*;
 use crate::error::{ExtractError, Result};
 use crate::extractor::{ExtractOptions, Extractor};
 
+/// Bytes of recorded activations one profiling forward pass may hold (256 MiB).
+pub const ACTIVATION_BUDGET: usize = 256 << 20;
+
+/// The batch size actually used for `net`: `requested`, capped by [`ACTIVATION_BUDGET`].
+fn capped_batch(net: &Network, requested: usize) -> usize {
+    let per_sample: usize = net
+        .shapes()
+        .iter()
+        .map(|s| s.iter().product::<usize>() * std::mem::size_of::<f32>())
+        .sum();
+    requested
+        .max(1)
+        .min((ACTIVATION_BUDGET / per_sample.max(1)).max(1))
+}
+
 /// Options of [`ClassPaths::profile`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ProfileOptions {
@@ -18,7 +33,9 @@ pub struct ProfileOptions {
     pub extract: ExtractOptions,
     /// At most this many correctly classified images per class (the first ones in data order).
     pub per_class_cap: Option<usize>,
-    /// Images run through the network per forward pass.
+    /// Images run through the network per forward pass, at most; fewer when that many would
+    /// hold more than [`ACTIVATION_BUDGET`] bytes of activations (the forward pass keeps every
+    /// tensor: for ResNet-50 about 100 MB per image). The result never depends on it.
     pub batch_size: usize,
 }
 
@@ -315,7 +332,7 @@ impl<'n> Profiler<'n> {
             extractor,
             acc,
             cap: options.per_class_cap.unwrap_or(usize::MAX),
-            batch_size: options.batch_size.max(1),
+            batch_size: capped_batch(net, options.batch_size),
             prior: vec![0; classes],
             seen: 0,
         })
