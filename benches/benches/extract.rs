@@ -1,7 +1,10 @@
 //! Per-image extraction next to the forward pass of the same network and image, so that the
-//! ratio extraction ÷ forward can be read from one run: LeNet-5 (MNIST digit), AlexNet and
-//! ResNet-50 (ONNX `light/` topologies with seeded random weights); full and last-3-layers
-//! partial extraction. Plus class-path profiling throughput on the MNIST subset, 1 vs 2 threads.
+//! ratio extraction ÷ forward can be read from one run: LeNet-5 (MNIST digit), and the
+//! torchvision exports of `benches/ort_compare.py` (MNIST CNN, AlexNet, ResNet-18, ResNet-50,
+//! VGG-11; random init, in the gitignored `benches/models/`) where present — else the ONNX
+//! `light/` topology of the same network with seeded random weights — plus DenseNet-121
+//! (`light/`); full and last-3-layers partial extraction. Plus class-path profiling throughput
+//! on the MNIST subset, 1 vs 2 threads.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use effpath_benches::{input_batch, light_model};
@@ -44,11 +47,36 @@ fn lenet(c: &mut Criterion) {
     side_by_side(c, "lenet5", &net, &x, 50);
 }
 
+/// A torchvision export from `benches/models/` if present, else the `light/` topology.
+/// Returns the network and the benchmark group's name (`light_…` for a fallback).
+fn model(export: &str, light: Option<&str>) -> Option<(Network, String)> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("models")
+        .join(format!("{export}.onnx"));
+    if path.exists() {
+        let net = effpath_ir::onnx::load(&path).expect("a benches/models export");
+        return Some((net, export.to_owned()));
+    }
+    light.map(|l| (light_model(l, 1), format!("light_{l}")))
+}
+
 fn imagenet(c: &mut Criterion) {
-    for name in ["bvlc_alexnet", "resnet50"] {
-        let net = light_model(name, 1);
+    for (export, light) in [
+        ("mnist", None),
+        ("alexnet", Some("bvlc_alexnet")),
+        ("resnet18", None),
+        ("resnet50", Some("resnet50")),
+        ("vgg11", Some("vgg19")),
+        ("densenet121", Some("densenet121")),
+    ] {
+        let Some((net, group)) = model(export, light) else {
+            eprintln!(
+                "{export}: no benches/models/{export}.onnx (run benches/ort_compare.py); skipped"
+            );
+            continue;
+        };
         let x = input_batch(&net, 1);
-        side_by_side(c, name, &net, &x, 10);
+        side_by_side(c, &group, &net, &x, 10);
     }
 }
 
