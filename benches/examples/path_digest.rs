@@ -41,7 +41,11 @@ fn main() {
                 }
             }
             let hex: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
-            println!("{name} {case} kept {total:?} {hex} ({ms:.0} ms)");
+            let heap = e.path.heap_bytes();
+            println!(
+                "{name} {case} kept {total:?} {hex} ({ms:.0} ms; path holds {heap} bytes = {:.2} per kept synapse)",
+                heap as f64 / total[1].max(1) as f64
+            );
         }
     }
 }
