@@ -127,15 +127,26 @@ fn sum_and_argmax(v: &[f64]) -> (f64, u32) {
 fn gather_at_least(v: &[f64], cut: f64, order: &mut Vec<u32>) -> f64 {
     order.clear();
     order.resize(v.len() + 1, 0);
-    let (mut n, mut sum) = (0usize, [0.0f64; 2]);
-    for (i, &x) in v.iter().enumerate() {
-        let hit = x >= cut;
-        order[n] = i as u32;
-        n += usize::from(hit);
-        sum[i & 1] += if hit { x } else { 0.0 };
+    let (mut n, mut s0, mut s1) = (0usize, 0.0f64, 0.0f64);
+    let mut pairs = v.chunks_exact(2);
+    for (k, p) in (&mut pairs).enumerate() {
+        let (a, b) = (p[0] >= cut, p[1] >= cut);
+        order[n] = 2 * k as u32;
+        n += usize::from(a);
+        order[n] = 2 * k as u32 + 1;
+        n += usize::from(b);
+        s0 += if a { p[0] } else { 0.0 };
+        s1 += if b { p[1] } else { 0.0 };
+    }
+    if let [x] = pairs.remainder() {
+        order[n] = v.len() as u32 - 1;
+        if *x >= cut {
+            n += 1;
+            s0 += x;
+        }
     }
     order.truncate(n);
-    sum[0] + sum[1]
+    s0 + s1
 }
 
 #[cfg(test)]
