@@ -18,6 +18,8 @@ pub(crate) struct Rule {
 #[derive(Default)]
 pub(crate) struct Scratch {
     cand: Vec<f64>,
+    /// Per window position of a convolution: (channels-last input offset, kernel offset).
+    window: Vec<(usize, usize)>,
     order: Vec<u32>,
     picked: Vec<u32>,
 }
@@ -295,20 +297,27 @@ impl Rule {
                     );
                 }
                 Some((t, cin)) => {
-                    // Canonical order (ic, iy, ix), written position by position.
-                    let n = cin_g * nr * nc;
-                    s.cand.resize(n, 0.0);
-                    let wr = &wt[oc * cin_g * kh * kw..][..cin_g * kh * kw];
-                    for (r, iy) in rows.clone().enumerate() {
+                    // Canonical order (ic, iy, ix): per input channel, the window positions
+                    // in a row of `cand`, reading one channels-last column per position.
+                    s.window.clear();
+                    for iy in rows.clone() {
                         let ki = win.kernel_offset(0, oy, iy);
                         for (q, ix) in cols.clone().enumerate() {
-                            let xr = &t[(iy * w + ix) * cin + g * cin_g..][..cin_g];
-                            let off = ki * kw + kj0 + q;
-                            let at = r * nc + q;
-                            for (ic, &xv) in xr.iter().enumerate() {
-                                s.cand[ic * nr * nc + at] =
-                                    wr[ic * kh * kw + off] as f64 * xv as f64 * sgn;
-                            }
+                            s.window
+                                .push(((iy * w + ix) * cin + g * cin_g, ki * kw + kj0 + q));
+                        }
+                    }
+                    let npos = s.window.len();
+                    s.cand.resize(cin_g * npos, 0.0);
+                    let wr = &wt[oc * cin_g * kh * kw..][..cin_g * kh * kw];
+                    for (ic, (dst, wk)) in s
+                        .cand
+                        .chunks_exact_mut(npos)
+                        .zip(wr.chunks_exact(kh * kw))
+                        .enumerate()
+                    {
+                        for (d, &(xo, wo)) in dst.iter_mut().zip(&s.window) {
+                            *d = wk[wo] as f64 * t[xo + ic] as f64 * sgn;
                         }
                     }
                 }
