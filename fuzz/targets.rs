@@ -428,7 +428,8 @@ fn with_class_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
 }
 
 /// Class-path files, as given and with corrected checksums; canonical like path files (a file
-/// with a v1 path set re-encodes to an equal one with a v2 path set).
+/// with a v1 path set re-encodes to an equal one with a v2 path set); reading one class gives
+/// that class's path of the whole file.
 pub fn class_file(data: &[u8]) {
     let fixed = with_class_checksums(data);
     for bytes in std::iter::once(data).chain(fixed.as_deref()) {
@@ -449,6 +450,12 @@ pub fn class_file(data: &[u8]) {
                 let mut other = fp.0;
                 other[0] ^= 1;
                 assert!(ClassPaths::from_bytes(bytes, Some(other.into())).is_err());
+                for class in 0..cp.classes().min(64) as u32 {
+                    let cursor = std::io::Cursor::new(bytes);
+                    let one = ClassPaths::read_class_from(cursor, class, Some(fp))
+                        .unwrap_or_else(|e| panic!("reading class {class} of a good file: {e}"));
+                    assert_eq!(one.as_ref(), cp.path_set().get(class), "read_class agrees");
+                }
                 let mut twice = cp.clone();
                 twice
                     .merge(&cp)
@@ -457,6 +464,12 @@ pub fn class_file(data: &[u8]) {
             }
             Err(e) => {
                 let _ = e.to_string();
+                for class in 0..4 {
+                    let cursor = std::io::Cursor::new(bytes);
+                    if let Err(e) = ClassPaths::read_class_from(cursor, class, None) {
+                        let _ = e.to_string();
+                    }
+                }
             }
         }
     }
