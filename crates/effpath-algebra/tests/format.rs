@@ -768,3 +768,37 @@ fn a_corrupted_body_fails_alone() {
         assert!(PathSet::read_from(&bad[..]).is_err());
     }
 }
+
+/// Sizes of a ResNet-50-like layer (3×3 conv, 256 → 256 channels, 14×14 output:
+/// 115,605,504 synapses) at several kept fractions, v2 against v1. Run with
+/// `cargo test -p effpath-algebra --release --test format -- --ignored --nocapture report_sizes`.
+#[test]
+#[ignore = "prints measurements"]
+fn report_sizes() {
+    let conv = LayerSpace::conv2d("layer3.conv2", 256, 256, 1, [3, 3], [14, 14]).unwrap();
+    let s = Arc::new(PathSpace::new([9; 32], vec![conv]).unwrap());
+    let n = s.layers()[0].synapses();
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    for kept in [1_000usize, 10_000, 100_000, 1_000_000, 3_500_000] {
+        let idx: Vec<usize> = (0..kept)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                (state % n as u64) as usize
+            })
+            .collect();
+        let mut p = Path::empty(&s);
+        p.insert_many(0, ElementKind::Synapse, &idx).unwrap();
+        let count = p.layers()[0].synapses().count();
+        let v2 = p.to_bytes().len();
+        let v1 = encode_v1(&s, CONTENT_PATH, [(0, &p)]).len();
+        eprintln!(
+            "{n} synapses, {count} kept ({:.4} %): {:?}, v2 {v2} bytes ({:.2} per kept element), v1 {v1} bytes ({:.0}x)",
+            100.0 * count as f64 / n as f64,
+            p.layers()[0].synapses().representation(),
+            v2 as f64 / count as f64,
+            v1 as f64 / v2 as f64
+        );
+    }
+}
