@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use effpath::algebra::{ElementKind, LayerKind, Path, PathSet};
+use effpath::algebra::{ElementKind, LayerKind, Path, PathSet, PathSetReader};
 use effpath::extract::{
     ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, NetworkSpace, Seed,
     ThresholdBase,
@@ -219,8 +219,8 @@ pub fn npy(data: &[u8]) {
 // ---------------------------------------------------------------------------------------------
 // path files
 
-/// `bytes` with its last 32 bytes replaced by the SHA-256 of the rest (the path-file checksum),
-/// so that the fuzzer also reaches the checks behind the checksum.
+/// `bytes` with its last 32 bytes replaced by the SHA-256 of the rest (the v1 path-file
+/// checksum), so that the fuzzer also reaches the checks behind the checksum.
 fn with_sha256_trailer(bytes: &[u8]) -> Option<Vec<u8>> {
     use sha2::{Digest, Sha256};
     let body = bytes.len().checked_sub(32)?;
@@ -229,14 +229,99 @@ fn with_sha256_trailer(bytes: &[u8]) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Path and path-set files, as given and with a corrected checksum. The format is canonical:
-/// what decodes re-encodes to the same bytes, and the stream reader agrees.
+/// A bounds-checked cursor for [`with_v2_checksums`].
+struct Cur<'a>(&'a [u8], usize);
+
+impl Cur<'_> {
+    fn skip(&mut self, n: usize) -> Option<()> {
+        self.1 = self.1.checked_add(n).filter(|&e| e <= self.0.len())?;
+        Some(())
+    }
+    fn u8(&mut self) -> Option<u8> {
+        let b = *self.0.get(self.1)?;
+        self.1 += 1;
+        Some(b)
+    }
+    fn u32(&mut self) -> Option<u32> {
+        let b = self.0.get(self.1..self.1 + 4)?;
+        self.1 += 4;
+        Some(u32::from_le_bytes(b.try_into().ok()?))
+    }
+    fn u64(&mut self) -> Option<u64> {
+        let b = self.0.get(self.1..self.1 + 8)?;
+        self.1 += 8;
+        Some(u64::from_le_bytes(b.try_into().ok()?))
+    }
+}
+
+/// A v2 path file with its header checksum and every body checksum that lies inside the
+/// input recomputed, so that the fuzzer reaches the index and body checks.
+fn with_v2_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
+    use sha2::{Digest, Sha256};
+    let mut c = Cur(bytes, 0);
+    c.skip(8)?;
+    if c.u32()? != 2 {
+        return None;
+    }
+    c.skip(4 + 32)?;
+    for _ in 0..c.u32()?.min(1 << 16) {
+        let name = c.u32()? as usize;
+        c.skip(name)?;
+        c.skip(1)?;
+        for _ in 0..3 {
+            let rank = c.u8()? as usize;
+            c.skip(8 * rank)?;
+        }
+    }
+    let n = c.u64()?;
+    let index_at = c.1;
+    let index_len = usize::try_from(n).ok()?.checked_mul(20)?;
+    c.skip(index_len)?;
+    let header_end = c.1;
+    c.skip(32)?;
+    let mut out = bytes.to_vec();
+    let digest = Sha256::digest(&out[..header_end]);
+    out[header_end..header_end + 32].copy_from_slice(&digest);
+    for i in 0..n as usize {
+        let mut e = Cur(bytes, index_at + 20 * i + 4);
+        let (at, len) = (e.u64()? as usize, e.u64()? as usize);
+        let Some(end) = at.checked_add(len).filter(|&e| e <= out.len() && len >= 32) else {
+            continue;
+        };
+        let digest = Sha256::digest(&out[at..end - 32]);
+        out[end - 32..end].copy_from_slice(&digest);
+    }
+    Some(out)
+}
+
+/// The format version of a path file (bytes 8..12), if present.
+fn path_file_version(bytes: &[u8]) -> Option<u32> {
+    Some(u32::from_le_bytes(bytes.get(8..12)?.try_into().ok()?))
+}
+
+/// Path and path-set files, as given and with corrected checksums. The v2 format is
+/// canonical: what decodes re-encodes to the same bytes (a v1 file re-encodes as v2, to an
+/// equal path); the stream reader agrees; and reading a path-set file one label at a time
+/// succeeds exactly when reading it whole does, giving the same paths.
 pub fn path_file(data: &[u8]) {
     let fixed = with_sha256_trailer(data);
-    for bytes in std::iter::once(data).chain(fixed.as_deref()) {
+    let fixed_v2 = with_v2_checksums(data);
+    for bytes in std::iter::once(data)
+        .chain(fixed.as_deref())
+        .chain(fixed_v2.as_deref())
+    {
+        let v1 = path_file_version(bytes) == Some(1);
         match Path::from_bytes(bytes) {
             Ok(p) => {
-                assert_eq!(p.to_bytes(), bytes, "a path file is canonical");
+                let again = p.to_bytes();
+                if v1 {
+                    let back = Path::from_bytes(&again)
+                        .unwrap_or_else(|e| panic!("a v1 path re-encoded as v2: {e}"));
+                    assert_eq!(back, p, "a v1 path re-encoded as v2");
+                    assert_eq!(back.to_bytes(), again, "a v2 path file is canonical");
+                } else {
+                    assert_eq!(again, bytes, "a path file is canonical");
+                }
                 let streamed =
                     Path::read_from(bytes).unwrap_or_else(|e| panic!("stream reader: {e}"));
                 assert_eq!(streamed, p);
@@ -244,24 +329,62 @@ pub fn path_file(data: &[u8]) {
             Err(e) => {
                 let _ = e.to_string();
                 if let Ok(p) = Path::read_from(bytes) {
-                    // The stream reader stops at the checksum; only trailing bytes may differ.
+                    // The stream reader stops at the end of the file's data; only trailing
+                    // bytes may differ (a v1 file re-encodes as v2).
                     assert!(
-                        bytes.starts_with(&p.to_bytes()),
+                        v1 || bytes.starts_with(&p.to_bytes()),
                         "stream reader accepted a bad file: {e}"
                     );
                 }
             }
         }
-        match PathSet::from_bytes(bytes) {
+        let whole = PathSet::from_bytes(bytes);
+        match &whole {
             Ok(s) => {
-                assert_eq!(s.to_bytes(), bytes, "a path-set file is canonical");
+                let again = s.to_bytes();
+                if v1 {
+                    let back = PathSet::from_bytes(&again)
+                        .unwrap_or_else(|e| panic!("a v1 path set re-encoded as v2: {e}"));
+                    assert_eq!(&back, s, "a v1 path set re-encoded as v2");
+                } else {
+                    assert_eq!(again, bytes, "a path-set file is canonical");
+                }
                 let streamed =
                     PathSet::read_from(bytes).unwrap_or_else(|e| panic!("stream reader: {e}"));
-                assert_eq!(streamed, s);
+                assert_eq!(&streamed, s);
                 let _ = s.union_all();
             }
             Err(e) => {
                 let _ = e.to_string();
+            }
+        }
+        // One label at a time.
+        match PathSetReader::open(std::io::Cursor::new(bytes)) {
+            Ok(mut r) => {
+                let labels: Vec<u32> = r.labels().collect();
+                let mut all_ok = true;
+                for &label in &labels {
+                    match r.read(label) {
+                        Ok(p) => {
+                            let p = p.unwrap_or_else(|| panic!("label {label} is listed"));
+                            if let Ok(s) = &whole {
+                                assert_eq!(s.get(label), Some(&p), "read_label agrees");
+                            }
+                        }
+                        Err(e) => {
+                            let _ = e.to_string();
+                            all_ok = false;
+                        }
+                    }
+                }
+                assert_eq!(all_ok, whole.is_ok(), "label-wise and whole reads agree");
+                if let Some(missing) = (0..=labels.len() as u32).find(|l| !labels.contains(l)) {
+                    assert!(matches!(r.read(missing), Ok(None)));
+                }
+            }
+            Err(e) => {
+                let _ = e.to_string();
+                assert!(whole.is_err(), "the reader refused a good file: {e}");
             }
         }
     }
@@ -280,34 +403,59 @@ fn fnv1a(bytes: &[u8]) -> u64 {
 /// Offset of the class count in a class-path file (magic, version, options record).
 const CLASS_COUNT_AT: usize = 8 + 4 + 26;
 
-/// `bytes` with the class-file header checksum and the path-set SHA-256 corrected.
-fn with_class_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
+/// Where the path set of a class-path file starts (after the header checksum), if the
+/// header is long enough.
+fn class_paths_at(bytes: &[u8]) -> Option<usize> {
     let count = bytes.get(CLASS_COUNT_AT..CLASS_COUNT_AT + 4)?;
     let classes = u32::from_le_bytes(count.try_into().ok()?) as usize;
     let header_end = (CLASS_COUNT_AT + 4).checked_add(classes.checked_mul(8)?)?;
     let paths_at = header_end.checked_add(8)?;
-    if bytes.len() < paths_at {
-        return None;
-    }
+    (bytes.len() >= paths_at).then_some(paths_at)
+}
+
+/// `bytes` with the class-file header checksum and the path-set checksums corrected.
+fn with_class_checksums(bytes: &[u8]) -> Option<Vec<u8>> {
+    let paths_at = class_paths_at(bytes)?;
+    let header_end = paths_at - 8;
     let mut out = bytes[..header_end].to_vec();
     out.extend_from_slice(&fnv1a(&out).to_le_bytes());
     let rest = &bytes[paths_at..];
-    out.extend_from_slice(&with_sha256_trailer(rest).unwrap_or_else(|| rest.to_vec()));
+    let fixed = with_v2_checksums(rest)
+        .or_else(|| with_sha256_trailer(rest))
+        .unwrap_or_else(|| rest.to_vec());
+    out.extend_from_slice(&fixed);
     Some(out)
 }
 
-/// Class-path files, as given and with corrected checksums; canonical like path files.
+/// Class-path files, as given and with corrected checksums; canonical like path files (a file
+/// with a v1 path set re-encodes to an equal one with a v2 path set); reading one class gives
+/// that class's path of the whole file.
 pub fn class_file(data: &[u8]) {
     let fixed = with_class_checksums(data);
     for bytes in std::iter::once(data).chain(fixed.as_deref()) {
         match ClassPaths::from_bytes(bytes, None) {
             Ok(cp) => {
-                assert_eq!(cp.to_bytes(), bytes, "a class-path file is canonical");
+                let again = cp.to_bytes();
+                let v1 =
+                    class_paths_at(bytes).and_then(|at| path_file_version(&bytes[at..])) == Some(1);
+                if v1 {
+                    let back = ClassPaths::from_bytes(&again, None)
+                        .unwrap_or_else(|e| panic!("a v1 class file re-encoded: {e}"));
+                    assert_eq!(back, cp, "a v1 class file re-encoded");
+                } else {
+                    assert_eq!(again, bytes, "a class-path file is canonical");
+                }
                 let fp = cp.fingerprint();
                 assert!(ClassPaths::from_bytes(bytes, Some(fp)).is_ok());
                 let mut other = fp.0;
                 other[0] ^= 1;
                 assert!(ClassPaths::from_bytes(bytes, Some(other.into())).is_err());
+                for class in 0..cp.classes().min(64) as u32 {
+                    let cursor = std::io::Cursor::new(bytes);
+                    let one = ClassPaths::read_class_from(cursor, class, Some(fp))
+                        .unwrap_or_else(|e| panic!("reading class {class} of a good file: {e}"));
+                    assert_eq!(one.as_ref(), cp.path_set().get(class), "read_class agrees");
+                }
                 let mut twice = cp.clone();
                 twice
                     .merge(&cp)
@@ -316,6 +464,12 @@ pub fn class_file(data: &[u8]) {
             }
             Err(e) => {
                 let _ = e.to_string();
+                for class in 0..4 {
+                    let cursor = std::io::Cursor::new(bytes);
+                    if let Err(e) = ClassPaths::read_class_from(cursor, class, None) {
+                        let _ = e.to_string();
+                    }
+                }
             }
         }
     }

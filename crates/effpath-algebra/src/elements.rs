@@ -130,16 +130,25 @@ impl ElementSet {
         s
     }
 
-    /// A sparse set read from a file; the caller has checked every index against `len`.
-    #[allow(dead_code)] // used by the v2 file format (next step)
+    /// A sparse set read from a file, kept sparse (as the writer held it, so that a file
+    /// re-encodes to the same bytes); the caller has checked every index against `len`.
     pub(crate) fn from_treemap(len: usize, map: RoaringTreemap) -> Self {
-        let mut s = ElementSet {
+        ElementSet {
             len,
             count: map.len() as usize,
             repr: Repr::Sparse(map),
-        };
-        s.rebalance(true);
-        s
+        }
+    }
+
+    /// A dense set read from a file, kept dense (see [`Self::from_treemap`]); the caller has
+    /// checked that the padding bits are zero.
+    pub(crate) fn from_dense_bits(mut b: Bits) -> Self {
+        bits::normalize(&mut b);
+        ElementSet {
+            len: b.len(),
+            count: bits::count_ones(&b),
+            repr: Repr::Dense(b),
+        }
     }
 
     /// Size of the element space (not the number of kept elements: see [`Self::count`]).
@@ -202,7 +211,7 @@ impl ElementSet {
         }
     }
 
-    #[allow(dead_code)] // used by the v2 file format (next step)
+    /// The Roaring treemap, if the set is sparse now.
     pub(crate) fn treemap(&self) -> Option<&RoaringTreemap> {
         match &self.repr {
             Repr::Dense(_) => None,

@@ -90,16 +90,18 @@ pub enum AlgebraError {
         /// The expected magic.
         expected: [u8; 8],
     },
-    /// The file's format version is not the one this build reads.
+    /// The file's format version is not one this build reads.
     #[error(
-        "path file format version {found} is {} than the version this build reads ({supported})",
-        if .found > .supported { "newer" } else { "older" }
+        "path file format version {found} is {} than the versions this build reads ({oldest} to {newest})",
+        if .found > .newest { "newer" } else { "older" }
     )]
     UnsupportedVersion {
         /// Version found in the file.
         found: u32,
-        /// The only version this build reads.
-        supported: u32,
+        /// The oldest version this build reads.
+        oldest: u32,
+        /// The newest version this build reads (and the one it writes).
+        newest: u32,
     },
     /// The file holds another kind of content (a path set instead of a path, or vice versa).
     #[error("the file holds content kind {found}, expected {expected} ({expected_name})")]
@@ -155,6 +157,36 @@ pub enum AlgebraError {
         /// Checksum of the bytes read (hex).
         computed: String,
     },
+    /// The SHA-256 of one path's body (format v2) does not match its bytes.
+    #[error(
+        "path file: the body of the path with label {label} is corrupted (checksum at byte {offset}: stored {stored}, computed {computed})"
+    )]
+    BodyChecksumMismatch {
+        /// Label of the path.
+        label: u32,
+        /// Byte offset of the stored checksum.
+        offset: u64,
+        /// Stored checksum (hex).
+        stored: String,
+        /// Checksum of the body bytes (hex).
+        computed: String,
+    },
+    /// A stored compressed (Roaring) set is invalid (format v2).
+    #[error(
+        "path with label {label}, layer {layer}: the compressed {kind} set at byte {offset} {defect}"
+    )]
+    BadSparseSet {
+        /// Label of the path (0 for a single path file).
+        label: u32,
+        /// Layer index.
+        layer: usize,
+        /// Which element space.
+        kind: ElementKind,
+        /// Byte offset of the Roaring blob.
+        offset: u64,
+        /// What is wrong with it.
+        defect: SparseDefect,
+    },
     /// A stored bitset has bits set past its length.
     #[error("path with label {label}, layer {layer}: the {kind} bitset has non-zero padding bits")]
     NonZeroPadding {
@@ -184,6 +216,46 @@ pub enum AlgebraError {
     /// An I/O error other than an unexpected end of input.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What is wrong with a stored Roaring blob ([`AlgebraError::BadSparseSet`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SparseDefect {
+    /// `RoaringTreemap::deserialize_from` refused the bytes.
+    #[error("is not a valid Roaring treemap ({kind:?}: {detail})")]
+    Roaring {
+        /// The I/O error kind reported by the Roaring reader.
+        kind: std::io::ErrorKind,
+        /// Its message.
+        detail: String,
+    },
+    /// The blob's declared length is not what the Roaring reader consumed.
+    #[error("declares {declared} bytes, but the Roaring treemap in it takes {consumed}")]
+    LengthMismatch {
+        /// Declared blob length.
+        declared: u64,
+        /// Bytes consumed by the Roaring reader.
+        consumed: u64,
+    },
+    /// An element is not smaller than the space size.
+    #[error("holds element {max}, beyond the space size {size}")]
+    OutOfRange {
+        /// The largest element.
+        max: u64,
+        /// Size of the element space.
+        size: usize,
+    },
+    /// The treemap holds an empty 32-bit partition (no writer produces one).
+    #[error("holds an empty partition (high bits {high})")]
+    EmptyPartition {
+        /// The high 32 bits of the partition.
+        high: u32,
+    },
+    /// The blob decodes, but is not the serialization of what it decodes to (unused offsets,
+    /// wrong run-container counts, a repeated partition, …): every file has one encoding.
+    #[error("is not in canonical form (re-serializing it gives other bytes)")]
+    NotCanonical,
 }
 
 /// `Result` with [`AlgebraError`] as the default error type.

@@ -69,7 +69,8 @@ mod set;
 mod space;
 
 pub use elements::{DenseOnes, ElementSet, Iter, Representation, SMALL_SPACE_BITS};
-pub use error::{AlgebraError, Result};
+pub use error::{AlgebraError, Result, SparseDefect};
+pub use format::PathSetReader;
 pub use kind::{ElementKind, Fingerprint, LayerKind, LayerSelection};
 pub use metrics::Overlap;
 pub use path::{ElementCounts, LayerPath, Path};

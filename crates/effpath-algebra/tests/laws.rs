@@ -1,13 +1,16 @@
 //! Algebraic laws of the path algebra, checked under proptest against a naive reference
 //! model: one `BTreeSet<usize>` per layer and element kind.
 
+mod v1_writer;
+
 use std::collections::BTreeSet;
+use std::io::Cursor;
 use std::sync::Arc;
 
 use effpath_algebra::bits::{self, Bits};
 use effpath_algebra::{
     AlgebraError, ElementKind, LayerKind, LayerSelection, LayerSpace, Path, PathCounts, PathSet,
-    PathSpace, Representation,
+    PathSetReader, PathSpace, Representation,
 };
 use proptest::prelude::*;
 
@@ -376,7 +379,40 @@ proptest! {
         let bytes = set.to_bytes();
         prop_assert_eq!(&PathSet::from_bytes(&bytes)?, &set);
         prop_assert_eq!(&PathSet::read_from(&bytes[..])?, &set);
-        prop_assert_eq!(PathSet::from_bytes(&PathSet::from_bytes(&bytes)?.to_bytes())?.to_bytes(), bytes);
+        prop_assert_eq!(&PathSet::from_bytes(&PathSet::from_bytes(&bytes)?.to_bytes())?.to_bytes(), &bytes);
+        // Sets load in the representation they were written in.
+        for ((_, p), (_, q)) in PathSet::from_bytes(&bytes)?.iter().zip(set.iter()) {
+            for (a, b) in p.layers().iter().zip(q.layers()) {
+                for k in ElementKind::ALL {
+                    prop_assert_eq!(a.set(k).representation(), b.set(k).representation());
+                }
+            }
+        }
+        // One label at a time.
+        let mut reader = PathSetReader::open(Cursor::new(&bytes))?;
+        prop_assert_eq!(reader.labels().collect::<Vec<_>>(), vec![2, 9, 4_000_000_000]);
+        for (label, p) in set.iter() {
+            let read = reader.read(label)?;
+            prop_assert_eq!(read.as_ref(), Some(p));
+        }
+        prop_assert_eq!(reader.read(3)?, None);
+        // Legacy v1 files of the same paths load to the same paths.
+        let v1 = v1_writer::encode_v1(&s, 2, set.iter());
+        prop_assert_eq!(&PathSet::from_bytes(&v1)?, &set);
+        prop_assert_eq!(&PathSet::read_from(&v1[..])?, &set);
+        prop_assert_eq!(&PathSetReader::open(Cursor::new(&v1))?.read_all()?, &set);
+    }
+
+    /// The results of operations on every mix of representations serialize and load back.
+    #[test]
+    fn operation_results_round_trip((s, ma, mb, _) in arb_case(), mix in arb_mix()) {
+        let a = to_path_as(&s, &ma, mix[0]);
+        let b = to_path_as(&s, &mb, mix[1]);
+        for p in [a.union(&b)?, a.intersection(&b)?, a.difference(&b)?, a.symmetric_difference(&b)?] {
+            let bytes = p.to_bytes();
+            prop_assert_eq!(&Path::from_bytes(&bytes)?, &p);
+            prop_assert_eq!(Path::from_bytes(&bytes)?.to_bytes(), bytes);
+        }
     }
 
     /// Any corruption or truncation is an error, never a panic (and never a silent success).
@@ -396,6 +432,9 @@ proptest! {
         bad[i] ^= byte.max(1);
         prop_assert!(PathSet::from_bytes(&bad).is_err());
         prop_assert!(PathSet::read_from(&bad[..]).is_err());
+        // One label at a time: opening fails (header, index) or reading some label does.
+        let read_all = PathSetReader::open(Cursor::new(&bad)).and_then(|mut r| r.read_all());
+        prop_assert!(read_all.is_err());
         let short = &bytes[..cut.index(bytes.len())];
         prop_assert!(PathSet::from_bytes(short).is_err());
         prop_assert!(PathSet::read_from(short).is_err());

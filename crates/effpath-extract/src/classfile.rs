@@ -2,9 +2,10 @@
 //!
 //! The layout is documented on [`ClassPaths::to_bytes`].
 
+use std::io::{Read, Seek};
 use std::path::Path;
 
-use effpath_algebra::{Fingerprint, PathSet};
+use effpath_algebra::{Fingerprint, PathSet, PathSetReader};
 
 use crate::error::{ExtractError, Result};
 use crate::extractor::{ExtractOptions, Seed};
@@ -130,6 +131,101 @@ fn decode_options(r: &mut Reader<'_>) -> Result<ExtractOptions> {
     })
 }
 
+/// Offset of the class count (magic, version, options record).
+const CLASS_COUNT_AT: usize = 8 + 4 + 26;
+
+/// The checked header of a class-path file.
+struct Header {
+    options: ExtractOptions,
+    images: Vec<usize>,
+    /// Bytes of the header, its checksum included (where the path set starts).
+    len: usize,
+}
+
+/// The class-file checks on one path-set label (as [`ClassPaths::try_from_parts`]).
+fn check_label(label: u32, images: &[usize]) -> Result<()> {
+    match images.get(label as usize) {
+        None => Err(ExtractError::Labels(format!(
+            "class path {label} of {} classes",
+            images.len()
+        ))),
+        Some(0) => Err(ExtractError::Labels(format!(
+            "class {label} has a path but no images"
+        ))),
+        Some(_) => Ok(()),
+    }
+}
+
+/// Reads and checks the header (everything before the path set).
+fn decode_header(bytes: &[u8]) -> Result<Header> {
+    let mut r = Reader { bytes, pos: 0 };
+    let found = r.array::<8>("the magic")?;
+    if found != CLASS_FILE_MAGIC {
+        return Err(ExtractError::ClassFileMagic {
+            found,
+            expected: CLASS_FILE_MAGIC,
+        });
+    }
+    let version = r.u32("the format version")?;
+    if version != CLASS_FILE_VERSION {
+        return Err(ExtractError::ClassFileVersion {
+            found: version,
+            supported: CLASS_FILE_VERSION,
+        });
+    }
+    let options = decode_options(&mut r)?;
+    let at = r.offset();
+    let classes = r.u32("the number of classes")?;
+    if classes == 0 || classes > MAX_CLASSES {
+        return Err(malformed(
+            at,
+            format!("{classes} classes (expected 1 to {MAX_CLASSES})"),
+        ));
+    }
+    let classes = classes as usize;
+    match options.seed {
+        Seed::Rank(k) if k > classes => {
+            return Err(malformed(at, format!("seed rank {k} of {classes} classes")));
+        }
+        Seed::Class(c) if c >= classes => {
+            return Err(malformed(
+                at,
+                format!("seed class {c} of {classes} classes"),
+            ));
+        }
+        _ => {}
+    }
+    // All counts must be present before anything is allocated for them.
+    let counts_at = r.offset();
+    let counts = r.take(classes * 8, "the images per class")?;
+    let mut images = Vec::with_capacity(classes);
+    for (i, chunk) in counts.chunks_exact(8).enumerate() {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let n = u64::from_le_bytes(word);
+        let at = counts_at + 8 * i as u64;
+        images.push(
+            usize::try_from(n)
+                .map_err(|_| malformed(at, format!("image count {n} is too large")))?,
+        );
+    }
+    let header_end = r.pos;
+    let at = r.offset();
+    let stored = r.u64("the header checksum")?;
+    let computed = fnv1a(&bytes[..header_end]);
+    if stored != computed {
+        return Err(malformed(
+            at,
+            format!("header checksum mismatch: stored {stored:016x}, computed {computed:016x}"),
+        ));
+    }
+    Ok(Header {
+        options,
+        images,
+        len: r.pos,
+    })
+}
+
 impl ClassPaths {
     /// The class paths in the class-path file format.
     ///
@@ -186,73 +282,76 @@ impl ClassPaths {
     /// # Ok::<(), effpath_extract::ExtractError>(())
     /// ```
     pub fn from_bytes(bytes: &[u8], expected: Option<Fingerprint>) -> Result<ClassPaths> {
-        let mut r = Reader { bytes, pos: 0 };
-        let found = r.array::<8>("the magic")?;
-        if found != CLASS_FILE_MAGIC {
-            return Err(ExtractError::ClassFileMagic {
-                found,
-                expected: CLASS_FILE_MAGIC,
-            });
-        }
-        let version = r.u32("the format version")?;
-        if version != CLASS_FILE_VERSION {
-            return Err(ExtractError::ClassFileVersion {
-                found: version,
-                supported: CLASS_FILE_VERSION,
-            });
-        }
-        let options = decode_options(&mut r)?;
-        let at = r.offset();
-        let classes = r.u32("the number of classes")?;
-        if classes == 0 || classes > MAX_CLASSES {
-            return Err(malformed(
-                at,
-                format!("{classes} classes (expected 1 to {MAX_CLASSES})"),
-            ));
-        }
-        let classes = classes as usize;
-        match options.seed {
-            Seed::Rank(k) if k > classes => {
-                return Err(malformed(at, format!("seed rank {k} of {classes} classes")));
-            }
-            Seed::Class(c) if c >= classes => {
-                return Err(malformed(
-                    at,
-                    format!("seed class {c} of {classes} classes"),
-                ));
-            }
-            _ => {}
-        }
-        // All counts must be present before anything is allocated for them.
-        let counts_at = r.offset();
-        let counts = r.take(classes * 8, "the images per class")?;
-        let mut images = Vec::with_capacity(classes);
-        for (i, chunk) in counts.chunks_exact(8).enumerate() {
-            let mut word = [0; 8];
-            word.copy_from_slice(chunk);
-            let n = u64::from_le_bytes(word);
-            let at = counts_at + 8 * i as u64;
-            images.push(
-                usize::try_from(n)
-                    .map_err(|_| malformed(at, format!("image count {n} is too large")))?,
-            );
-        }
-        let header_end = r.pos;
-        let at = r.offset();
-        let stored = r.u64("the header checksum")?;
-        let computed = fnv1a(&bytes[..header_end]);
-        if stored != computed {
-            return Err(malformed(
-                at,
-                format!("header checksum mismatch: stored {stored:016x}, computed {computed:016x}"),
-            ));
-        }
-        let rest = &bytes[r.pos..];
+        let header = decode_header(bytes)?;
+        let rest = &bytes[header.len..];
         let paths = match expected {
             Some(fp) => PathSet::load_checked(rest, fp)?,
             None => PathSet::from_bytes(rest)?,
         };
-        ClassPaths::try_from_parts(paths, images, options)
+        ClassPaths::try_from_parts(paths, header.images, header.options)
+    }
+
+    /// Reads the path of one class from a class-path file without loading the other classes
+    /// (the header and the path-set index are read and checked, then only that class's body):
+    /// `None` if the class has no path. The file starts at the reader's position. A file whose
+    /// path set is in the legacy format v1 (no index) is read whole. Labels are checked as by
+    /// [`ClassPaths::from_bytes`]: every class with a path must have images.
+    ///
+    /// ```
+    /// use std::io::Cursor;
+    /// use effpath_extract::{ClassPaths, ProfileOptions};
+    /// let net = effpath_ir::zoo::lenet5(4);
+    /// let x = ndarray::ArrayD::from_elem(ndarray::IxDyn(&[2, 1, 28, 28]), 0.5f32);
+    /// let pred = net.predict(&x)?.rows().into_iter()
+    ///     .map(|r| effpath_ir::argmax(r.iter().copied()))
+    ///     .collect::<Vec<usize>>();
+    /// let cp = ClassPaths::profile(&net, &x, &pred, &ProfileOptions::default(), |_, _| {})?;
+    /// let fp = Some(net.fingerprint().0.into());
+    /// let one = ClassPaths::read_class_from(Cursor::new(cp.to_bytes()), pred[0] as u32, fp)?;
+    /// assert_eq!(one.as_ref(), cp.path_set().get(pred[0] as u32));
+    /// # Ok::<(), effpath_extract::ExtractError>(())
+    /// ```
+    pub fn read_class_from<R: Read + Seek>(
+        mut reader: R,
+        class: u32,
+        expected: Option<Fingerprint>,
+    ) -> Result<Option<effpath_algebra::Path>> {
+        // The fixed part up to the class count, then the image counts and the checksum.
+        let mut head = Vec::new();
+        (&mut reader)
+            .take(CLASS_COUNT_AT as u64 + 4)
+            .read_to_end(&mut head)
+            .map_err(effpath_algebra::AlgebraError::from)?;
+        if let Some(count) = head.get(CLASS_COUNT_AT..CLASS_COUNT_AT + 4) {
+            let classes = u32::from_le_bytes(count.try_into().unwrap_or_default());
+            if classes <= MAX_CLASSES {
+                (&mut reader)
+                    .take(u64::from(classes) * 8 + 8)
+                    .read_to_end(&mut head)
+                    .map_err(effpath_algebra::AlgebraError::from)?;
+            }
+        }
+        let header = decode_header(&head)?;
+        let mut paths = match expected {
+            Some(fp) => PathSetReader::open_checked(reader, fp)?,
+            None => PathSetReader::open(reader)?,
+        };
+        for label in paths.labels() {
+            check_label(label, &header.images)?;
+        }
+        Ok(paths.read(class)?)
+    }
+
+    /// Reads the path of one class from a class-path file; see
+    /// [`ClassPaths::read_class_from`].
+    pub fn read_class(
+        path: impl AsRef<Path>,
+        class: u32,
+        expected: Option<Fingerprint>,
+    ) -> Result<Option<effpath_algebra::Path>> {
+        let path = path.as_ref();
+        let file = std::fs::File::open(path).map_err(|e| effpath_data::DataError::io(path, e))?;
+        ClassPaths::read_class_from(std::io::BufReader::new(file), class, expected)
     }
 
     /// Writes the class-path file atomically (temporary file + rename).
@@ -418,6 +517,79 @@ mod tests {
             ClassPaths::from_bytes(&bytes[..20], None),
             Err(ExtractError::ClassFileTruncated { .. })
         ));
+    }
+
+    #[test]
+    fn one_class_reads_alone() {
+        let cp = tiny();
+        let bytes = cp.to_bytes();
+        let read = |bytes: &[u8], class| {
+            ClassPaths::read_class_from(std::io::Cursor::new(bytes), class, Some([7; 32].into()))
+        };
+        for class in 0..4 {
+            assert_eq!(
+                read(&bytes, class).unwrap().as_ref(),
+                cp.path_set().get(class)
+            );
+        }
+        assert!(matches!(
+            ClassPaths::read_class_from(std::io::Cursor::new(&bytes), 0, Some([8; 32].into())),
+            Err(ExtractError::Algebra(
+                AlgebraError::FingerprintMismatch { .. }
+            ))
+        ));
+        // Corrupt the last byte of the body of class 0 (just before the body of class 2).
+        let class2 = cp.path_set().get(2).unwrap();
+        let class2_body = PathSet::from_paths(cp.path_set().space(), [(2, class2.clone())])
+            .unwrap()
+            .to_bytes()
+            .len()
+            - (PathSet::new(cp.path_set().space()).to_bytes().len() + 20);
+        let mut bad = bytes.clone();
+        let at = bad.len() - class2_body - 1;
+        bad[at] ^= 1;
+        let err = read(&bad, 0).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExtractError::Algebra(AlgebraError::BodyChecksumMismatch { label: 0, .. })
+            ),
+            "{err}"
+        );
+        assert_eq!(read(&bad, 2).unwrap().as_ref(), Some(class2));
+        assert!(ClassPaths::from_bytes(&bad, None).is_err());
+        // A corrupted class-file header is refused before the path set is looked at.
+        let mut bad = bytes.clone();
+        bad[13] ^= 1;
+        assert!(read(&bad, 2).is_err());
+        assert!(read(&bytes[..30], 2).is_err());
+
+        let path =
+            std::env::temp_dir().join(format!("effpath-classfile-one-{}.bin", std::process::id()));
+        cp.save(&path).unwrap();
+        let one = ClassPaths::read_class(&path, 2, None);
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(one.unwrap().as_ref(), Some(class2));
+        assert!(matches!(
+            ClassPaths::read_class(&path, 2, None),
+            Err(ExtractError::Data(_))
+        ));
+    }
+
+    /// A class-path file written before path-file format v2 (its path set is v1) still loads;
+    /// saved again, it holds a v2 path set.
+    #[test]
+    fn class_files_with_a_v1_path_set_load() {
+        let v1 = include_bytes!("../../../fuzz/corpus/class_file/v1-small-net-classes.bin");
+        let cp = ClassPaths::from_bytes(v1, None).unwrap();
+        let v2 = cp.to_bytes();
+        assert_ne!(&v2[..], &v1[..]);
+        assert_eq!(ClassPaths::from_bytes(&v2, None).unwrap(), cp);
+        for class in 0..cp.classes() as u32 {
+            let cursor = std::io::Cursor::new(&v1[..]);
+            let one = ClassPaths::read_class_from(cursor, class, None).unwrap();
+            assert_eq!(one.as_ref(), cp.path_set().get(class));
+        }
     }
 
     #[test]

@@ -415,6 +415,48 @@ mod seeds {
         let set = PathSet::from_paths(&space, [(0, p.clone()), (7, effpath::Path::full(&space))])
             .unwrap();
         put(dir, "tiny-set.bin", &set.to_bytes());
+        // Format v2 with compressed sets: forced on a small space, mixed in one set, and
+        // chosen by count on a larger one.
+        use effpath::algebra::Representation;
+        let sparse = p.clone().with_representation(Representation::Sparse);
+        put(dir, "tiny-path-sparse.bin", &sparse.to_bytes());
+        let mixed = PathSet::from_paths(
+            &space,
+            [
+                (1, sparse),
+                (2, p.clone().with_representation(Representation::Dense)),
+                (9, effpath::Path::empty(&space)),
+            ],
+        )
+        .unwrap();
+        put(dir, "tiny-set-mixed.bin", &mixed.to_bytes());
+        let wide = Arc::new(
+            PathSpace::new(
+                [43; 32],
+                vec![
+                    LayerSpace::dense("fc1", 100, 80).unwrap(),
+                    LayerSpace::dense("fc2", 80, 10).unwrap(),
+                ],
+            )
+            .unwrap(),
+        );
+        let classes = (0..3u32).map(|c| {
+            let mut q = effpath::Path::empty(&wide);
+            let c = c as usize;
+            q.insert_many(0, ElementKind::Synapse, &[c, 70 * c + 5, 7999])
+                .unwrap();
+            q.insert_many(0, ElementKind::Weight, &[c * 1000, 7000 + c])
+                .unwrap();
+            q.insert_many(
+                1,
+                ElementKind::Synapse,
+                &(0..800).step_by(c + 1).collect::<Vec<_>>(),
+            )
+            .unwrap();
+            (c as u32, q)
+        });
+        let wide_set = PathSet::from_paths(&wide, classes).unwrap();
+        put(dir, "wide-sparse-set.bin", &wide_set.to_bytes());
         let net = small_net();
         let x = ArrayD::from_shape_fn(IxDyn(&[1, 2, 6, 6]), |d| {
             ((d[1] + d[2] * 3 + d[3]) % 5) as f32 / 5.0
