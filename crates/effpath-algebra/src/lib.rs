@@ -18,7 +18,7 @@
 //! | `ops` | union / intersection / difference / symmetric difference, in place and by value; [`Path::union_all`] |
 //! | `metrics` | density, Jaccard, similarity per layer and aggregated; [`Overlap`] |
 //! | `set` | [`PathSet`] (labelled class paths), [`PathCounts`] (per-element counts) |
-//! | [`format`] | binary format: layout, constants, `to_bytes` / `from_bytes` / `load_checked` |
+//! | [`format`](mod@format) | binary format v2 (v1 still read): layout, constants, `to_bytes` / `from_bytes` / `load_checked`; [`PathSetReader`] reads one label of a path-set file |
 //! | [`bits`] | word-level popcounts on `bitvec` slices that mask dirty tails |
 //! | `error` | [`AlgebraError`] |
 //!
