@@ -2,7 +2,7 @@
 //! chosen at run time) on fixed output tiles, the tiles spread over rayon's pool.
 //!
 //! Every output element belongs to one tile, whose shape depends only on the problem's
-//! shape ([`TILE_ROWS`] × [`TILE_COLS`], smaller at the edges), and each tile is one
+//! shape ([`TILE_ROWS`] × [`TILE_COLS`], narrower for thin products, smaller at the edges), and each tile is one
 //! sequential faer call into a scratch buffer. So each element's summation order is fixed:
 //! the result is bit-identical whatever the number of threads and whether the tiles run in
 //! parallel or one after another. No GEMM spawns threads of its own.
@@ -19,6 +19,11 @@ use rayon::prelude::*;
 pub(crate) const TILE_ROWS: usize = 64;
 /// Columns of an output tile.
 pub(crate) const TILE_COLS: usize = 256;
+/// Columns of an output tile of a product with at most [`THIN_ROWS`] rows (a dense layer on
+/// a small batch: matrix–vector products, bound by reading the weights, split finely).
+const THIN_TILE_COLS: usize = 32;
+/// See [`THIN_TILE_COLS`].
+const THIN_ROWS: usize = 4;
 /// Multiply-adds below which a GEMM runs its tiles on the calling thread.
 const PAR_MIN_MACS: usize = 1 << 17;
 
@@ -147,13 +152,18 @@ pub(crate) fn gemm(c: &mut [f32], a: Mat, b: Mat, beta: Beta, bias: Bias, parall
     if m == 0 || n == 0 {
         return;
     }
-    let col_tiles = n.div_ceil(TILE_COLS);
+    let tile_cols = if m <= THIN_ROWS {
+        THIN_TILE_COLS
+    } else {
+        TILE_COLS
+    };
+    let col_tiles = n.div_ceil(tile_cols);
     // Each tile's rows, split at the column-tile boundaries.
     let mut tiles: Vec<(usize, usize, Vec<&mut [f32]>)> = Vec::new();
     for (r, row) in c.chunks_mut(n).enumerate() {
-        for (ct, piece) in row.chunks_mut(TILE_COLS).enumerate() {
+        for (ct, piece) in row.chunks_mut(tile_cols).enumerate() {
             if r % TILE_ROWS == 0 {
-                tiles.push((r, ct * TILE_COLS, Vec::with_capacity(TILE_ROWS)));
+                tiles.push((r, ct * tile_cols, Vec::with_capacity(TILE_ROWS)));
             }
             let index = (r / TILE_ROWS) * col_tiles + ct;
             tiles[index].2.push(piece);
