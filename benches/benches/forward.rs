@@ -1,5 +1,6 @@
-//! Forward-pass throughput: LeNet-5 (batch 1 and 64) and two real ImageNet topologies from
-//! ONNX's `light/` models (AlexNet, ResNet-50) with seeded random weights, batch 1.
+//! Forward-pass throughput: LeNet-5 and two real ImageNet topologies from ONNX's `light/`
+//! models (AlexNet, ResNet-50) with seeded random weights, batch 1 and 64. For the
+//! side-by-side comparison with onnxruntime see `benches/ort_compare.py`.
 //! `forward` records every tensor (what extraction needs); `predict` frees them as it goes.
 
 use criterion::{Criterion, criterion_group, criterion_main};
@@ -27,10 +28,15 @@ fn imagenet(c: &mut Criterion) {
     g.sample_size(10);
     for name in ["bvlc_alexnet", "resnet50"] {
         let net = light_model(name, 1);
-        let x = input_batch(&net, 1);
-        g.bench_function(format!("{name}/forward/batch1"), |b| {
-            b.iter(|| black_box(net.forward(&x)))
-        });
+        for batch in [1, 64] {
+            let x = input_batch(&net, batch);
+            g.bench_function(format!("{name}/forward/batch{batch}"), |b| {
+                b.iter(|| black_box(net.forward(&x)))
+            });
+            g.bench_function(format!("{name}/predict/batch{batch}"), |b| {
+                b.iter(|| black_box(net.predict(&x)))
+            });
+        }
     }
     g.finish();
 }

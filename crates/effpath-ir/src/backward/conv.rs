@@ -1,11 +1,11 @@
 //! Backward kernels of Dense and Conv2d: GEMMs for `dx` and `dW`, col2im for convolutions,
 //! rayon across the batch with per-thread weight-gradient accumulators.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{Array1, Array2, Array4, ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, Slice};
+use ndarray::{Array1, Array2, Array4, ArrayD, IxDyn};
 use rayon::prelude::*;
 
 use super::ParamGrad;
+use crate::forward::gemm::{self, Beta, Bias, Mat};
 use crate::forward::im2col;
 use crate::op::{Conv2d, Dense, Window2d};
 
@@ -27,23 +27,22 @@ pub(super) fn dense(
 ) -> (ArrayD<f32>, Option<ParamGrad>) {
     let (out, inp) = d.weight.dim();
     let b = g.shape()[0];
-    let g2 = g
-        .view()
-        .into_shape_with_order((b, out))
-        .expect("dense output gradient is (B, out) in standard layout");
-    let mut dx = Array2::<f32>::zeros((b, inp));
-    general_mat_mul(1.0, &g2, &d.weight, 0.0, &mut dx);
+    let gs = g.as_slice().expect("gradients are in standard layout");
+    let g2 = Mat::row_major(gs, b, out, out);
+    let weight = d.weight.as_standard_layout();
+    let ws = weight.as_slice().expect("standard layout");
+    let mut dx = vec![0f32; b * inp];
+    let w2 = Mat::row_major(ws, out, inp, inp);
+    gemm::gemm(&mut dx, g2, w2, Beta::Replace, Bias::None, true);
+    let dx = Array2::from_shape_vec((b, inp), dx).expect("dense input gradient size");
     let params = want_params.then(|| {
         let x = x.as_standard_layout();
-        let x2 = x
-            .view()
-            .into_shape_with_order((b, inp))
-            .expect("dense input was validated");
-        let mut dw = Array2::<f32>::zeros((out, inp));
-        general_mat_mul(1.0, &g2.t(), &x2, 0.0, &mut dw);
-        let gs = g.as_slice().expect("gradients are in standard layout");
+        let xs = x.as_slice().expect("standard layout");
+        let mut dw = vec![0f32; out * inp];
+        let x2 = Mat::row_major(xs, b, inp, inp);
+        gemm::gemm(&mut dw, g2.t(), x2, Beta::Replace, Bias::None, true);
         ParamGrad::Dense {
-            weight: dw,
+            weight: Array2::from_shape_vec((out, inp), dw).expect("weight gradient size"),
             bias: d.bias.as_ref().map(|_| channel_sums(gs, out, 1)),
         }
     });
@@ -135,10 +134,7 @@ pub(super) fn conv2d(
     let xs = x.as_slice().expect("standard layout");
     let gs = g.as_slice().expect("gradients are in standard layout");
     let weight = c.weight.as_standard_layout();
-    let w2 = weight
-        .view()
-        .into_shape_with_order((cout, k))
-        .expect("conv weight is 4-D");
+    let ws = weight.as_slice().expect("standard layout");
     let direct = kh == 1
         && kw == 1
         && c.window.stride == [1, 1]
@@ -164,21 +160,21 @@ pub(super) fn conv2d(
     let sample = |n: usize, dxn: &mut [f32], s: &mut Scratch| {
         let xn = &xs[n * cin * h * w..(n + 1) * cin * h * w];
         for gi in 0..groups {
-            let gng = ArrayView2::from_shape(
-                (cout_g, p),
-                &gs[(n * cout + gi * cout_g) * p..(n * cout + (gi + 1) * cout_g) * p],
-            )
-            .expect("output gradient chunk matches its shape");
-            let wg = w2.slice_axis(Axis(0), Slice::from(gi * cout_g..(gi + 1) * cout_g));
+            let gng = Mat::row_major(&gs[(n * cout + gi * cout_g) * p..], cout_g, p, p);
+            let wgt = Mat::row_major(&ws[gi * cout_g * k..], cout_g, k, k).t();
             let chans = gi * cin_g * h * w..(gi + 1) * cin_g * h * w;
             if direct {
-                let mut dxv = ArrayViewMut2::from_shape((k, p), &mut dxn[chans.clone()])
-                    .expect("1×1 conv: a group's channels are (k, oh·ow)");
-                general_mat_mul(1.0, &wg.t(), &gng, 0.0, &mut dxv);
+                // 1×1 conv: a group's channels are (k, oh·ow).
+                gemm::gemm(
+                    &mut dxn[chans.clone()],
+                    wgt,
+                    gng,
+                    Beta::Replace,
+                    Bias::None,
+                    false,
+                );
             } else {
-                let mut dcv = ArrayViewMut2::from_shape((k, p), &mut s.dcols[..])
-                    .expect("dcols buffer matches its shape");
-                general_mat_mul(1.0, &wg.t(), &gng, 0.0, &mut dcv);
+                gemm::gemm(&mut s.dcols, wgt, gng, Beta::Replace, Bias::None, false);
                 col2im(
                     &s.dcols,
                     gi * cin_g,
@@ -190,8 +186,8 @@ pub(super) fn conv2d(
                 );
             }
             if want_params {
-                let colv = if direct {
-                    ArrayView2::from_shape((k, p), &xn[chans])
+                let cols: &[f32] = if direct {
+                    &xn[chans]
                 } else {
                     im2col(
                         xn,
@@ -202,15 +198,11 @@ pub(super) fn conv2d(
                         [oh, ow],
                         &mut s.cols,
                     );
-                    ArrayView2::from_shape((k, p), &s.cols[..])
-                }
-                .expect("im2col buffer matches its shape");
-                let mut dwg = ArrayViewMut2::from_shape(
-                    (cout_g, k),
-                    &mut s.dw[gi * cout_g * k..(gi + 1) * cout_g * k],
-                )
-                .expect("weight gradient chunk matches its shape");
-                general_mat_mul(1.0, &gng, &colv.t(), 1.0, &mut dwg);
+                    &s.cols
+                };
+                let colt = Mat::row_major(cols, k, p, p).t();
+                let dwg = &mut s.dw[gi * cout_g * k..(gi + 1) * cout_g * k];
+                gemm::gemm(dwg, gng, colt, Beta::Add, Bias::None, false);
             }
         }
     };

@@ -1,26 +1,35 @@
-//! Dense and convolution kernels: GEMM via ndarray (matrixmultiply), im2col for convolutions,
-//! rayon across the batch.
+//! Dense and convolution kernels: tiled GEMMs ([`super::gemm`]) on rayon's pool, im2col for
+//! convolutions. A small batch is split inside each sample (im2col by channel, the GEMM by
+//! output tile); a large batch is split across samples, each computed on one thread with the
+//! same tiles, so both give bit-identical results.
 
-use ndarray::linalg::general_mat_mul;
-use ndarray::{ArrayD, ArrayView2, ArrayViewMut2, Axis, IxDyn, Slice};
+use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 
+use super::gemm::{self, Beta, Bias, Mat};
 use crate::op::{Conv2d, Dense, Window2d};
 
-/// `(B, in) → (B, out)`: one GEMM for the whole batch.
+/// `(B, in) → (B, out)`: one tiled GEMM `x·Wᵀ + b` for the whole batch.
 pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
     let b = x.shape()[0];
+    let (out, inp) = d.weight.dim();
     let x = x.as_standard_layout();
-    let x2 = x
-        .view()
-        .into_shape_with_order((b, d.weight.ncols()))
-        .expect("dense input was validated");
-    let mut y = ndarray::Array2::<f32>::zeros((b, d.weight.nrows()));
-    general_mat_mul(1.0, &x2, &d.weight.t(), 0.0, &mut y);
-    if let Some(bias) = &d.bias {
-        y += bias;
-    }
-    y.into_dyn()
+    let xs = x.as_slice().expect("standard layout");
+    let w = d.weight.as_standard_layout();
+    let ws = w.as_slice().expect("standard layout");
+    let bias = d.bias.as_ref().map_or(Bias::None, |v| {
+        Bias::Cols(v.as_slice().expect("an owned vector is contiguous"))
+    });
+    let mut y = vec![0f32; b * out];
+    gemm::gemm(
+        &mut y,
+        Mat::row_major(xs, b, inp, inp),
+        Mat::row_major(ws, out, inp, inp).t(),
+        Beta::Replace,
+        bias,
+        true,
+    );
+    ArrayD::from_shape_vec(IxDyn(&[b, out]), y).expect("dense output size")
 }
 
 /// Writes the im2col matrix `(cin·kh·kw, oh·ow)` of channels `c0..c0+cin` of one sample
@@ -91,66 +100,72 @@ pub(crate) fn im2col(
     }
 }
 
+/// im2col elements below which one task gathers all channels of a sample.
+const IM2COL_TASK: usize = 1 << 15;
+
 /// Grouped 2-D convolution `(B, C_in, H, W) → (B, C_out, OH, OW)`.
 pub(super) fn conv2d(c: &Conv2d, x: &ArrayD<f32>, out_shape: &[usize]) -> ArrayD<f32> {
     let (b, cin, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
     let (cout, cin_g, kh, kw) = c.weight.dim();
     let (oh, ow) = (out_shape[1], out_shape[2]);
-    let groups = c.groups;
-    let cout_g = cout / groups;
-    let k = cin_g * kh * kw;
+    let (cout_g, k, p) = (cout / c.groups, cin_g * kh * kw, oh * ow);
     let x = x.as_standard_layout();
     let xs = x.as_slice().expect("standard layout");
     let weight = c.weight.as_standard_layout();
-    let w2 = weight
-        .view()
-        .into_shape_with_order((cout, k))
-        .expect("conv weight is 4-D");
+    let ws = weight.as_slice().expect("standard layout");
+    let bias = c
+        .bias
+        .as_ref()
+        .map(|v| v.as_slice().expect("an owned vector is contiguous"));
     let direct = kh == 1
         && kw == 1
         && c.window.stride == [1, 1]
         && c.window.pads_begin == [0, 0]
         && c.window.pads_end == [0, 0];
-    let per_out = cout * oh * ow;
-    let mut out = vec![0f32; b * per_out];
-    // One im2col buffer per rayon work split (im2col overwrites every entry).
-    let buffer = || {
-        if direct {
-            Vec::new()
-        } else {
-            vec![0f32; k * oh * ow]
+    let (per_in, per_out) = (cin * h * w, cout * p);
+    let cols_len = if direct { 0 } else { cin * kh * kw * p };
+    // One sample: im2col of every channel (rows `c·kh·kw + ki·kw + kj`), then one GEMM per
+    // group `W_g (cout_g × k) · cols_g (k × p)`.
+    let sample = |xn: &[f32], o: &mut [f32], cols: &mut [f32], parallel: bool| {
+        if !direct {
+            let rows = kh * kw * p;
+            if parallel {
+                let chans = IM2COL_TASK.div_ceil(rows).max(1);
+                cols.par_chunks_mut(rows * chans)
+                    .enumerate()
+                    .for_each(|(i, chunk)| {
+                        let c0 = i * chans;
+                        let n = chans.min(cin - c0);
+                        im2col(xn, c0, n, [h, w], &c.window, [oh, ow], chunk);
+                    });
+            } else {
+                im2col(xn, 0, cin, [h, w], &c.window, [oh, ow], cols);
+            }
+        }
+        for (g, og) in o.chunks_mut(cout_g * p).enumerate() {
+            let rhs = if direct {
+                Mat::row_major(&xn[g * cin_g * h * w..], k, p, p)
+            } else {
+                Mat::row_major(&cols[g * k * p..], k, p, p)
+            };
+            let lhs = Mat::row_major(&ws[g * cout_g * k..], cout_g, k, k);
+            let bias = bias.map_or(Bias::None, |v| Bias::Rows(&v[g * cout_g..(g + 1) * cout_g]));
+            gemm::gemm(og, lhs, rhs, Beta::Replace, bias, parallel);
         }
     };
-    out.par_chunks_mut(per_out)
-        .enumerate()
-        .for_each_init(buffer, |cols, (n, o)| {
-            let xn = &xs[n * cin * h * w..(n + 1) * cin * h * w];
-            for g in 0..groups {
-                let colv = if direct {
-                    ArrayView2::from_shape(
-                        (k, oh * ow),
-                        &xn[g * cin_g * h * w..(g + 1) * cin_g * h * w],
-                    )
-                } else {
-                    im2col(xn, g * cin_g, cin_g, [h, w], &c.window, [oh, ow], cols);
-                    ArrayView2::from_shape((k, oh * ow), &cols[..])
-                }
-                .expect("im2col buffer matches its shape");
-                let wg = w2.slice_axis(Axis(0), Slice::from(g * cout_g..(g + 1) * cout_g));
-                let mut ov = ArrayViewMut2::from_shape(
-                    (cout_g, oh * ow),
-                    &mut o[g * cout_g * oh * ow..(g + 1) * cout_g * oh * ow],
-                )
-                .expect("output chunk matches its shape");
-                general_mat_mul(1.0, &wg, &colv, 0.0, &mut ov);
-            }
-            if let Some(bias) = &c.bias {
-                for (ch, plane) in o.chunks_mut(oh * ow).enumerate() {
-                    let bv = bias[ch];
-                    plane.iter_mut().for_each(|v| *v += bv);
-                }
+    let mut out = vec![0f32; b * per_out];
+    let threads = rayon::current_num_threads();
+    if b >= threads && (b % threads == 0 || b >= 4 * threads) {
+        out.par_chunks_mut(per_out)
+            .zip(xs.par_chunks(per_in))
+            .for_each(|(o, xn)| gemm::with_cols(cols_len, |cols| sample(xn, o, cols, false)));
+    } else {
+        gemm::with_cols(cols_len, |cols| {
+            for (o, xn) in out.chunks_mut(per_out).zip(xs.chunks(per_in)) {
+                sample(xn, o, cols, true);
             }
         });
+    }
     ArrayD::from_shape_vec(IxDyn(&[b, cout, oh, ow]), out).expect("conv output size")
 }
 
@@ -272,6 +287,51 @@ mod tests {
                 err < 1e-4,
                 "groups {groups} stride {stride:?} pads {pads:?}: max err {err}"
             );
+        }
+    }
+
+    /// Conv and dense outputs are bit-identical on 1 and 2 threads, for a batch split inside
+    /// each sample and a batch split across samples (several tiles in each direction).
+    #[test]
+    fn results_do_not_depend_on_the_thread_count() {
+        let mut c = Conv2d::new(
+            arr4((80, 16, 3, 3), 3),
+            Some(Array1::from_shape_fn(80, |i| i as f32 * 0.01)),
+        );
+        c.window.pads_begin = [1, 0];
+        c.window.pads_end = [0, 1];
+        let d = Dense {
+            weight: ndarray::Array2::from_shape_fn((600, 300), |(i, j)| {
+                ((i * 7 + j * 3) % 23) as f32 / 11.0 - 1.0
+            }),
+            bias: Some(Array1::from_shape_fn(600, |i| i as f32 * 0.1)),
+        };
+        let run = |threads: usize, batch: usize| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .expect("a thread pool");
+            pool.install(|| {
+                let x = arr4((batch, 16, 24, 24), 11).into_dyn();
+                let [oh, ow] = c.window.output_size([24, 24]).expect("fits");
+                let y = conv2d(&c, &x, &[80, oh, ow]);
+                let xd = arr4((batch, 3, 10, 10), 4).into_dyn();
+                (y, dense(&d, &xd))
+            })
+        };
+        for batch in [1, 3, 4] {
+            let (conv1, dense1) = run(1, batch);
+            let (conv2, dense2) = run(2, batch);
+            let bits = |a: &ArrayD<f32>| a.iter().map(|v| v.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&conv1), bits(&conv2), "conv, batch {batch}");
+            assert_eq!(bits(&dense1), bits(&dense2), "dense, batch {batch}");
+            // Each sample's result does not depend on the batch either.
+            let (single, _) = run(2, 1);
+            let first = conv1
+                .index_axis(ndarray::Axis(0), 0)
+                .to_owned()
+                .insert_axis(ndarray::Axis(0));
+            assert_eq!(bits(&single), bits(&first), "conv, batch {batch}, sample 0");
         }
     }
 }

@@ -5,10 +5,16 @@ use ndarray::{ArrayD, Axis};
 use super::BatchStats;
 use crate::op::{BatchNorm, Lrn};
 
-/// Sum of same-shape tensors.
+/// Sum of same-shape tensors (one pass for the first two).
 pub(super) fn add(ins: &[&ArrayD<f32>]) -> ArrayD<f32> {
-    let mut acc = ins[0].to_owned();
-    for x in &ins[1..] {
+    let (first, rest) = ins
+        .split_first()
+        .expect("Add has at least one input (validated)");
+    let mut acc = match rest.first() {
+        Some(second) => *first + *second,
+        None => (*first).to_owned(),
+    };
+    for x in rest.iter().skip(1) {
         acc += *x;
     }
     acc
@@ -16,8 +22,12 @@ pub(super) fn add(ins: &[&ArrayD<f32>]) -> ArrayD<f32> {
 
 /// `y = x·scale_c + shift_c` along axis 1 (the channel axis of a batched tensor).
 pub(super) fn batch_norm(b: &BatchNorm, x: &ArrayD<f32>) -> ArrayD<f32> {
+    batch_norm_in_place(b, x.as_standard_layout().into_owned())
+}
+
+/// [`batch_norm`] reusing its input's buffer.
+pub(super) fn batch_norm_in_place(b: &BatchNorm, mut y: ArrayD<f32>) -> ArrayD<f32> {
     let (scale, shift) = b.affine();
-    let mut y = x.as_standard_layout().into_owned();
     for mut sample in y.axis_iter_mut(Axis(0)) {
         for (c, mut chan) in sample.axis_iter_mut(Axis(0)).enumerate() {
             chan.mapv_inplace(|v| v * scale[c] + shift[c]);

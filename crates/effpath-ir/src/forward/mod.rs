@@ -6,6 +6,7 @@
 mod conv;
 mod elementwise;
 mod external;
+pub(crate) mod gemm;
 mod pool;
 
 pub(crate) use conv::im2col;
@@ -294,13 +295,24 @@ impl Network {
         let mut values: Vec<Option<ArrayD<f32>>> = vec![None; self.nodes().len() + 1];
         values[0] = Some(self.batch_input(input)?);
         for (i, node) in self.nodes().iter().enumerate().take(logits.0) {
-            let out = {
+            let shape = self.shape(ValueId(i + 1));
+            let first = node.inputs[0];
+            // The first input's buffer is reused when this node is its last reader.
+            let last_reader = remaining[first.0] == 1 && !node.inputs[1..].contains(&first);
+            let out = if last_reader && reuses_input(&node.op) {
+                let x = values[first.0].take().expect("a live input is computed");
+                let rest: Vec<&ArrayD<f32>> = node.inputs[1..]
+                    .iter()
+                    .filter_map(|v| values[v.0].as_ref())
+                    .collect();
+                eval_in_place(&node.op, x, &rest, shape)
+            } else {
                 let ins: Vec<&ArrayD<f32>> = node
                     .inputs
                     .iter()
                     .filter_map(|v| values[v.0].as_ref())
                     .collect();
-                eval(&node.op, &ins, self.shape(ValueId(i + 1)))
+                eval(&node.op, &ins, shape)
             };
             values[i + 1] = Some(out);
             let mut seen = Vec::new();
@@ -317,7 +329,14 @@ impl Network {
         let out = values[logits.0]
             .take()
             .ok_or_else(|| IrError::Graph("logits were not computed".into()))?;
-        Ok(flatten_batch(&out))
+        if !out.is_standard_layout() {
+            return Ok(flatten_batch(&out));
+        }
+        let b = out.shape()[0];
+        let n = out.len() / b.max(1);
+        Ok(out
+            .into_shape_with_order((b, n))
+            .expect("element count is batch × per-sample size"))
     }
 }
 
@@ -355,7 +374,68 @@ fn eval(op: &Op, ins: &[&ArrayD<f32>], out: &[usize]) -> ArrayD<f32> {
     }
 }
 
+/// Whether [`eval_in_place`] reuses the buffer of the op's first input.
+fn reuses_input(op: &Op) -> bool {
+    match op {
+        Op::Relu | Op::BatchNorm(_) | Op::Flatten | Op::Reshape(_) | Op::Add => true,
+        Op::Dense(_)
+        | Op::Conv2d(_)
+        | Op::MaxPool2d(_)
+        | Op::AvgPool2d(_)
+        | Op::GlobalAvgPool
+        | Op::Lrn(_)
+        | Op::Transpose(_)
+        | Op::Concat(_)
+        | Op::Softmax
+        | Op::LogSoftmax => false,
+    }
+}
+
+/// [`eval`] for an op whose first input `x` is read by nobody else: the ops of
+/// [`reuses_input`] work in `x`'s buffer; `rest` are the other inputs.
+fn eval_in_place(op: &Op, mut x: ArrayD<f32>, rest: &[&ArrayD<f32>], out: &[usize]) -> ArrayD<f32> {
+    match op {
+        Op::Relu => {
+            x.mapv_inplace(|v| v.max(0.0));
+            x
+        }
+        Op::BatchNorm(b) => elementwise::batch_norm_in_place(b, x),
+        Op::Flatten | Op::Reshape(_) => {
+            let mut shape = vec![x.shape()[0]];
+            shape.extend_from_slice(out);
+            if x.is_standard_layout() {
+                x.into_shape_with_order(IxDyn(&shape))
+                    .expect("reshape sizes were validated")
+            } else {
+                reshape(&x, &shape)
+            }
+        }
+        Op::Add => {
+            for r in rest {
+                x += *r;
+            }
+            x
+        }
+        Op::Dense(_)
+        | Op::Conv2d(_)
+        | Op::MaxPool2d(_)
+        | Op::AvgPool2d(_)
+        | Op::GlobalAvgPool
+        | Op::Lrn(_)
+        | Op::Transpose(_)
+        | Op::Concat(_)
+        | Op::Softmax
+        | Op::LogSoftmax => {
+            let mut ins = vec![&x];
+            ins.extend_from_slice(rest);
+            eval(op, &ins, out)
+        }
+    }
+}
+
 fn reshape(a: &ArrayD<f32>, shape: &[usize]) -> ArrayD<f32> {
-    let data: Vec<f32> = a.as_standard_layout().iter().copied().collect();
-    ArrayD::from_shape_vec(IxDyn(shape), data).expect("reshape sizes were validated")
+    a.as_standard_layout()
+        .into_owned()
+        .into_shape_with_order(IxDyn(shape))
+        .expect("reshape sizes were validated")
 }

@@ -38,17 +38,41 @@ fn pool_planes(
 }
 
 /// Max pooling; padded positions never win (every window touches the input, checked at
-/// construction).
-pub(super) fn max_pool(win: &Window2d, x: &ArrayD<f32>, out: &[usize]) -> ArrayD<f32> {
-    pool_planes(win, x, out, |plane, w, rows, cols| {
-        let mut m = f32::NEG_INFINITY;
-        for r in rows {
-            for &v in &plane[r * w + cols.start..r * w + cols.end] {
-                m = m.max(v);
-            }
-        }
-        m
-    })
+/// construction). Per output row, the window's input rows are first reduced element-wise
+/// into one line (vectorised), then each output takes the maximum of its columns of it.
+pub(super) fn max_pool(win: &Window2d, x: &ArrayD<f32>, out_shape: &[usize]) -> ArrayD<f32> {
+    let (b, c, h, w) = (x.shape()[0], x.shape()[1], x.shape()[2], x.shape()[3]);
+    let (oh, ow) = (out_shape[1], out_shape[2]);
+    let x = x.as_standard_layout();
+    let xs = x.as_slice().expect("standard layout");
+    let cols: Vec<_> = (0..ow).map(|ox| win.input_range(1, ox, w)).collect();
+    let mut out = vec![0f32; b * c * oh * ow];
+    let per_plane = (oh * win.kernel[0] * w).max(1);
+    let min_planes = (1 << 15) / per_plane + 1;
+    out.par_chunks_mut(oh * ow)
+        .with_min_len(min_planes)
+        .enumerate()
+        .for_each_init(
+            || vec![0f32; w],
+            |line, (p, o)| {
+                let plane = &xs[p * h * w..(p + 1) * h * w];
+                for (oy, orow) in o.chunks_mut(ow).enumerate() {
+                    let mut rows = win.input_range(0, oy, h);
+                    let first = rows.next().expect("every window touches the input");
+                    line.copy_from_slice(&plane[first * w..(first + 1) * w]);
+                    for r in rows {
+                        let src = &plane[r * w..(r + 1) * w];
+                        line.iter_mut().zip(src).for_each(|(l, &v)| *l = l.max(v));
+                    }
+                    for (v, range) in orow.iter_mut().zip(&cols) {
+                        *v = line[range.clone()]
+                            .iter()
+                            .fold(f32::NEG_INFINITY, |m, &v| m.max(v));
+                    }
+                }
+            },
+        );
+    ArrayD::from_shape_vec(IxDyn(&[b, c, oh, ow]), out).expect("pool output size")
 }
 
 /// Average pooling with explicit count-include-pad semantics.
