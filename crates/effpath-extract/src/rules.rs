@@ -296,7 +296,7 @@ impl Rule {
                             .map(|(ic, &xv)| wr[ic * step + off] as f64 * xv as f64 * sgn),
                     );
                 }
-                Some((t, cin)) => {
+                Some((t, cin)) if nr * nc > 0 => {
                     // Canonical order (ic, iy, ix): per input channel, the window positions
                     // in a row of `cand`, reading one channels-last column per position.
                     s.window.clear();
@@ -321,10 +321,11 @@ impl Rule {
                         }
                     }
                 }
-                None => {
+                Some(_) | None => {
                     // Canonical candidate order (ic, iy, ix): each kernel row is one contiguous
                     // run of weights and of inputs.
-                    for ic in 0..cin_g {
+                    // (A window wholly in the padding has no candidates.)
+                    for ic in (0..cin_g).filter(|_| nc > 0) {
                         let plane = (g * cin_g + ic) * h * w;
                         let wrow0 = (oc * cin_g + ic) * kh;
                         for iy in rows.clone() {

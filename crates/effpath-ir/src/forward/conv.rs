@@ -9,7 +9,11 @@ use rayon::prelude::*;
 use super::gemm::{self, Beta, Bias, Mat};
 use crate::op::{Conv2d, Dense, Window2d};
 
-/// `(B, in) → (B, out)`: one tiled GEMM `x·Wᵀ + b` for the whole batch.
+/// `(B, in) → (B, out)`: `y[b][o] = w[o]·x[b] + bias[o]`, each a dot product with a fixed
+/// summation order (eight lanes over `in`, reduced pairwise), so a sample's output never
+/// depends on the batch it is in nor on the thread count (a GEMM picks other kernels for
+/// other batch sizes, which rounds differently). Output features are split across rayon;
+/// four samples share each weight row while it is in cache.
 pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
     let b = x.shape()[0];
     let (out, inp) = d.weight.dim();
@@ -17,19 +21,61 @@ pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
     let xs = x.as_slice().expect("standard layout");
     let w = d.weight.as_standard_layout();
     let ws = w.as_slice().expect("standard layout");
-    let bias = d.bias.as_ref().map_or(Bias::None, |v| {
-        Bias::Cols(v.as_slice().expect("an owned vector is contiguous"))
-    });
+    // Transposed result (out × b), features in chunks worth a hand-off.
+    let per_chunk = (1 << 16) / (inp * b).max(1) + 1;
+    let mut yt = vec![0f32; out * b];
+    yt.par_chunks_mut(per_chunk * b)
+        .enumerate()
+        .for_each(|(c, chunk)| {
+            for (k, ys) in chunk.chunks_mut(b).enumerate() {
+                let o = c * per_chunk + k;
+                let row = &ws[o * inp..(o + 1) * inp];
+                let bias = d.bias.as_ref().map_or(0.0, |v| v[o]);
+                let mut s = 0;
+                while s + 4 <= b {
+                    let r = dot4(row, [0, 1, 2, 3].map(|i| &xs[(s + i) * inp..][..inp]));
+                    for i in 0..4 {
+                        ys[s + i] = r[i] + bias;
+                    }
+                    s += 4;
+                }
+                for (s, y) in ys.iter_mut().enumerate().skip(s) {
+                    *y = dot4(row, [&xs[s * inp..][..inp]; 4])[0] + bias;
+                }
+            }
+        });
     let mut y = vec![0f32; b * out];
-    gemm::gemm(
-        &mut y,
-        Mat::row_major(xs, b, inp, inp),
-        Mat::row_major(ws, out, inp, inp).t(),
-        Beta::Replace,
-        bias,
-        true,
-    );
+    for (o, col) in yt.chunks(b).enumerate() {
+        for (s, &v) in col.iter().enumerate() {
+            y[s * out + o] = v;
+        }
+    }
     ArrayD::from_shape_vec(IxDyn(&[b, out]), y).expect("dense output size")
+}
+
+/// Four dot products of `w` with `xs[i]`, each in eight lanes reduced pairwise (the same
+/// arithmetic for every sample, whichever of the four slots it is in).
+fn dot4(w: &[f32], xs: [&[f32]; 4]) -> [f32; 4] {
+    let mut acc = [[0f32; 8]; 4];
+    let n8 = w.len() / 8 * 8;
+    for j in (0..n8).step_by(8) {
+        let wv = &w[j..j + 8];
+        for (a, x) in acc.iter_mut().zip(&xs) {
+            let xv = &x[j..j + 8];
+            for l in 0..8 {
+                a[l] += wv[l] * xv[l];
+            }
+        }
+    }
+    let mut out = [0f32; 4];
+    for ((o, a), x) in out.iter_mut().zip(&acc).zip(&xs) {
+        let v = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+        *o = w[n8..]
+            .iter()
+            .zip(&x[n8..])
+            .fold(v, |t, (&a, &b)| t + a * b);
+    }
+    out
 }
 
 /// Writes the im2col matrix `(cin·kh·kw, oh·ow)` of channels `c0..c0+cin` of one sample
@@ -332,6 +378,56 @@ mod tests {
                 .to_owned()
                 .insert_axis(ndarray::Axis(0));
             assert_eq!(bits(&single), bits(&first), "conv, batch {batch}, sample 0");
+        }
+    }
+}
+
+#[cfg(test)]
+mod dense_tests {
+    use super::*;
+    use ndarray::{Array1, Array2};
+
+    /// A sample's dense output is the same bits in every batch size (the extractor's
+    /// "a path does not depend on its batch" rests on it) and close to the f64 reference.
+    #[test]
+    fn dense_is_batch_invariant_and_accurate() {
+        for (inp, out) in [(4usize, 4usize), (13, 3), (100, 50), (1030, 9)] {
+            let weight = Array2::from_shape_fn((out, inp), |(i, j)| {
+                ((i * 31 + j * 17) % 23) as f32 / 7.0 - 1.3
+            });
+            let d = Dense {
+                weight,
+                bias: Some(Array1::from_shape_fn(out, |i| i as f32 * 0.1)),
+            };
+            let rows = |bs: usize| {
+                let x = ArrayD::from_shape_fn(IxDyn(&[bs, inp]), |i| {
+                    ((i[1] * 13 + i[0] * 7) % 19) as f32 / 3.3 - 2.0
+                });
+                dense(&d, &x)
+            };
+            let one = rows(1);
+            for bs in [2, 3, 4, 5, 8, 9, 64] {
+                let y = rows(bs);
+                let first: Vec<f32> = y.iter().take(out).copied().collect();
+                let alone: Vec<f32> = one.iter().copied().collect();
+                assert_eq!(first, alone, "{inp}×{out}, batch {bs}");
+                for s in 0..bs {
+                    for o in 0..out {
+                        let want: f64 = (0..inp)
+                            .map(|k| {
+                                d.weight[[o, k]] as f64
+                                    * (((k * 13 + s * 7) % 19) as f32 / 3.3 - 2.0) as f64
+                            })
+                            .sum::<f64>()
+                            + o as f64 * 0.1;
+                        let got = y[[s, o]] as f64;
+                        assert!(
+                            (got - want).abs() <= 1e-4 * want.abs().max(1.0),
+                            "{got} vs {want}"
+                        );
+                    }
+                }
+            }
         }
     }
 }

@@ -99,7 +99,9 @@ pub(crate) enum Bias<'a> {
     None,
     /// `c[i][j] += bias[i]` (a convolution's channels).
     Rows(&'a [f32]),
-    /// `c[i][j] += bias[j]` (a dense layer's features).
+    /// `c[i][j] += bias[j]` (features along columns; dense layers use their own
+    /// batch-invariant dot products, see `conv::dense`).
+    #[cfg_attr(not(test), allow(dead_code))]
     Cols(&'a [f32]),
 }
 
