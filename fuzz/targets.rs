@@ -21,7 +21,10 @@ use effpath::extract::{
     ThresholdBase,
 };
 use effpath::ir::onnx::{self, ImportLimits};
-use effpath::ir::{BatchNorm, Conv2d, Network, NetworkBuilder, Op, ValueId, Window2d};
+use effpath::ir::{
+    Activation, BatchNorm, Binary, Conv2d, Network, NetworkBuilder, Op, Pad, Slice, ValueId,
+    Window2d,
+};
 use effpath::ndarray::{Array1, Array2, Array4, ArrayD, Axis, IxDyn};
 use effpath::{Detector, DetectorModel, IdxOptions, LabeledImages, Normalization};
 
@@ -556,8 +559,10 @@ impl Gen<'_> {
     }
 }
 
-/// A random small network and one input: up to 6 layers of conv, max/avg pool, ReLU, batch
-/// norm, skip connection (Add), channel concatenation, global average pooling and dense, then a
+/// A random small network and one input: up to 6 layers of conv (sometimes dilated), max/avg
+/// pool, ReLU, batch norm, skip connection (Add), channel concatenation, global average
+/// pooling, dense, an activation, a broadcast gate (Mul/Add/Sub/Div with a pooled sigmoid
+/// branch), constant Pad and a channel Slice, then a
 /// dense classifier (and sometimes a softmax). Returns the network, the input, and whether it
 /// has a batch norm.
 fn random_network(g: &mut Gen<'_>) -> Option<(Network, ArrayD<f32>, bool)> {
@@ -573,7 +578,7 @@ fn random_network(g: &mut Gen<'_>) -> Option<(Network, ArrayD<f32>, bool)> {
     let layers = g.range(0, 6);
     for _ in 0..layers {
         let shape = b.shape(x)?.to_vec();
-        let choice = g.range(0, 8);
+        let choice = g.range(0, 12);
         x = match (shape.as_slice(), choice) {
             (&[c, h, w], 0) => {
                 let cout = g.range(1, 4);
@@ -627,6 +632,45 @@ fn random_network(g: &mut Gen<'_>) -> Option<(Network, ArrayD<f32>, bool)> {
                 b.concat(&[x, branch], 0).ok()?
             }
             (&[_, _, _], 7) => b.global_avg_pool(x).ok()?,
+            (_, 9) => {
+                let c = shape[0];
+                b.push(Op::Activation(random_activation(g, c)), &[x]).ok()?
+            }
+            (&[_, _, _], 10) => {
+                // A squeeze-excitation style gate or a broadcast add/sub of a pooled branch.
+                let pooled = b.global_avg_pool(x).ok()?;
+                let gate = b
+                    .push(Op::Activation(Activation::Sigmoid), &[pooled])
+                    .ok()?;
+                let op = [Binary::Mul, Binary::Add, Binary::Sub, Binary::Div][g.range(0, 3)];
+                // Never divide by the ungated tensor (it may be 0).
+                let (p, q) = if g.flag() || op == Binary::Div {
+                    (x, gate)
+                } else {
+                    (gate, x)
+                };
+                b.push(Op::Binary(op), &[p, q]).ok()?
+            }
+            (&[_, _, _], 11) => {
+                let pad = Pad {
+                    begin: vec![0, g.range(0, 2), g.range(0, 2)],
+                    end: vec![g.range(0, 1), g.range(0, 2), g.range(0, 2)],
+                    value: g.value(),
+                };
+                b.push(Op::Pad(pad), &[x]).ok()?
+            }
+            (&[c, ..], 12) if c >= 2 => {
+                let step = g.range(1, 2);
+                let start = g.range(0, 1);
+                let len = (c - start).div_ceil(step);
+                let s = Slice {
+                    axis: 0,
+                    start,
+                    step,
+                    len,
+                };
+                b.push(Op::Slice(s), &[x]).ok()?
+            }
             _ => {
                 let x = if shape.len() == 1 {
                     x
@@ -696,10 +740,48 @@ fn conv(
             pads_begin: [pads[0], pads[1]],
             pads_end: [pads[2], pads[3]],
         },
-        dilation: [1, 1],
+        dilation: if fixed.is_none() && g.byte().is_multiple_of(4) {
+            [g.range(1, 2), g.range(1, 2)]
+        } else {
+            [1, 1]
+        },
         groups,
     };
     b.conv2d(x, conv).ok()
+}
+
+/// One of the activations of [`Activation`], with random parameters where it has some.
+fn random_activation(g: &mut Gen<'_>, channels: usize) -> Activation {
+    match g.range(0, 12) {
+        0 => {
+            let (a, b) = (g.value(), g.value());
+            Activation::Clip {
+                min: a.min(b),
+                max: a.max(b),
+            }
+        }
+        1 => Activation::LeakyRelu(g.value()),
+        2 => {
+            let n = if g.flag() { channels } else { 1 };
+            Activation::Prelu(Array1::from(g.values(n)))
+        }
+        3 => Activation::Elu(g.value()),
+        4 => Activation::Selu {
+            alpha: g.value(),
+            gamma: g.value(),
+        },
+        5 => Activation::Sigmoid,
+        6 => Activation::HardSigmoid {
+            alpha: g.value(),
+            beta: g.value(),
+        },
+        7 => Activation::HardSwish,
+        8 => Activation::Tanh,
+        9 => Activation::Softplus,
+        10 => Activation::Gelu { tanh: g.flag() },
+        11 => Activation::Erf,
+        _ => Activation::Silu,
+    }
 }
 
 fn dense(

@@ -5,6 +5,9 @@ use effpath_ir::{Conv2d, Dense, Node, Op, Window2d};
 use rayon::prelude::*;
 
 use crate::select::{ThresholdBase, arg_approx};
+
+#[path = "rules_ext.rs"]
+mod ext;
 use crate::state::State;
 
 /// Selection settings shared by every rule.
@@ -130,6 +133,7 @@ impl Rule {
         let single = inputs[0].0;
         match &job.node.op {
             Op::Dense(d) => self.dense(d, job, single, state, out),
+            Op::Conv2d(c) if c.dilation != [1, 1] => self.dilated_conv(c, job, single, state, out),
             Op::Conv2d(c) => self.conv(c, job, single, state, out),
             Op::MaxPool2d(w) => max_pool(w, job, single, state, out),
             Op::AvgPool2d(a) => self.avg_pool(&a.window, job, single, state, out),
@@ -220,6 +224,16 @@ impl Rule {
                 }
             }
             Op::Softmax | Op::LogSoftmax => {}
+            // Element-wise, one input per output: points and flips pass through, as for ReLU
+            // (decision 18).
+            Op::Activation(_) => {
+                for &j in job.points {
+                    state.add(single, j, job.flip(j));
+                }
+            }
+            Op::Binary(b) => self.binary(*b, job, state),
+            Op::Slice(s) => ext::slice(s, job, state),
+            Op::Pad(p) => ext::pad(p, job, state),
         }
     }
 

@@ -73,7 +73,11 @@ impl NetworkSpace {
                 | Op::BatchNorm(_)
                 | Op::Concat(_)
                 | Op::Softmax
-                | Op::LogSoftmax => None,
+                | Op::LogSoftmax
+                | Op::Activation(_)
+                | Op::Binary(_)
+                | Op::Slice(_)
+                | Op::Pad(_) => None,
             };
             if let Some(l) = layer {
                 layer_of_node[i] = Some(layers.len());

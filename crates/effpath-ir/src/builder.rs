@@ -169,6 +169,11 @@ impl NetworkBuilder {
         self.push(Op::Softmax, &[x])
     }
 
+    /// The node producing `v` (for import-time pattern fusion), `None` for the input.
+    pub(crate) fn node(&self, v: ValueId) -> Option<&Node> {
+        v.producer().and_then(|i| self.nodes.get(i))
+    }
+
     /// The op producing `v` (for import-time fusion of constant scale/shift into it).
     pub(crate) fn op_mut(&mut self, v: ValueId) -> Option<&mut Op> {
         v.producer()

@@ -99,6 +99,14 @@ impl Network {
                     e.f(b.epsilon);
                 }
                 Op::Concat(a) => e.n(*a),
+                Op::Activation(a) => e.fs(a.params().iter()),
+                Op::Binary(_) => {}
+                Op::Slice(s) => e.ns(&[s.axis, s.start, s.step, s.len]),
+                Op::Pad(p) => {
+                    e.ns(&p.begin);
+                    e.ns(&p.end);
+                    e.f(p.value);
+                }
                 Op::GlobalAvgPool
                 | Op::Relu
                 | Op::Flatten

@@ -256,7 +256,11 @@ impl Network {
             | Op::BatchNorm(_)
             | Op::Concat(_)
             | Op::Softmax
-            | Op::LogSoftmax => 0,
+            | Op::LogSoftmax
+            | Op::Activation(_)
+            | Op::Binary(_)
+            | Op::Slice(_)
+            | Op::Pad(_) => 0,
         }
     }
 
@@ -301,7 +305,11 @@ impl Network {
             | Op::Add
             | Op::Concat(_)
             | Op::Softmax
-            | Op::LogSoftmax => Vec::new(),
+            | Op::LogSoftmax
+            | Op::Activation(_)
+            | Op::Binary(_)
+            | Op::Slice(_)
+            | Op::Pad(_) => Vec::new(),
         }
     }
 

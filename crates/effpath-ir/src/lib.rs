@@ -22,6 +22,7 @@
 //! [`zoo`] (LeNet-5, a small ResNet), [`onnx`] (import/export), `backward` (gradients),
 //! `loss`.
 
+mod activation;
 mod backward;
 mod builder;
 mod error;
@@ -43,4 +44,6 @@ pub use fingerprint::Fingerprint;
 pub use forward::{Activations, Mode, argmax};
 pub use graph::{Network, Node, ValueId};
 pub use loss::softmax_cross_entropy;
-pub use op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};
+pub use op::{
+    Activation, AvgPool2d, BatchNorm, Binary, Conv2d, Dense, Lrn, Op, Pad, Slice, Window2d,
+};

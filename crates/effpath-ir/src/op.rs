@@ -5,6 +5,8 @@
 
 use ndarray::{Array1, Array2, Array4};
 
+pub use crate::activation::Activation;
+
 /// A 2-D window geometry shared by convolutions and pools: kernel, stride and explicit padding.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Window2d {
@@ -88,8 +90,8 @@ pub struct Conv2d {
     pub bias: Option<Array1<f32>>,
     /// Stride and explicit padding; `window.kernel` must equal the kernel's `(kh, kw)`.
     pub window: Window2d,
-    /// Dilation `[dh, dw]`. Only `[1, 1]` is supported: anything else is rejected at
-    /// construction with [`crate::IrError::Unsupported`].
+    /// Dilation `[dh, dw]` (each ≥ 1): kernel tap `(ki, kj)` of output `(oy, ox)` reads
+    /// input `(oy·sh − top + ki·dh, ox·sw − left + kj·dw)`.
     pub dilation: [usize; 2],
     /// Number of groups (`C_in` and `C_out` must both be multiples of it).
     pub groups: usize,
@@ -118,6 +120,24 @@ impl Conv2d {
     pub fn with_padding(mut self, pad: usize) -> Self {
         self.window = self.window.with_padding(pad);
         self
+    }
+
+    /// Sets the dilation.
+    pub fn with_dilation(mut self, dilation: [usize; 2]) -> Self {
+        self.dilation = dilation;
+        self
+    }
+
+    /// The window with the dilated kernel extent `(k − 1)·d + 1` (what the output size and
+    /// the receptive field follow); the window itself when the dilation is 1.
+    pub fn dilated_window(&self) -> Window2d {
+        let mut w = self.window.clone();
+        for a in 0..2 {
+            w.kernel[a] = (w.kernel[a].saturating_sub(1))
+                .saturating_mul(self.dilation[a])
+                .saturating_add(1);
+        }
+        w
     }
 
     /// Sets the number of groups.
@@ -202,6 +222,58 @@ impl BatchNorm {
     }
 }
 
+/// A binary element-wise op of two computed tensors with NumPy broadcasting over the
+/// per-sample axes: both inputs have the same rank and every axis has equal sizes or size 1
+/// in one of them (a squeeze-excitation gate `(C, 1, 1)` × `(C, H, W)`, a broadcast add).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Binary {
+    /// `a + b`.
+    Add,
+    /// `a − b`.
+    Sub,
+    /// `a · b`.
+    Mul,
+    /// `a / b`.
+    Div,
+}
+
+impl Binary {
+    /// The ONNX operator name.
+    pub fn onnx_name(self) -> &'static str {
+        match self {
+            Binary::Add => "Add",
+            Binary::Sub => "Sub",
+            Binary::Mul => "Mul",
+            Binary::Div => "Div",
+        }
+    }
+}
+
+/// A strided slice along one per-sample axis: output index `o` reads input index
+/// `start + o·step`, for `o < len` (a channel split is one slice per part).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Slice {
+    /// Per-sample axis (0 = channels).
+    pub axis: usize,
+    /// First input index.
+    pub start: usize,
+    /// Step (≥ 1).
+    pub step: usize,
+    /// Number of output elements along the axis (≥ 1).
+    pub len: usize,
+}
+
+/// Constant padding of the per-sample axes (ONNX `Pad`, mode `constant`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pad {
+    /// Elements added before each per-sample axis.
+    pub begin: Vec<usize>,
+    /// Elements added after each per-sample axis.
+    pub end: Vec<usize>,
+    /// The padding value.
+    pub value: f32,
+}
+
 /// One operation of a network. A closed set: adding a variant makes the compiler list every
 /// place (shape inference, forward, export, fingerprint, tracing) that must handle it.
 #[derive(Debug, Clone, PartialEq)]
@@ -236,6 +308,14 @@ pub enum Op {
     Softmax,
     /// Log-softmax over the whole per-sample tensor (kept at the output; ignored by tracing).
     LogSoftmax,
+    /// An element-wise activation other than ReLU.
+    Activation(Activation),
+    /// A binary element-wise op of two computed tensors, with broadcasting.
+    Binary(Binary),
+    /// A strided slice along one axis.
+    Slice(Slice),
+    /// Constant padding.
+    Pad(Pad),
 }
 
 impl Op {
@@ -257,6 +337,15 @@ impl Op {
             Op::Concat(_) => "Concat",
             Op::Softmax => "Softmax",
             Op::LogSoftmax => "LogSoftmax",
+            Op::Activation(a) => a.kind(),
+            Op::Binary(b) => match b {
+                Binary::Add => "BroadcastAdd",
+                Binary::Sub => "Sub",
+                Binary::Mul => "Mul",
+                Binary::Div => "Div",
+            },
+            Op::Slice(_) => "Slice",
+            Op::Pad(_) => "Pad",
         }
     }
 
@@ -287,7 +376,11 @@ impl Op {
             | Op::Add
             | Op::Concat(_)
             | Op::Softmax
-            | Op::LogSoftmax => 0,
+            | Op::LogSoftmax
+            | Op::Activation(_)
+            | Op::Binary(_)
+            | Op::Slice(_)
+            | Op::Pad(_) => 0,
         }
     }
 }

@@ -67,7 +67,11 @@ impl Network {
                 | Op::Add
                 | Op::Concat(_)
                 | Op::Softmax
-                | Op::LogSoftmax => {}
+                | Op::LogSoftmax
+                | Op::Activation(_)
+                | Op::Binary(_)
+                | Op::Slice(_)
+                | Op::Pad(_) => {}
             }
         }
         net

@@ -89,11 +89,8 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             arity(inputs, 1)?;
             let [cin, h, w] = chw(inputs[0], "Conv2d")?;
             let (cout, cin_g, kh, kw) = c.weight.dim();
-            if c.dilation != [1, 1] {
-                return Err(ShapeIssue::Unsupported(format!(
-                    "dilation {:?} (only 1 is supported)",
-                    c.dilation
-                )));
+            if c.dilation.contains(&0) {
+                return invalid(format!("dilation {:?} must be ≥ 1", c.dilation));
             }
             if c.groups == 0 || cin % c.groups != 0 || cout % c.groups != 0 {
                 return invalid(format!(
@@ -117,7 +114,7 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             if let Some(b) = &c.bias {
                 channel_vec(b.len(), cout, "bias")?;
             }
-            let [oh, ow] = window_out(&c.window, h, w, false)?;
+            let [oh, ow] = window_out(&c.dilated_window(), h, w, false)?;
             Ok(vec![cout, oh, ow])
         }
         Op::MaxPool2d(win) | Op::AvgPool2d(crate::op::AvgPool2d { window: win, .. }) => {
@@ -200,6 +197,58 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             }
             Ok(inputs[0].to_vec())
         }
+        Op::Activation(act) => {
+            arity(inputs, 1)?;
+            act.validate(inputs[0].first().copied())
+                .map_err(ShapeIssue::Invalid)?;
+            Ok(inputs[0].to_vec())
+        }
+        Op::Binary(_) => {
+            arity(inputs, 2)?;
+            broadcast(inputs[0], inputs[1])
+        }
+        Op::Slice(s) => {
+            arity(inputs, 1)?;
+            let shape = inputs[0];
+            let Some(&n) = shape.get(s.axis) else {
+                return invalid(format!("axis {} out of range for {shape:?}", s.axis));
+            };
+            let last = s
+                .len
+                .checked_sub(1)
+                .and_then(|l| l.checked_mul(s.step))
+                .and_then(|l| l.checked_add(s.start));
+            if s.step == 0 || last.is_none_or(|l| l >= n) {
+                return invalid(format!(
+                    "slice start {} step {} len {} does not fit axis {} of size {n}",
+                    s.start, s.step, s.len, s.axis
+                ));
+            }
+            let mut out = shape.to_vec();
+            out[s.axis] = s.len;
+            Ok(out)
+        }
+        Op::Pad(p) => {
+            arity(inputs, 1)?;
+            let shape = inputs[0];
+            if p.begin.len() != shape.len() || p.end.len() != shape.len() {
+                return invalid(format!(
+                    "pads {:?}/{:?} for a rank-{} input",
+                    p.begin,
+                    p.end,
+                    shape.len()
+                ));
+            }
+            if !p.value.is_finite() {
+                return invalid(format!("padding value {} is not finite", p.value));
+            }
+            shape
+                .iter()
+                .zip(p.begin.iter().zip(&p.end))
+                .map(|(&d, (&b, &e))| d.checked_add(b).and_then(|v| v.checked_add(e)))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| ShapeIssue::Invalid("padded size overflows".into()))
+        }
         Op::Concat(axis) => {
             if inputs.is_empty() {
                 return invalid("expects at least one input");
@@ -226,6 +275,23 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
     }
 }
 
+/// The NumPy broadcast of two per-sample shapes of the same rank.
+pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeIssue> {
+    if a.len() != b.len() {
+        return Err(ShapeIssue::Unsupported(format!(
+            "broadcasting between {a:?} and {b:?} (per-sample ranks differ: both inputs need a batch axis and the same rank)"
+        )));
+    }
+    a.iter()
+        .zip(b)
+        .map(|(&x, &y)| match (x, y) {
+            _ if x == y => Ok(x),
+            (1, d) | (d, 1) => Ok(d),
+            _ => invalid(format!("shapes {a:?} and {b:?} do not broadcast")),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -249,13 +315,19 @@ mod tests {
     }
 
     #[test]
-    fn dilation_and_broadcast_are_unsupported_not_wrong() {
-        let mut conv = Conv2d::new(Array4::zeros((1, 1, 3, 3)), None);
-        conv.dilation = [2, 2];
-        assert!(matches!(
-            infer(&Op::Conv2d(conv), &[&[1, 9, 9]]),
-            Err(ShapeIssue::Unsupported(_))
-        ));
+    fn dilation_widens_the_window_and_same_shape_add_does_not_broadcast() {
+        let conv = Conv2d::new(Array4::zeros((1, 1, 3, 3)), None).with_dilation([2, 3]);
+        // Effective kernel 5×7 on 9×9.
+        assert_eq!(infer(&Op::Conv2d(conv), &[&[1, 9, 9]]), Ok(vec![1, 5, 3]));
+        assert_eq!(
+            infer(
+                &Op::Binary(crate::op::Binary::Mul),
+                &[&[3, 1, 1], &[3, 4, 4]]
+            ),
+            Ok(vec![3, 4, 4])
+        );
+        assert!(infer(&Op::Binary(crate::op::Binary::Mul), &[&[3, 2], &[3, 4, 4]]).is_err());
+        assert!(infer(&Op::Binary(crate::op::Binary::Add), &[&[3, 2], &[3, 3]]).is_err());
         assert!(matches!(
             infer(&Op::Add, &[&[3, 2], &[2]]),
             Err(ShapeIssue::Unsupported(_))

@@ -6,7 +6,9 @@
 //! its inputs (a value read by several nodes — a skip connection — sums them). Kernels live in
 //! `conv` (Dense, Conv2d), `pool` and `elementwise`, mirroring `forward`.
 
+mod activation;
 mod conv;
+mod dilated;
 mod elementwise;
 mod pool;
 #[cfg(test)]
@@ -74,7 +76,11 @@ impl ParamGrad {
             | Op::Add
             | Op::Concat(_)
             | Op::Softmax
-            | Op::LogSoftmax => None,
+            | Op::LogSoftmax
+            | Op::Activation(_)
+            | Op::Binary(_)
+            | Op::Slice(_)
+            | Op::Pad(_) => None,
         }
     }
 
@@ -355,6 +361,10 @@ fn node_vjp(
             let (dx, p) = conv::dense(d, ins[0], &g, want_params);
             (vec![dx], p)
         }
+        Op::Conv2d(c) if c.dilation != [1, 1] => {
+            let (dx, p) = dilated::conv2d(c, ins[0], &g, want_params);
+            (vec![dx], p)
+        }
         Op::Conv2d(c) => {
             let (dx, p) = conv::conv2d(c, ins[0], &g, want_params);
             (vec![dx], p)
@@ -408,5 +418,9 @@ fn node_vjp(
         }
         Op::Softmax => one(elementwise::softmax(out, g)),
         Op::LogSoftmax => one(elementwise::log_softmax(out, g)),
+        Op::Activation(a) => one(activation::activation(a, ins[0], g)),
+        Op::Binary(b) => (activation::binary(*b, ins[0], ins[1], g), None),
+        Op::Slice(s) => one(activation::slice(s, ins[0], &g)),
+        Op::Pad(p) => one(activation::pad(p, ins[0], &g)),
     }
 }

@@ -3,13 +3,19 @@
 //! normalises with the statistics of the batch, which the activations remember for the
 //! backward pass and for updating the running statistics).
 
+mod activation;
+mod broadcast;
 mod conv;
+mod dilated;
 mod elementwise;
 mod external;
 pub(crate) mod gemm;
 mod pool;
+mod slice;
 
+pub(crate) use activation::channel_layout;
 pub(crate) use conv::im2col;
+pub(crate) use slice::interior;
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 
@@ -347,6 +353,7 @@ fn eval(op: &Op, ins: &[&ArrayD<f32>], out: &[usize]) -> ArrayD<f32> {
     out_shape.extend_from_slice(out);
     match op {
         Op::Dense(d) => conv::dense(d, ins[0]),
+        Op::Conv2d(c) if c.dilation != [1, 1] => dilated::conv2d(c, ins[0], out),
         Op::Conv2d(c) => conv::conv2d(c, ins[0], out),
         Op::MaxPool2d(w) => pool::max_pool(w, ins[0], out),
         Op::AvgPool2d(a) => pool::avg_pool(a, ins[0], out),
@@ -371,6 +378,10 @@ fn eval(op: &Op, ins: &[&ArrayD<f32>], out: &[usize]) -> ArrayD<f32> {
         }
         Op::Softmax => elementwise::softmax(ins[0], false),
         Op::LogSoftmax => elementwise::softmax(ins[0], true),
+        Op::Activation(a) => activation::activation(a, ins[0]),
+        Op::Binary(b) => broadcast::binary(*b, ins[0], ins[1], &out_shape),
+        Op::Slice(s) => slice::slice(s, ins[0]),
+        Op::Pad(p) => slice::pad(p, ins[0], &out_shape),
     }
 }
 
@@ -387,7 +398,11 @@ fn reuses_input(op: &Op) -> bool {
         | Op::Transpose(_)
         | Op::Concat(_)
         | Op::Softmax
-        | Op::LogSoftmax => false,
+        | Op::LogSoftmax
+        | Op::Activation(_)
+        | Op::Binary(_)
+        | Op::Slice(_)
+        | Op::Pad(_) => false,
     }
 }
 
@@ -425,7 +440,11 @@ fn eval_in_place(op: &Op, mut x: ArrayD<f32>, rest: &[&ArrayD<f32>], out: &[usiz
         | Op::Transpose(_)
         | Op::Concat(_)
         | Op::Softmax
-        | Op::LogSoftmax => {
+        | Op::LogSoftmax
+        | Op::Activation(_)
+        | Op::Binary(_)
+        | Op::Slice(_)
+        | Op::Pad(_) => {
             let mut ins = vec![&x];
             ins.extend_from_slice(rest);
             eval(op, &ins, out)

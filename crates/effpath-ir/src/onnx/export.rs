@@ -1,4 +1,5 @@
-//! IR → ONNX (opset 11): every op maps to one standard ONNX node.
+//! IR → ONNX (opset 11, or the lowest opset that has every op): every op maps to one
+//! standard ONNX node (SiLU to `Sigmoid` + `Mul`).
 
 use ndarray::ArrayD;
 
@@ -12,7 +13,8 @@ use super::tensor::{f32_to_tensor, i64_to_tensor};
 use crate::graph::{Network, ValueId};
 use crate::op::{Op, Window2d};
 
-/// The opset written by [`export_model`].
+/// The opset written by [`export_model`] unless the network needs a newer one (HardSwish:
+/// 14, Gelu: 20).
 pub const EXPORT_OPSET: i64 = 11;
 
 fn int(name: &str, v: i64) -> AttributeProto {
@@ -38,6 +40,15 @@ fn float(name: &str, v: f32) -> AttributeProto {
         name: Some(name.into()),
         r#type: Some(AttributeType::Float as i32),
         f: Some(v),
+        ..Default::default()
+    }
+}
+
+fn string(name: &str, v: &str) -> AttributeProto {
+    AttributeProto {
+        name: Some(name.into()),
+        r#type: Some(AttributeType::String as i32),
+        s: Some(v.as_bytes().to_vec()),
         ..Default::default()
     }
 }
@@ -83,7 +94,8 @@ fn value_info(name: &str, per_sample: &[usize]) -> ValueInfoProto {
     }
 }
 
-/// Converts a network to an ONNX model (opset 11, batch axis named `N`). Tensor names are the
+/// Converts a network to an ONNX model (opset [`EXPORT_OPSET`] or newer when an op needs it,
+/// batch axis named `N`). Tensor names are the
 /// node names; initializers are `<node>.weight`, `<node>.bias`, ….
 pub fn export_model(net: &Network) -> ModelProto {
     let name_of = |v: ValueId| -> String {
@@ -170,6 +182,26 @@ pub fn export_model(net: &Network) -> ModelProto {
             Op::Concat(axis) => ("Concat", vec![int("axis", *axis as i64 + 1)]),
             Op::Softmax => ("Softmax", vec![int("axis", 1)]),
             Op::LogSoftmax => ("LogSoftmax", vec![int("axis", 1)]),
+            Op::Activation(act) => {
+                let rank = net.shape(node.inputs[0]).len();
+                super::export_ops::activation(
+                    act,
+                    &node.name,
+                    rank,
+                    &mut inputs,
+                    &mut inits,
+                    &mut nodes,
+                )
+            }
+            Op::Binary(b) => (b.onnx_name(), vec![]),
+            Op::Slice(s) => {
+                super::export_ops::slice(s, &node.name, &mut inputs, &mut inits);
+                ("Slice", vec![])
+            }
+            Op::Pad(p) => {
+                super::export_ops::pad(p, &node.name, &mut inputs, &mut inits);
+                ("Pad", vec![string("mode", "constant")])
+            }
         };
         nodes.push(NodeProto {
             input: inputs,
@@ -188,11 +220,12 @@ pub fn export_model(net: &Network) -> ModelProto {
         output: vec![value_info(&name_of(net.output()), net.shape(net.output()))],
         ..Default::default()
     };
+    let opset = super::export_ops::opset_for(net.nodes().iter().map(|n| &n.op));
     ModelProto {
-        ir_version: Some(6),
+        ir_version: Some(super::export_ops::ir_version_for(opset)),
         opset_import: vec![OperatorSetIdProto {
             domain: Some(String::new()),
-            version: Some(EXPORT_OPSET),
+            version: Some(opset),
         }],
         producer_name: Some("effpath".into()),
         producer_version: Some(env!("CARGO_PKG_VERSION").into()),

@@ -73,6 +73,7 @@ pub(crate) fn is_foldable(op_type: &str) -> bool {
     matches!(
         op_type,
         "Constant"
+            | "Slice"
             | "ConstantOfShape"
             | "Identity"
             | "Dropout"
@@ -490,6 +491,7 @@ pub(crate) fn fold(
             a.get_int("axis")?;
             binary(a, op, need(0)?, need(1)?, budget)?
         }
+        "Slice" => super::fold_slice::fold_slice(a, inputs)?,
         other => return Err(a.error(format!("{other} cannot be evaluated on constants"))),
     };
     Ok(vec![out])

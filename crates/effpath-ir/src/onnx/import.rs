@@ -22,6 +22,14 @@ pub(super) enum Entry {
     Value(ValueId),
     /// A second (or later) graph input: effpath networks have exactly one input.
     ExtraInput,
+    /// `x > threshold` of a computed tensor: only read by a `Where` that it turns into an
+    /// activation (PyTorch's `softplus` threshold as the default exporter writes it).
+    Greater {
+        /// The compared tensor.
+        x: ValueId,
+        /// The constant threshold.
+        threshold: f32,
+    },
 }
 
 /// Import state: the builder, what every ONNX name means, and how often each is read.
@@ -359,8 +367,12 @@ fn import_node<'m>(imp: &mut Importer<'m>, node: &'m NodeProto) -> Result<()> {
             node.input[i]
         )));
     }
-    let all_const = entries.iter().all(|e| !matches!(e, Some(Entry::Value(_))));
-    let outputs: Vec<Entry> = if node.op_type() == "Shape" {
+    let all_const = entries
+        .iter()
+        .all(|e| !matches!(e, Some(Entry::Value(_) | Entry::Greater { .. })));
+    let outputs: Vec<Entry> = if node.op_type() == "Split" && !all_const {
+        super::ops_ext::split(imp, &a, node, &entries)?
+    } else if node.op_type() == "Shape" {
         vec![shape_of(imp, &a, entries.first().cloned().flatten())?]
     } else if all_const && fold::is_foldable(node.op_type()) {
         let consts: Vec<Option<&Const>> = entries
@@ -499,7 +511,11 @@ fn check_parameters(net: &Network) -> Result<()> {
             | Op::Add
             | Op::Concat(_)
             | Op::Softmax
-            | Op::LogSoftmax => {}
+            | Op::LogSoftmax
+            | Op::Binary(_)
+            | Op::Slice(_) => {}
+            Op::Activation(a) => check("parameters", &mut a.params().iter())?,
+            Op::Pad(p) => check("padding value", &mut std::iter::once(&p.value))?,
         }
     }
     Ok(())

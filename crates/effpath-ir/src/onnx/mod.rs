@@ -18,9 +18,13 @@
 
 pub mod attr;
 mod export;
+mod export_ops;
+mod external_data;
 mod fold;
+mod fold_slice;
 mod import;
 mod ops;
+mod ops_ext;
 pub mod proto;
 pub mod tensor;
 
@@ -97,20 +101,27 @@ pub fn load(path: impl AsRef<Path>) -> Result<Network> {
     load_with(path, &ImportLimits::default())
 }
 
-/// Reads and imports an `.onnx` file within `limits`.
+/// Reads and imports an `.onnx` file within `limits`. Initializers stored as external data
+/// (`torch.onnx.export(..., dynamo=True)` writes `<model>.onnx.data`) are read from their
+/// file next to the model.
 pub fn load_with(path: impl AsRef<Path>, limits: &ImportLimits) -> Result<Network> {
     let path = path.as_ref();
     let bytes = std::fs::read(path).map_err(|source| IrError::Io {
         path: path.display().to_string(),
         source,
     })?;
-    let model = tensor::decode_model(&bytes).map_err(|e| match e {
+    let mut model = tensor::decode_model(&bytes).map_err(|e| match e {
         IrError::OnnxDecode(m) => IrError::OnnxDecode(format!("{}: {m}", path.display())),
         other => other,
     })?;
     // The file's bytes are not needed once decoded: free them before the weights are copied
     // into the network (one copy of a 100 MB model less at the peak).
     drop(bytes);
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    external_data::resolve(&mut model, dir)?;
     import_model_with(&model, limits)
 }
 

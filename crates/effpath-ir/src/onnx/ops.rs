@@ -10,9 +10,9 @@ use crate::error::Result;
 use crate::graph::ValueId;
 use crate::op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};
 
-type Entries = [Option<Entry>];
+pub(super) type Entries = [Option<Entry>];
 
-fn val(a: &NodeAttributes, node: &NodeProto, e: &Entries, i: usize) -> Result<ValueId> {
+pub(super) fn val(a: &NodeAttributes, node: &NodeProto, e: &Entries, i: usize) -> Result<ValueId> {
     match e.get(i) {
         Some(Some(Entry::Value(v))) => Ok(*v),
         Some(Some(_)) => Err(a.error(format!(
@@ -23,7 +23,7 @@ fn val(a: &NodeAttributes, node: &NodeProto, e: &Entries, i: usize) -> Result<Va
     }
 }
 
-fn konst<'e>(
+pub(super) fn konst<'e>(
     a: &NodeAttributes,
     node: &NodeProto,
     e: &'e Entries,
@@ -40,7 +40,7 @@ fn konst<'e>(
     }
 }
 
-fn need_konst<'e>(
+pub(super) fn need_konst<'e>(
     a: &NodeAttributes,
     node: &NodeProto,
     e: &'e Entries,
@@ -50,7 +50,7 @@ fn need_konst<'e>(
     konst(a, node, e, i, what)?.ok_or_else(|| a.error(format!("missing input #{i} ({what})")))
 }
 
-fn push(
+pub(super) fn push(
     imp: &mut Importer,
     a: &NodeAttributes,
     node: &NodeProto,
@@ -100,14 +100,14 @@ fn pair(a: &NodeAttributes, name: &str, v: &[i64]) -> Result<[usize; 2]> {
     }
 }
 
-/// Window geometry of Conv/MaxPool/AveragePool from `kernel_shape`, `strides`, `pads`,
-/// `auto_pad` and `dilations` (which must be 1).
+/// Window geometry and dilation of Conv/MaxPool/AveragePool from `kernel_shape`,
+/// `strides`, `pads`, `auto_pad` and `dilations` (≥ 1 for Conv, 1 for pools).
 fn window(
     imp: &Importer,
     a: &NodeAttributes,
     x: ValueId,
     kernel: Option<[usize; 2]>,
-) -> Result<Window2d> {
+) -> Result<(Window2d, [usize; 2])> {
     let kernel = match (a.get_ints("kernel_shape")?, kernel) {
         (Some(k), w) => {
             let k = pair(a, "kernel_shape", k)?;
@@ -125,13 +125,18 @@ fn window(
         Some(s) => pair(a, "strides", s)?,
         None => [1, 1],
     };
-    if let Some(d) = a.get_ints("dilations")?
-        && d.iter().any(|&v| v != 1)
-    {
-        return Err(a.error(format!(
-            "unsupported: dilations {d:?} (only 1 is supported)"
-        )));
-    }
+    let dilation = match a.get_ints("dilations")? {
+        Some(d) if a.op_type() == "Conv" => match d {
+            [x, y] if *x >= 1 && *y >= 1 => [*x as usize, *y as usize],
+            _ => return Err(a.error(format!("`dilations` = {d:?}: expected 2 values ≥ 1"))),
+        },
+        Some(d) if d.iter().any(|&v| v != 1) => {
+            return Err(a.error(format!(
+                "unsupported: pooling dilations {d:?} (only 1 is supported)"
+            )));
+        }
+        _ => [1, 1],
+    };
     let mut win = Window2d {
         kernel,
         stride,
@@ -162,7 +167,8 @@ fn window(
             };
             for (ax, len) in [*h, *w].into_iter().enumerate() {
                 let out = len.div_ceil(stride[ax].max(1));
-                let total = ((out.saturating_sub(1)) * stride[ax] + kernel[ax]).saturating_sub(len);
+                let extent = (kernel[ax] - 1) * dilation[ax] + 1;
+                let total = ((out.saturating_sub(1)) * stride[ax] + extent).saturating_sub(len);
                 let small = total / 2;
                 let (b, e) = if mode == "SAME_UPPER" {
                     (small, total - small)
@@ -175,12 +181,12 @@ fn window(
         }
         other => return Err(a.error(format!("unsupported auto_pad `{other}`"))),
     }
-    Ok(win)
+    Ok((win, dilation))
 }
 
 /// Per-channel vector of a constant broadcast against per-sample shape `shape` (batch axis
 /// first in ONNX), or `None` when it varies along another axis.
-fn per_channel(c: &Const, shape: &[usize]) -> Option<Array1<f32>> {
+pub(super) fn per_channel(c: &Const, shape: &[usize]) -> Option<Array1<f32>> {
     let ch = *shape.first()?;
     let full_rank = shape.len() + 1;
     let cs = c.shape();
@@ -207,7 +213,7 @@ fn per_channel(c: &Const, shape: &[usize]) -> Option<Array1<f32>> {
 
 /// `x * s + t` by per-channel constants: folded into the producing BatchNorm/Dense when `x`
 /// has no other reader, else a new affine BatchNorm node.
-fn affine(
+pub(super) fn affine(
     imp: &mut Importer,
     a: &NodeAttributes,
     node: &NodeProto,
@@ -276,7 +282,7 @@ pub(super) fn import_op(
             let bias = konst(a, node, e, 2, "bias")?
                 .map(|b| Array1::from_iter(b.to_f32().iter().copied()));
             let (_, _, kh, kw) = w.dim();
-            let window = window(imp, a, x, Some([kh, kw]))?;
+            let (window, dilation) = window(imp, a, x, Some([kh, kw]))?;
             let groups = a.get_int("group")?.unwrap_or(1);
             if groups < 1 {
                 return Err(a.error(format!("group {groups} must be ≥ 1")));
@@ -285,7 +291,7 @@ pub(super) fn import_op(
                 weight: w,
                 bias,
                 window,
-                dilation: [1, 1],
+                dilation,
                 groups: groups as usize,
             };
             push(imp, a, node, Op::Conv2d(conv), &[x])
@@ -295,11 +301,25 @@ pub(super) fn import_op(
             if a.get_ints("kernel_shape")?.is_some_and(|k| k.len() != 2) {
                 return Err(a.error("unsupported: only 2-D pooling"));
             }
-            let win = window(imp, a, x, None)?;
+            let (mut win, _) = window(imp, a, x, None)?;
+            let mut include = a.get_int("count_include_pad")?.unwrap_or(0) != 0;
             if a.get_int("ceil_mode")?.unwrap_or(0) != 0 {
-                return Err(a.error(
-                    "unsupported: ceil_mode = 1 (export with ceil_mode=False or explicit pads)",
-                ));
+                let shape = imp.builder.shape(x).unwrap_or_default().to_vec();
+                let [_, h, w] = shape[..] else {
+                    return Err(a.error(format!("needs a (C, H, W) input, got {shape:?}")));
+                };
+                let explicit = win.pads_begin != [0, 0] || win.pads_end != [0, 0];
+                let added = super::ops_ext::ceil_mode(a, &mut win, [h, w])?;
+                if added && include {
+                    if explicit {
+                        return Err(a.error(
+                            "unsupported: ceil_mode = 1 with count_include_pad = 1 and explicit pads (the divisor would count the ceil extension)",
+                        ));
+                    }
+                    // Without explicit pads, counting the padding is counting nothing: the
+                    // ceil extension is never in the divisor.
+                    include = false;
+                }
             }
             if a.get_int("storage_order")?.unwrap_or(0) != 0 {
                 return Err(a.error("unsupported: storage_order = 1"));
@@ -307,7 +327,6 @@ pub(super) fn import_op(
             let op = if op_type == "MaxPool" {
                 Op::MaxPool2d(win)
             } else {
-                let include = a.get_int("count_include_pad")?.unwrap_or(0) != 0;
                 Op::AvgPool2d(AvgPool2d {
                     window: win,
                     count_include_pad: include,
@@ -319,33 +338,15 @@ pub(super) fn import_op(
             let x = val(a, node, e, 0)?;
             push(imp, a, node, Op::GlobalAvgPool, &[x])
         }
-        "ReduceMean" => {
-            let x = val(a, node, e, 0)?;
-            let rank = imp.builder.shape(x).map_or(0, |s| s.len() + 1);
-            let mut axes: Vec<usize> = a
-                .get_ints("axes")?
-                .unwrap_or_default()
-                .iter()
-                .map(|&v| fold::axis(a, v, rank))
-                .collect::<Result<_>>()?;
-            axes.sort_unstable();
-            let keep = a.get_int("keepdims")?.unwrap_or(1) != 0;
-            if rank != 4 || axes != [2, 3] {
-                return Err(a.error(format!("unsupported: ReduceMean over axes {axes:?} of a rank-{rank} tensor (only the spatial axes [2, 3] of NCHW)")));
-            }
-            let g = push(imp, a, node, Op::GlobalAvgPool, &[x])?;
-            match (keep, g) {
-                (false, Entry::Value(v)) => {
-                    let name = format!("{}/squeeze", imp.unique_name(node));
-                    let c = imp.builder.shape(v).map_or(0, |s| s[0]);
-                    imp.builder
-                        .push_named(name, Op::Reshape(vec![c]), &[v])
-                        .map(Entry::Value)
-                        .map_err(|e| a.error(e.to_string()))
-                }
-                (_, g) => Ok(g),
-            }
+        "ReduceMean" | "ReduceSum" => super::ops_ext::reduce(imp, a, node, e),
+        "Clip" | "LeakyRelu" | "PRelu" | "Elu" | "Selu" | "Sigmoid" | "HardSigmoid"
+        | "HardSwish" | "Tanh" | "Softplus" | "Erf" | "Gelu" => {
+            super::ops_ext::activation(imp, a, node, e)
         }
+        "Slice" => super::ops_ext::slice(imp, a, node, e),
+        "Greater" => super::ops_ext::greater(a, node, e),
+        "Where" => super::ops_ext::where_(imp, a, e),
+        "Pad" => super::ops_ext::pad(imp, a, node, e),
         "Gemm" | "MatMul" => gemm(imp, a, node, e),
         "Add" | "Sub" | "Mul" | "Div" | "Sum" => arithmetic(imp, a, node, e),
         "BatchNormalization" => {
@@ -391,17 +392,7 @@ pub(super) fn import_op(
             };
             push(imp, a, node, Op::Lrn(lrn), &[x])
         }
-        "Flatten" => {
-            let x = val(a, node, e, 0)?;
-            let rank = imp.builder.shape(x).map_or(0, |s| s.len() + 1);
-            let ax = a.get_int("axis")?.unwrap_or(1);
-            if fold::axis(a, ax, rank.max(2))? != 1 {
-                return Err(a.error(format!(
-                    "unsupported: Flatten axis {ax} (only 1: keep the batch axis)"
-                )));
-            }
-            push(imp, a, node, Op::Flatten, &[x])
-        }
+        "Flatten" => super::ops_ext::flatten(imp, a, node, e),
         "Reshape" | "Unsqueeze" | "Squeeze" => reshape(imp, a, node, e),
         "Transpose" => {
             let x = val(a, node, e, 0)?;
@@ -519,15 +510,19 @@ fn arithmetic(
         })
         .collect();
     if values.len() == e.len() {
-        if matches!(op_type, "Add" | "Sum") {
+        let same = values
+            .iter()
+            .all(|v| imp.builder.shape(*v) == imp.builder.shape(values[0]));
+        if op_type == "Sum" || (op_type == "Add" && same) {
             if values.len() == 1 {
                 return Ok(Entry::Value(values[0]));
             }
+            if !same {
+                return Err(a.error("unsupported: Sum of tensors of different shapes"));
+            }
             return push(imp, a, node, Op::Add, &values);
         }
-        return Err(a.error(format!(
-            "unsupported: {op_type} of two computed tensors (only Add/Sum)"
-        )));
+        return super::ops_ext::binary_values(imp, a, node, &values);
     }
     let (x, c, x_first) = match (&e[0], e.get(1)) {
         (Some(Entry::Value(v)), Some(Some(Entry::Const(c)))) if e.len() == 2 => (*v, c, true),

@@ -6,6 +6,7 @@
 
 mod nets;
 mod ops;
+mod ops_ext;
 mod train_mode;
 
 use ndarray::{ArrayD, IxDyn};
