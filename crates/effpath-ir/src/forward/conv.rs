@@ -40,7 +40,7 @@ pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
                     s += 4;
                 }
                 for (s, y) in ys.iter_mut().enumerate().skip(s) {
-                    *y = dot4(row, [&xs[s * inp..][..inp]; 4])[0] + bias;
+                    *y = dot1(row, &xs[s * inp..][..inp]) + bias;
                 }
             }
         });
@@ -51,6 +51,22 @@ pub(super) fn dense(d: &Dense, x: &ArrayD<f32>) -> ArrayD<f32> {
         }
     }
     ArrayD::from_shape_vec(IxDyn(&[b, out]), y).expect("dense output size")
+}
+
+/// One dot product with exactly [`dot4`]'s arithmetic for each of its samples.
+fn dot1(w: &[f32], x: &[f32]) -> f32 {
+    let mut a = [0f32; 8];
+    let n8 = w.len() / 8 * 8;
+    for (wv, xv) in w[..n8].chunks_exact(8).zip(x[..n8].chunks_exact(8)) {
+        for l in 0..8 {
+            a[l] += wv[l] * xv[l];
+        }
+    }
+    let v = ((a[0] + a[1]) + (a[2] + a[3])) + ((a[4] + a[5]) + (a[6] + a[7]));
+    w[n8..]
+        .iter()
+        .zip(&x[n8..])
+        .fold(v, |t, (&a, &b)| t + a * b)
 }
 
 /// Four dot products of `w` with `xs[i]`, each in eight lanes reduced pairwise (the same
