@@ -43,6 +43,55 @@ struct Picks {
     inputs: Vec<(u32, i8)>,
 }
 
+/// The shape of one convolution, for recording what a kept neuron picks.
+struct ConvGeometry {
+    /// `(C_out, C_in per group, kh, kw)`.
+    weight: (usize, usize, usize, usize),
+    /// Output channels per group.
+    cout_g: usize,
+    /// Input `(H, W)`.
+    input: [usize; 2],
+    /// Output `(OH, OW)`.
+    output: [usize; 2],
+}
+
+impl ConvGeometry {
+    fn new(c: &Conv2d, input: [usize; 2], output: [usize; 2]) -> Self {
+        let weight = c.weight.dim();
+        ConvGeometry {
+            weight,
+            cout_g: weight.0 / c.groups,
+            input,
+            output,
+        }
+    }
+}
+
+impl Picks {
+    /// Records candidate `(ic, ki, kj)` — input pixel `(iy, ix)` — picked by output
+    /// `(oc, oy, ox)`: its synapse (compact encoding, spec §1.5), its weight and its input point.
+    fn keep_conv(
+        &mut self,
+        c: &ConvGeometry,
+        [oc, oy, ox]: [usize; 3],
+        [ic, ki, kj]: [usize; 3],
+        [iy, ix]: [usize; 2],
+        flip: i8,
+    ) {
+        let (cout, cin_g, kh, kw) = c.weight;
+        let ([h, w], [oh, ow]) = (c.input, c.output);
+        let g = oc / c.cout_g;
+        self.layer
+            .synapses
+            .push(((((ic * kh + ki) * kw + kj) * cout + oc) * oh + oy) * ow + ox);
+        self.layer
+            .weights
+            .push(((oc * cin_g + ic) * kh + ki) * kw + kj);
+        self.inputs
+            .push((((g * cin_g + ic) * h * w + iy * w + ix) as u32, flip));
+    }
+}
+
 /// Output points per parallel work item; below two chunks a layer runs on the calling thread.
 const CHUNK: usize = 128;
 
@@ -266,6 +315,7 @@ impl Rule {
         ];
         let (oh, ow) = (job.out_shape[1], job.out_shape[2]);
         let cout_g = cout / c.groups;
+        let geom = ConvGeometry::new(c, [h, w], [oh, ow]);
         let x = job.xs[0];
         let weight = c.weight.as_standard_layout();
         let wt = weight.as_slice().expect("standard layout");
@@ -360,14 +410,7 @@ impl Rule {
                 let k = k as usize;
                 let (ic, iy, ix) = (k / (nr * nc), rows.start + k / nc % nr, cols.start + k % nc);
                 let (ki, kj) = (win.kernel_offset(0, oy, iy), win.kernel_offset(1, ox, ix));
-                p.layer
-                    .synapses
-                    .push(((((ic * kh + ki) * kw + kj) * cout + oc) * oh + oy) * ow + ox);
-                p.layer
-                    .weights
-                    .push(((oc * cin_g + ic) * kh + ki) * kw + kj);
-                p.inputs
-                    .push((((g * cin_g + ic) * h * w + iy * w + ix) as u32, flip));
+                p.keep_conv(&geom, [oc, oy, ox], [ic, ki, kj], [iy, ix], flip);
             }
         });
     }

@@ -4,7 +4,7 @@
 
 use effpath_ir::{Binary, Conv2d, Pad, Slice};
 
-use super::{Job, LayerPicks, Rule, Scratch, for_points};
+use super::{ConvGeometry, Job, LayerPicks, Rule, Scratch, for_points};
 use crate::state::State;
 
 /// Row-major strides of a shape.
@@ -93,6 +93,7 @@ impl Rule {
         let (h, w) = (job.in_shapes[0][1], job.in_shapes[0][2]);
         let (oh, ow) = (job.out_shape[1], job.out_shape[2]);
         let cout_g = cout / c.groups;
+        let geom = ConvGeometry::new(c, [h, w], [oh, ow]);
         let x = job.xs[0];
         let weight = c.weight.as_standard_layout();
         let wt = weight.as_slice().expect("standard layout");
@@ -131,14 +132,7 @@ impl Rule {
             for &k in &s.picked {
                 let k = k as usize;
                 let (ic, (ki, iy), (kj, ix)) = (k / (nr * nc), rows[k / nc % nr], cols[k % nc]);
-                p.layer
-                    .synapses
-                    .push(((((ic * kh + ki) * kw + kj) * cout + oc) * oh + oy) * ow + ox);
-                p.layer
-                    .weights
-                    .push(((oc * cin_g + ic) * kh + ki) * kw + kj);
-                p.inputs
-                    .push((((g * cin_g + ic) * h * w + iy * w + ix) as u32, flip));
+                p.keep_conv(&geom, [oc, oy, ox], [ic, ki, kj], [iy, ix], flip);
             }
         });
     }
