@@ -1,15 +1,15 @@
 //! The extractor: options, seeds, the backward walk over one sample, batches in parallel.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use effpath_algebra::{ElementKind, Path, PathSpace};
-use effpath_ir::{Activations, Network, ValueId};
+use effpath_ir::{Activations, Network, Op, ValueId};
 use ndarray::ArrayD;
 use rayon::prelude::*;
 
 use crate::error::{ExtractError, Result};
-use crate::rules::{Job, LayerPicks, Rule};
+use crate::rules::{Job, LayerPicks, Rule, kernel_hwc};
 use crate::select::ThresholdBase;
 use crate::space::NetworkSpace;
 use crate::state::State;
@@ -108,6 +108,9 @@ pub struct Extractor<'n> {
     net: &'n Network,
     space: NetworkSpace,
     options: ExtractOptions,
+    /// Per node: a convolution's kernel reordered for position-major candidates (made on
+    /// first use, shared by clones and threads).
+    kernels: Arc<[OnceLock<Vec<f32>>]>,
 }
 
 fn sample_slice(a: &ArrayD<f32>, n: usize) -> Cow<'_, [f32]> {
@@ -141,6 +144,7 @@ impl<'n> Extractor<'n> {
             net,
             space: NetworkSpace::new(net)?,
             options,
+            kernels: net.nodes().iter().map(|_| OnceLock::new()).collect(),
         })
     }
 
@@ -235,6 +239,7 @@ impl<'n> Extractor<'n> {
                 out_shape: net.shape(ValueId(i + 1)),
                 points: &points.list,
                 flips: flips.as_deref(),
+                kernel: self.kernel(i),
             };
             let mut picks = LayerPicks::default();
             rule.trace(&job, &mut state, &mut picks);
@@ -260,6 +265,19 @@ impl<'n> Extractor<'n> {
             predicted,
             flip_conflicts: state.conflicts,
         })
+    }
+}
+
+impl Extractor<'_> {
+    /// The `(C_out, kh, kw, C_in)` kernel of node `i` if it is a convolution the rules read
+    /// position-major (undilated, larger than 1×1).
+    fn kernel(&self, i: usize) -> Option<&[f32]> {
+        let Op::Conv2d(c) = &self.net.nodes()[i].op else {
+            return None;
+        };
+        let (_, _, kh, kw) = c.weight.dim();
+        (c.dilation == [1, 1] && kh * kw > 1)
+            .then(|| self.kernels[i].get_or_init(|| kernel_hwc(c)).as_slice())
     }
 }
 

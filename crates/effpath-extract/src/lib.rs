@@ -28,6 +28,7 @@ mod classfile;
 mod error;
 mod extractor;
 mod features;
+mod kernels;
 mod profile;
 mod rules;
 mod select;

@@ -1,10 +1,13 @@
 //! Per-op backward rules (spec §1.4): from the kept points of an op's output to kept points of
 //! its inputs, plus the synapses and weights of traced layers.
 
+use std::borrow::Cow;
+
 use effpath_ir::{Conv2d, Dense, Node, Op, Window2d};
 use rayon::prelude::*;
 
-use crate::select::{ThresholdBase, arg_approx};
+use crate::kernels::products;
+use crate::select::{Layout, ThresholdBase, arg_approx};
 
 #[path = "rules_ext.rs"]
 mod ext;
@@ -21,8 +24,6 @@ pub(crate) struct Rule {
 #[derive(Default)]
 pub(crate) struct Scratch {
     cand: Vec<f64>,
-    /// Per window position of a convolution: (channels-last input offset, kernel offset).
-    window: Vec<(usize, usize)>,
     order: Vec<u32>,
     picked: Vec<u32>,
 }
@@ -92,6 +93,17 @@ impl Picks {
     }
 }
 
+/// A convolution's weights `(C_out, C_in per group, kh, kw)` reordered to `(C_out, kh, kw,
+/// C_in per group)`.
+pub(crate) fn kernel_hwc(c: &Conv2d) -> Vec<f32> {
+    let (cout, cin_g, kh, kw) = c.weight.dim();
+    let mut t = vec![0f32; cout * cin_g * kh * kw];
+    for ((oc, ic, ki, kj), &v) in c.weight.indexed_iter() {
+        t[((oc * kh + ki) * kw + kj) * cin_g + ic] = v;
+    }
+    t
+}
+
 /// Output points per parallel work item; below two chunks a layer runs on the calling thread.
 const CHUNK: usize = 128;
 
@@ -139,6 +151,9 @@ pub(crate) struct Job<'a> {
     pub(crate) out_shape: &'a [usize],
     pub(crate) points: &'a [u32],
     pub(crate) flips: Option<&'a [i8]>,
+    /// For a convolution with kernels larger than 1×1: its weights as `(C_out, kh, kw, C_in
+    /// per group)`, so that one window position's weights are one contiguous run.
+    pub(crate) kernel: Option<&'a [f32]>,
 }
 
 impl Job<'_> {
@@ -158,14 +173,20 @@ impl Rule {
         }
     }
 
-    /// Selects among `s.cand` (already multiplied by [`Rule::sign`]) for output `j` into
-    /// `s.picked`, and returns the flip for the inputs.
+    /// Selects among `s.cand` (already multiplied by [`Rule::sign`], in canonical order) for
+    /// output `j` into `s.picked`, and returns the flip for the inputs.
     fn select(&self, job: &Job, j: u32, s: &mut Scratch) -> i8 {
+        self.select_in(job, j, s, Layout::Canonical)
+    }
+
+    /// [`Rule::select`] for candidates stored in `layout`; `s.picked` gets storage positions.
+    fn select_in(&self, job: &Job, j: u32, s: &mut Scratch, layout: Layout) -> i8 {
         let out_flip = job.flip(j);
         let eff = job.y[j as usize] as f64 * out_flip as f64;
         s.picked.clear();
         let (_, max) = arg_approx(
             &s.cand,
+            layout,
             self.theta,
             self.base,
             eff.abs(),
@@ -294,9 +315,8 @@ impl Rule {
         for_points(job.points, input, state, out, |j, s, p| {
             let row = &wt[j as usize * n_in..][..n_in];
             let sgn = Rule::sign(job, j);
-            s.cand.clear();
-            s.cand
-                .extend(row.iter().zip(x).map(|(&w, &v)| w as f64 * v as f64 * sgn));
+            s.cand.resize(n_in, 0.0);
+            products(row, x, sgn, &mut s.cand);
             let flip = self.select(job, j, s);
             for &i in &s.picked {
                 p.layer.synapses.push(i as usize * n_out + j as usize);
@@ -334,6 +354,14 @@ impl Rule {
             }
             (t, cin)
         });
+        // The `(C_out, kh, kw, C_in)` kernel the position-major candidates read (the stored one
+        // is the same for 1×1 kernels; the extractor caches it, else it is made here).
+        let kernel: Option<Cow<[f32]>> = match (hwc.is_some(), job.kernel) {
+            (false, _) => None,
+            (true, Some(k)) => Some(Cow::Borrowed(k)),
+            (true, None) if kh * kw == 1 => None,
+            (true, None) => Some(Cow::Owned(kernel_hwc(c))),
+        };
         for_points(job.points, input, state, out, |j, s, p| {
             let (oc, oy, ox) = (
                 j as usize / (oh * ow),
@@ -346,43 +374,27 @@ impl Rule {
             let kj0 = win.kernel_offset(1, ox, cols.start);
             let sgn = Rule::sign(job, j);
             s.cand.clear();
-            match &hwc {
-                Some((t, cin)) if nr * nc == 1 => {
-                    // One window position (1×1 kernels): weights and inputs both contiguous.
-                    let wr = &wt[oc * cin_g * kh * kw..][..cin_g * kh * kw];
-                    let ki = win.kernel_offset(0, oy, rows.start);
-                    let xr = &t[(rows.start * w + cols.start) * cin + g * cin_g..][..cin_g];
-                    let step = kh * kw;
-                    let off = ki * kw + kj0;
-                    s.cand.extend(
-                        xr.iter()
-                            .enumerate()
-                            .map(|(ic, &xv)| wr[ic * step + off] as f64 * xv as f64 * sgn),
-                    );
-                }
+            let layout = match &hwc {
                 Some((t, cin)) if nr * nc > 0 => {
-                    // Canonical order (ic, iy, ix): per input channel, the window positions
-                    // in a row of `cand`, reading one channels-last column per position.
-                    s.window.clear();
+                    // Position-major candidates: per window position, the run of input channels
+                    // (contiguous in the channels-last input and in the `(C_out, kh, kw, C_in)`
+                    // kernel) — ranked by the canonical index (ic, iy, ix) all the same.
+                    let wk = kernel.as_deref().unwrap_or(wt);
+                    s.cand.resize(nr * nc * cin_g, 0.0);
+                    let mut dst = s.cand.chunks_exact_mut(cin_g);
                     for iy in rows.clone() {
                         let ki = win.kernel_offset(0, oy, iy);
                         for (q, ix) in cols.clone().enumerate() {
-                            s.window
-                                .push(((iy * w + ix) * cin + g * cin_g, ki * kw + kj0 + q));
+                            let wo = ((oc * kh + ki) * kw + kj0 + q) * cin_g;
+                            let xo = (iy * w + ix) * cin + g * cin_g;
+                            if let Some(d) = dst.next() {
+                                products(&wk[wo..][..cin_g], &t[xo..][..cin_g], sgn, d);
+                            }
                         }
                     }
-                    let npos = s.window.len();
-                    s.cand.resize(cin_g * npos, 0.0);
-                    let wr = &wt[oc * cin_g * kh * kw..][..cin_g * kh * kw];
-                    for (ic, (dst, wk)) in s
-                        .cand
-                        .chunks_exact_mut(npos)
-                        .zip(wr.chunks_exact(kh * kw))
-                        .enumerate()
-                    {
-                        for (d, &(xo, wo)) in dst.iter_mut().zip(&s.window) {
-                            *d = wk[wo] as f64 * t[xo + ic] as f64 * sgn;
-                        }
+                    Layout::PositionMajor {
+                        channels: cin_g as u32,
+                        positions: (nr * nc) as u32,
                     }
                 }
                 Some(_) | None => {
@@ -403,11 +415,12 @@ impl Rule {
                             );
                         }
                     }
+                    Layout::Canonical
                 }
-            }
-            let flip = self.select(job, j, s);
+            };
+            let flip = self.select_in(job, j, s, layout);
             for &k in &s.picked {
-                let k = k as usize;
+                let k = layout.canonical(k) as usize;
                 let (ic, iy, ix) = (k / (nr * nc), rows.start + k / nc % nr, cols.start + k % nc);
                 let (ki, kj) = (win.kernel_offset(0, oy, iy), win.kernel_offset(1, ox, ix));
                 p.keep_conv(&geom, [oc, oy, ox], [ic, ki, kj], [iy, ix], flip);

@@ -1,6 +1,8 @@
 //! The selection primitive of effective paths (spec §1.3): the smallest prefix of the
 //! descending ranking of signed contributions whose sum reaches θ × (sum of all contributions).
 
+use crate::kernels::{gather_at_least, sum_and_max};
+
 /// Where the cumulative threshold is taken from (spec §7.1).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
 pub enum ThresholdBase {
@@ -11,23 +13,67 @@ pub enum ThresholdBase {
     Output,
 }
 
+/// How the candidates of one neuron are laid out, which fixes their canonical index — the
+/// tie-breaker of the ranking (spec §1.3: ties are ranked by index ascending).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Layout {
+    /// Position `p` is canonical index `p`.
+    Canonical,
+    /// Candidates stored window position by window position (a run of `channels` input
+    /// channels per position, as a channels-last input reads them) for a canonical order
+    /// of channel by channel: position `q · channels + c` is canonical index `c · positions + q`.
+    PositionMajor { channels: u32, positions: u32 },
+}
+
+impl Layout {
+    /// The canonical index of storage position `p`.
+    pub(crate) fn canonical(self, p: u32) -> u32 {
+        match self {
+            Layout::Canonical => p,
+            Layout::PositionMajor {
+                channels,
+                positions,
+            } => (p % channels) * positions + p / channels,
+        }
+    }
+
+    /// The position of the first maximum `max` of `v` in canonical order.
+    fn first_max(self, v: &[f64], max: f64) -> u32 {
+        let found = match self {
+            Layout::Canonical => v.iter().position(|&x| x == max),
+            Layout::PositionMajor {
+                channels,
+                positions,
+            } => {
+                let (c, q) = (channels as usize, positions as usize);
+                (0..c)
+                    .flat_map(|ic| (0..q).map(move |p| p * c + ic))
+                    .find(|&i| v[i] == max)
+            }
+        };
+        found.map_or(0, |i| i as u32)
+    }
+}
+
 /// Selects indices of `v` (already sign-adjusted) for cumulative threshold `theta`.
 ///
 /// Rules, in order (spec §1.3): if `1/len ≥ θ`, or the base (sum of `v`, or `output` for
 /// [`ThresholdBase::Output`]) is ≤ 0, only the argmax; otherwise the `p + 1` largest values,
 /// where `p` is the first position at which the descending running sum reaches `θ·base`; if it
 /// never does (rounding at θ = 1, or a bias-dominated output for [`ThresholdBase::Output`])
-/// every positive value — or the argmax if there is none. Ties are ranked by index ascending and
-/// the prefix is never extended to further ties. Sums are accumulated in `f64`.
+/// every positive value — or the argmax if there is none. Ties (and the argmax) are ranked by
+/// canonical index ascending (`layout`) and the prefix is never extended to further ties. Sums
+/// are accumulated in `f64`.
 ///
-/// Appends the selected indices to `out` (as a set, in no particular order) and returns how
-/// many, and the maximum of `v`. An effective path keeps a handful of a neuron's thousands of inputs, so the prefix is
-/// found without ranking everything: a cut-off `c` is lowered from half the maximum (÷4 per
-/// pass) until the values `≥ c` sum to the target; only those are sorted, and the running sum
-/// is taken over them from the largest down, exactly as the definition says. Each pass is one
-/// branch-free sweep over `v`; typical selections need one to three.
+/// Appends the selected storage positions to `out` (as a set, in no particular order) and
+/// returns how many, and the maximum of `v`. An effective path keeps a handful of a neuron's
+/// thousands of inputs, so the prefix is found without ranking everything: a cut-off `c` is
+/// lowered from half the maximum (÷4 per pass) until the values `≥ c` sum to the target; only
+/// those are sorted, and the running sum is taken over them from the largest down, exactly as
+/// the definition says. Each pass is one vectorised sweep over `v`; typical selections need one.
 pub(crate) fn arg_approx(
     v: &[f64],
+    layout: Layout,
     theta: f64,
     base: ThresholdBase,
     output: f64,
@@ -38,33 +84,35 @@ pub(crate) fn arg_approx(
     if n == 0 {
         return (0, f64::NEG_INFINITY);
     }
-    let (total, best) = sum_and_argmax(v);
+    let (total, max) = sum_and_max(v);
     let total = match base {
         ThresholdBase::ProductSum => total,
         ThresholdBase::Output => output,
     };
-    let max = v[best as usize];
-    if 1.0 / n as f64 >= theta || total <= 0.0 {
-        out.push(best);
-        return (1, max);
-    }
     let target = theta * total;
-    // Fast path: the largest contribution alone reaches the target.
-    if max >= target {
-        out.push(best);
+    // Only the argmax: a single candidate is enough (rules 1 and 2), or the largest
+    // contribution alone reaches the target.
+    if 1.0 / n as f64 >= theta || total <= 0.0 || max >= target {
+        out.push(layout.first_max(v, max));
         return (1, max);
     }
-    // The ranking order: value descending, then index ascending (a strict total order).
-    let desc = |a: &u32, b: &u32| v[*b as usize].total_cmp(&v[*a as usize]).then(a.cmp(b));
+    // The ranking order: value descending, then canonical index ascending (a strict order).
+    let desc = |a: &u32, b: &u32| {
+        v[*b as usize]
+            .total_cmp(&v[*a as usize])
+            .then_with(|| layout.canonical(*a).cmp(&layout.canonical(*b)))
+    };
     let mut cut = max * 0.5;
     loop {
-        if gather_at_least(v, cut, order) >= target || cut <= 0.0 {
-            order.sort_unstable_by(desc);
+        let (k, sum) = gather_at_least(v, cut, order);
+        if sum >= target || cut <= 0.0 {
+            let hits = &mut order[..k];
+            hits.sort_unstable_by(desc);
             let mut running = 0.0f64;
-            for (p, &i) in order.iter().enumerate() {
+            for (p, &i) in hits.iter().enumerate() {
                 running += v[i as usize];
                 if running >= target {
-                    out.extend_from_slice(&order[..=p]);
+                    out.extend_from_slice(&hits[..=p]);
                     return (p + 1, max);
                 }
             }
@@ -81,72 +129,9 @@ pub(crate) fn arg_approx(
         // No positive value: only reachable with `ThresholdBase::Output` when the bias makes
         // the output positive while every contribution is ≤ 0. Keep the argmax, as rules 1 and
         // 2 do, so that a kept neuron always keeps an input and a larger θ never keeps less.
-        out.push(best);
+        out.push(layout.first_max(v, max));
     }
     (out.len() - before_len, max)
-}
-
-/// The `f64` sum of `v` (in four interleaved lanes: element `i` goes to lane `i mod 4`, and
-/// the lanes are added pairwise — fixed by the order of `v` alone) and the index of its first
-/// maximum, in one sweep that vectorises instead of one chain of dependent additions.
-fn sum_and_argmax(v: &[f64]) -> (f64, u32) {
-    let mut sum = [0.0f64; 4];
-    let mut max = [f64::NEG_INFINITY; 4];
-    let mut at = [0usize; 4];
-    let mut chunks = v.chunks_exact(4);
-    for (k, c) in (&mut chunks).enumerate() {
-        for l in 0..4 {
-            sum[l] += c[l];
-            if c[l] > max[l] {
-                max[l] = c[l];
-                at[l] = 4 * k + l;
-            }
-        }
-    }
-    let base = v.len() - chunks.remainder().len();
-    for (l, &x) in chunks.remainder().iter().enumerate() {
-        sum[l] += x;
-        if x > max[l] {
-            max[l] = x;
-            at[l] = base + l;
-        }
-    }
-    let total = (sum[0] + sum[1]) + (sum[2] + sum[3]);
-    // The first maximum: the largest lane maximum, the smallest index among equal ones.
-    let mut best = (f64::NEG_INFINITY, usize::MAX);
-    for l in 0..4.min(v.len()) {
-        if max[l] > best.0 || (max[l] == best.0 && at[l] < best.1) {
-            best = (max[l], at[l]);
-        }
-    }
-    (total, best.1 as u32)
-}
-
-/// Collects into `order` the indices of the values `≥ cut` and returns their sum — one
-/// branch-free sweep (every index is written; the count advances only on a hit).
-fn gather_at_least(v: &[f64], cut: f64, order: &mut Vec<u32>) -> f64 {
-    order.clear();
-    order.resize(v.len() + 1, 0);
-    let (mut n, mut s0, mut s1) = (0usize, 0.0f64, 0.0f64);
-    let mut pairs = v.chunks_exact(2);
-    for (k, p) in (&mut pairs).enumerate() {
-        let (a, b) = (p[0] >= cut, p[1] >= cut);
-        order[n] = 2 * k as u32;
-        n += usize::from(a);
-        order[n] = 2 * k as u32 + 1;
-        n += usize::from(b);
-        s0 += if a { p[0] } else { 0.0 };
-        s1 += if b { p[1] } else { 0.0 };
-    }
-    if let [x] = pairs.remainder() {
-        order[n] = v.len() as u32 - 1;
-        if *x >= cut {
-            n += 1;
-            s0 += x;
-        }
-    }
-    order.truncate(n);
-    s0 + s1
 }
 
 #[cfg(test)]
@@ -158,6 +143,7 @@ mod tests {
         let mut out = Vec::new();
         arg_approx(
             v,
+            Layout::Canonical,
             theta,
             ThresholdBase::ProductSum,
             0.0,
@@ -196,6 +182,7 @@ mod tests {
             let mut out = Vec::new();
             let n = arg_approx(
                 &v,
+                Layout::Canonical,
                 theta,
                 ThresholdBase::Output,
                 1.0,
@@ -216,7 +203,7 @@ mod tests {
     /// The definition: sort by (value desc, index asc), take the shortest reaching prefix.
     fn naive(v: &[f64], theta: f64) -> Vec<u32> {
         let n = v.len();
-        let total = super::sum_and_argmax(v).0;
+        let total = sum_and_max(v).0;
         let argmax = (0..n).fold(0, |b, i| if v[i] > v[b] { i } else { b }) as u32;
         if 1.0 / n as f64 >= theta || total <= 0.0 {
             return vec![argmax];
@@ -249,6 +236,31 @@ mod tests {
     }
 
     proptest::proptest! {
+        /// Candidates stored position-major select the same canonical indices as the same
+        /// values stored channel by channel: ties and the argmax follow the canonical index.
+        #[test]
+        fn position_major_storage_ranks_ties_by_canonical_index(
+            channels in 1u32..9,
+            positions in 1u32..10,
+            seed in proptest::collection::vec(-3i32..4, 90),
+            theta in 0.01f64..=1.0,
+        ) {
+            let n = (channels * positions) as usize;
+            let canonical: Vec<f64> = seed[..n].iter().map(|&x| f64::from(x)).collect();
+            let layout = Layout::PositionMajor { channels, positions };
+            let mut stored = vec![0.0; n];
+            for p in 0..n as u32 {
+                stored[p as usize] = canonical[layout.canonical(p) as usize];
+            }
+            let mut out = Vec::new();
+            arg_approx(&stored, layout, theta, ThresholdBase::ProductSum, 0.0, &mut Vec::new(), &mut out);
+            let mut got: Vec<u32> = out.iter().map(|&p| layout.canonical(p)).collect();
+            got.sort_unstable();
+            proptest::prop_assert_eq!(got, naive(&canonical, theta));
+        }
+    }
+
+    proptest::proptest! {
         /// Real-valued contributions (products of f32 values, many exact zeros as after a
         /// ReLU): the cut-off search takes the running sum in the definition's order, so the
         /// selected sets are identical, not only up to rounding.
@@ -271,6 +283,7 @@ mod tests {
         let mut out = Vec::new();
         arg_approx(
             &[3., 2., 1.],
+            Layout::Canonical,
             0.5,
             ThresholdBase::Output,
             10.0,
@@ -282,6 +295,7 @@ mod tests {
         out.clear();
         arg_approx(
             &[3., 2., 1.],
+            Layout::Canonical,
             0.5,
             ThresholdBase::Output,
             -1.0,
