@@ -373,7 +373,6 @@ impl Rule {
             let (nr, nc) = (rows.len(), cols.len());
             let kj0 = win.kernel_offset(1, ox, cols.start);
             let sgn = Rule::sign(job, j);
-            s.cand.clear();
             let layout = match &hwc {
                 Some((t, cin)) if nr * nc > 0 => {
                     // Position-major candidates: per window position, the run of input channels
@@ -401,6 +400,7 @@ impl Rule {
                     // Canonical candidate order (ic, iy, ix): each kernel row is one contiguous
                     // run of weights and of inputs.
                     // (A window wholly in the padding has no candidates.)
+                    s.cand.clear();
                     for ic in (0..cin_g).filter(|_| nc > 0) {
                         let plane = (g * cin_g + ic) * h * w;
                         let wrow0 = (oc * cin_g + ic) * kh;
