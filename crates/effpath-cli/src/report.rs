@@ -7,7 +7,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use effpath::attack::Summary;
-use effpath::detect::AucResult;
+use effpath::detect::{AucResult, OperatingSummary};
 use serde_json::json;
 
 use crate::output;
@@ -70,6 +70,11 @@ pub struct Report {
     pub sweeps: Vec<Sweep>,
 }
 
+/// `TPR mean ± std [realised FPR mean]`.
+fn operating_cell(s: &OperatingSummary) -> String {
+    format!("{:.3} ± {:.3} [{:.3}]", s.tpr.0, s.tpr.1, s.fpr.0)
+}
+
 fn mean(v: &[f64]) -> f64 {
     v.iter().sum::<f64>() / v.len().max(1) as f64
 }
@@ -90,6 +95,25 @@ impl Report {
                 write!(out, "{:>22}", format!("{m:.4} ± {s:.4}"))?;
             }
             writeln!(out)?;
+        }
+        for (t, target) in self.auc[0].target_fprs.iter().enumerate() {
+            write!(
+                out,
+                "\nTPR at {} FPR (threshold fixed on the normal training rows; mean ± std, [realised FPR on normal test rows])\n{:<16}",
+                output::percent(*target),
+                "attack"
+            )?;
+            for r in &self.auc {
+                write!(out, "{:>26}", r.detector.name())?;
+            }
+            writeln!(out)?;
+            for (k, a) in attacks.iter().enumerate() {
+                write!(out, "{a:<16}")?;
+                for r in &self.auc {
+                    write!(out, "{:>26}", operating_cell(&r.operating_summary()[k][t]))?;
+                }
+                writeln!(out)?;
+            }
         }
         Ok(())
     }
@@ -283,6 +307,28 @@ impl Report {
             }
         }
         output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
+        let mut ocsv = String::from(
+            "detector,attack,target_fpr,tpr_mean,tpr_std,test_fpr_mean,test_fpr_std,repetitions\n",
+        );
+        for r in &self.auc {
+            for (k, per_target) in r.operating_summary().into_iter().enumerate() {
+                for o in per_target {
+                    let _ = writeln!(
+                        ocsv,
+                        "{},{},{},{},{},{},{},{}",
+                        r.detector.name(),
+                        r.attacks[k],
+                        o.target_fpr,
+                        o.tpr.0,
+                        o.tpr.1,
+                        o.fpr.0,
+                        o.fpr.1,
+                        r.auc[k].len()
+                    );
+                }
+            }
+        }
+        output::write_file(&dir.join("operating_points.csv"), ocsv.as_bytes())?;
         let mut acsv = String::from(
             "attack,images,attacked,successes,l0_mean,l2_mean,l2_median,linf_mean,seconds\n",
         );
@@ -312,7 +358,8 @@ impl Report {
             }
         }
         output::write_file(&dir.join("sweeps.csv"), scsv.as_bytes())?;
-        let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary()})).collect();
+        let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
+            "target_fprs": r.target_fprs, "operating_points": r.operating, "operating_summary": r.operating_summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
             &json!({"model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
@@ -344,6 +391,24 @@ impl Report {
             }
             h.push_str("</tr>");
         }
+        h.push_str("</table><h2>TPR at a fixed false-positive rate</h2><p>The threshold of each repetition's detector is the one that flags at most the given fraction of the normal <em>training</em> rows; the true-positive rate is measured on the adversarial test rows (mean ± std over repetitions), and in brackets the false-positive rate it realises on the normal test rows.</p><table><tr><th>attack</th><th>FPR target</th>");
+        for r in &self.auc {
+            let _ = write!(h, "<th>{}</th>", r.detector.name());
+        }
+        h.push_str("</tr>");
+        for (k, a) in self.auc[0].attacks.iter().enumerate() {
+            for (t, target) in self.auc[0].target_fprs.iter().enumerate() {
+                let _ = write!(h, "<tr><td>{a}</td><td>{}</td>", output::percent(*target));
+                for r in &self.auc {
+                    let _ = write!(
+                        h,
+                        "<td>{}</td>",
+                        operating_cell(&r.operating_summary()[k][t])
+                    );
+                }
+                h.push_str("</tr>");
+            }
+        }
         h.push_str("</table><h2>Attacks</h2><table><tr><th>attack</th><th>success</th><th>mean L0</th><th>mean L2</th><th>median L2</th><th>mean L∞</th><th>time (s)</th></tr>");
         for a in &self.attacks {
             let s = &a.summary;
@@ -369,7 +434,7 @@ impl Report {
                 "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>"
             );
         }
-        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
+        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"operating_points.csv\">operating_points.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
         Ok(h)
     }
 }

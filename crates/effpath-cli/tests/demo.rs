@@ -50,10 +50,38 @@ fn demo_writes_a_complete_report() {
             }
         }
     }
+    // Operating points: TPR at 1 % and 5 % FPR per detector and attack, in the table,
+    // results.json and operating_points.csv.
+    assert!(stdout.contains("TPR at 1.00% FPR") && stdout.contains("TPR at 5.00% FPR"));
+    for d in aucs {
+        assert_eq!(d["target_fprs"], serde_json::json!([0.01, 0.05]));
+        let summary = d["operating_summary"].as_array().unwrap();
+        assert_eq!(summary.len(), 3, "one entry per attack");
+        for per_attack in summary {
+            let per_target = per_attack.as_array().unwrap();
+            assert_eq!(per_target.len(), 2);
+            let tpr: Vec<f64> = per_target
+                .iter()
+                .map(|o| o["tpr"][0].as_f64().unwrap())
+                .collect();
+            assert!(tpr.iter().all(|t| (0.0..=1.0).contains(t)), "{tpr:?}");
+            assert!(tpr[0] <= tpr[1], "TPR grows with the allowed FPR: {tpr:?}");
+        }
+        for per_attack in d["operating_points"].as_array().unwrap() {
+            for (points, target) in per_attack.as_array().unwrap().iter().zip([0.01, 0.05]) {
+                for p in points.as_array().unwrap() {
+                    assert!(p["train_fpr"].as_f64().unwrap() <= target + 1e-12, "{p}");
+                }
+            }
+        }
+    }
+    let ops = std::fs::read_to_string(dir.path().join("operating_points.csv")).unwrap();
+    assert_eq!(ops.lines().count(), 1 + 4 * 3 * 2);
     let csv = std::fs::read_to_string(dir.path().join("auc.csv")).unwrap();
     assert_eq!(csv.lines().count(), 1 + 4 * 3);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
+    assert!(html.contains("TPR at a fixed false-positive rate"));
     let sweeps = std::fs::read_to_string(dir.path().join("sweeps.csv")).unwrap();
     for sweep in [
         "sweep_layers",

@@ -65,6 +65,18 @@ pub enum DetectError {
         /// The offending value.
         value: f64,
     },
+    /// A list of scores needed for an operating point is empty.
+    #[error("no {what} scores to set or measure an operating point on")]
+    NoScores {
+        /// Which scores (`normal training`, `normal test`, `adversarial test`).
+        what: &'static str,
+    },
+    /// A target false-positive rate is not in [0, 1].
+    #[error("target false-positive rate {value} is not in [0, 1]")]
+    TargetFpr {
+        /// The rate given.
+        value: f64,
+    },
     /// A hyper-parameter is out of its valid range (or does not fit the data).
     #[error("invalid option `{option}`: {reason}")]
     InvalidOption {

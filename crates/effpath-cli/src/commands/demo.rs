@@ -166,6 +166,7 @@ fn linear_auc(
         seed: args.seed,
         train_fraction,
         train_attacks,
+        ..ExperimentOptions::default()
     };
     Ok(run_experiment(data, &opts)?
         .summary()
