@@ -6,6 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use effpath::DetectorKind;
 use effpath::attack::Summary;
 use effpath::detect::{AucResult, OperatingSummary};
 use serde_json::json;
@@ -39,6 +40,73 @@ pub struct Sweep {
     pub series: Vec<(String, Vec<f64>)>,
 }
 
+/// Name of the class-path file in the report folder.
+pub const CLASSPATHS_FILE: &str = "classpaths.bin";
+
+/// Name of the detector file of `kind` in the report folder: `detector-<kind>.json`.
+pub fn detector_file_name(kind: DetectorKind) -> String {
+    format!("detector-{}.json", kind.name())
+}
+
+/// The class paths and detectors saved in the report folder, for `effpath detect`.
+#[derive(Debug)]
+pub struct ReportFiles {
+    /// The model as given to the demo (what `effpath detect` needs as MODEL).
+    pub model: String,
+    /// The report folder as given.
+    pub dir: String,
+    /// File name of the class paths.
+    pub classpaths: String,
+    /// `(kind, file name)` of each detector.
+    pub detectors: Vec<(DetectorKind, String)>,
+    /// Normal rows the detectors were trained on.
+    pub normal_rows: usize,
+    /// Adversarial rows the detectors were trained on.
+    pub adversarial_rows: usize,
+    /// FPR on the normal training rows that set their thresholds.
+    pub fpr: f64,
+}
+
+impl ReportFiles {
+    /// The `effpath detect` command line using the detector file `detector` on `input`
+    /// (e.g. `["--dataset", "mnist-test"]`).
+    pub fn detect_command(&self, detector: &str, input: &[&str]) -> String {
+        let dir = Path::new(&self.dir);
+        let mut words = vec![
+            "effpath".to_string(),
+            "detect".to_string(),
+            shell_word(&self.model),
+            "--classpaths".to_string(),
+            shell_word(&dir.join(&self.classpaths).display().to_string()),
+            "--detector".to_string(),
+            shell_word(&dir.join(detector).display().to_string()),
+        ];
+        words.extend(input.iter().map(|w| shell_word(w)));
+        words.join(" ")
+    }
+}
+
+/// `word` quoted for a POSIX shell when it holds anything but `[A-Za-z0-9_./:=,+-]`.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=,+-".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// `text` with `&`, `<`, `>` and `"` escaped for HTML.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Everything the report shows.
 #[derive(Debug)]
 pub struct Report {
@@ -62,6 +130,8 @@ pub struct Report {
     pub normal_rows: Vec<Vec<f64>>,
     /// Feature rows of each attack's adversarial examples.
     pub attack_rows: Vec<(String, Vec<Vec<f64>>)>,
+    /// The class-path and detector files written beside the report.
+    pub files: ReportFiles,
     /// Class × class Jaccard of the class paths.
     pub class_jaccard: Vec<Vec<Option<f64>>>,
     /// Total wall time.
@@ -369,6 +439,44 @@ impl Report {
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
     }
 
+    /// The section on the saved class paths and detectors and how to use them.
+    fn html_files(&self, h: &mut String) {
+        let f = &self.files;
+        let _ = write!(
+            h,
+            "<h2>Class paths and detectors</h2><p>This folder holds the class paths the demo profiled (<a href=\"{0}\"><code>{0}</code></a>, the file <code>effpath profile</code> writes) and one trained detector per model, in the format of <code>effpath fit-detector</code>: each fitted on the training rows of the first repetition ({1} normal and {2} adversarial rows from all attacks), with its threshold set at {3} false-positive rate on the normal training rows.</p><ul>",
+            html_escape(&f.classpaths),
+            f.normal_rows,
+            f.adversarial_rows,
+            output::percent(f.fpr)
+        );
+        for (kind, name) in &f.detectors {
+            let _ = write!(
+                h,
+                "<li>{}: <a href=\"{1}\"><code>{1}</code></a></li>",
+                kind.name(),
+                html_escape(name)
+            );
+        }
+        h.push_str("</ul><p>To flag inputs with one of them (any detector file works in its place; <code>--json</code> prints JSON):</p>");
+        if let Some((_, name)) = f.detectors.first() {
+            let commands = [
+                f.detect_command(name, &["--dataset", "mnist-test", "--limit", "100"]),
+                f.detect_command(name, &["--input", "X.npy"]),
+            ];
+            for c in commands {
+                let _ = write!(
+                    h,
+                    "<pre><code class=\"cmd\">{}</code></pre>",
+                    html_escape(&c)
+                );
+            }
+            h.push_str(
+                "<p>(<code>X.npy</code>: float32 images of shape (N, 1, 28, 28) in [0, 1].)</p>",
+            );
+        }
+    }
+
     fn html(&self, dir: &Path, figs: &[(String, String)]) -> Result<String> {
         let mut h = String::from(
             "<!DOCTYPE html><html><head><meta charset=\"utf-8\"><title>effpath report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}figure{margin:2em 0}figcaption{color:#555}</style></head><body>",
@@ -434,6 +542,7 @@ impl Report {
                 "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>"
             );
         }
+        self.html_files(&mut h);
         h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"operating_points.csv\">operating_points.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
         Ok(h)
     }

@@ -114,6 +114,103 @@ fn demo_writes_a_complete_report() {
     }
 }
 
+/// The `effpath detect` command lines given in `index.html` (`<code class="cmd">`).
+fn html_commands(html: &str) -> Vec<Vec<String>> {
+    html.split("<code class=\"cmd\">")
+        .skip(1)
+        .filter_map(|rest| rest.split("</code>").next())
+        .map(|c| {
+            c.replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// The demo's report folder holds `classpaths.bin` and one detector per kind, usable by
+/// `effpath detect` exactly as `index.html` says.
+#[test]
+fn demo_detector_files_work_with_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args([
+            "demo",
+            "--per-class",
+            "3",
+            "--repetitions",
+            "1",
+            "--attacks",
+            "fgsm,random-noise",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cp = dir.path().join("classpaths.bin");
+    // The class paths load for the shipped model (fingerprint checked) and hold 10 classes.
+    let net = effpath::models::lenet5_mnist().unwrap();
+    let paths = effpath::ClassPaths::load(&cp, Some(net.fingerprint().0.into())).unwrap();
+    assert_eq!(paths.classes(), 10);
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let commands = html_commands(&html);
+    assert_eq!(commands.len(), 2, "{commands:?}");
+    // The first command is runnable as written (with the test binary for `effpath`).
+    let first = &commands[0];
+    assert_eq!(first[..2], ["effpath".to_string(), "detect".to_string()]);
+    let run = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args(&first[1..])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{first:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["images"].as_array().unwrap().len(), 100);
+    for kind in ["linear", "random-forest", "adaboost", "gradient-boosting"] {
+        let det = dir.path().join(format!("detector-{kind}.json"));
+        assert!(html.contains(&format!("detector-{kind}.json")), "{kind}");
+        let file = effpath::guard::DetectorFile::load(&det).unwrap();
+        assert_eq!(file.detector.kind().name(), kind);
+        let run = Command::new(env!("CARGO_BIN_EXE_effpath"))
+            .args(["detect", "lenet5-mnist", "--classpaths"])
+            .arg(&cp)
+            .arg("--detector")
+            .arg(&det)
+            .args(["--dataset", "mnist-test", "--limit", "20", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(v["threshold"].as_f64().unwrap(), file.threshold, "{kind}");
+        let images = v["images"].as_array().unwrap();
+        assert_eq!(images.len(), 20);
+        for i in images {
+            let flagged = i["flagged"].as_bool().unwrap();
+            match i["score"].as_f64() {
+                Some(s) => assert_eq!(flagged, s >= file.threshold, "{kind}: {i}"),
+                None => assert!(flagged, "{kind}: {i}"),
+            }
+        }
+    }
+}
+
 #[test]
 fn demo_rejects_unknown_attacks() {
     let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
