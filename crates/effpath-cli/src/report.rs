@@ -471,8 +471,27 @@ impl Report {
                     html_escape(&c)
                 );
             }
-            h.push_str(
-                "<p>(<code>X.npy</code>: float32 images of shape (N, 1, 28, 28) in [0, 1].)</p>",
+            h.push_str("<p>(<code>X.npy</code>: float32 images of shape (N, 1, 28, 28) in [0, 1].) On the successful adversarial examples of an attack archive (rows keep their test-set index):</p>");
+            let model = shell_word(&f.model);
+            let attack = [
+                "effpath",
+                "attack",
+                &model,
+                "--attack",
+                "fgsm",
+                "--dataset",
+                "mnist-test",
+                "--per-class",
+                "5",
+                "--out",
+                "adv.npz",
+            ]
+            .join(" ");
+            let _ = write!(
+                h,
+                "<pre><code class=\"attack\">{}</code></pre><pre><code class=\"cmd\">{}</code></pre>",
+                html_escape(&attack),
+                html_escape(&f.detect_command(name, &["--input", "adv.npz"]))
             );
         }
     }

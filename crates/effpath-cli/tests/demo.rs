@@ -115,8 +115,8 @@ fn demo_writes_a_complete_report() {
 }
 
 /// The `effpath detect` command lines given in `index.html` (`<code class="cmd">`).
-fn html_commands(html: &str) -> Vec<Vec<String>> {
-    html.split("<code class=\"cmd\">")
+fn html_commands(html: &str, class: &str) -> Vec<Vec<String>> {
+    html.split(&format!("<code class=\"{class}\">"))
         .skip(1)
         .filter_map(|rest| rest.split("</code>").next())
         .map(|c| {
@@ -162,8 +162,8 @@ fn demo_detector_files_work_with_detect() {
     let paths = effpath::ClassPaths::load(&cp, Some(net.fingerprint().0.into())).unwrap();
     assert_eq!(paths.classes(), 10);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
-    let commands = html_commands(&html);
-    assert_eq!(commands.len(), 2, "{commands:?}");
+    let commands = html_commands(&html, "cmd");
+    assert_eq!(commands.len(), 3, "{commands:?}");
     // The first command is runnable as written (with the test binary for `effpath`).
     let first = &commands[0];
     assert_eq!(first[..2], ["effpath".to_string(), "detect".to_string()]);
@@ -179,6 +179,23 @@ fn demo_detector_files_work_with_detect() {
     );
     let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
     assert_eq!(v["images"].as_array().unwrap().len(), 100);
+    // The attack command, then detect on its archive, run as written in a scratch folder.
+    let work = tempfile::tempdir().unwrap();
+    let attack = &html_commands(&html, "attack")[0];
+    let on_archive = &commands[2];
+    assert!(on_archive.ends_with(&["--input".to_string(), "adv.npz".to_string()]));
+    for c in [attack, on_archive] {
+        let run = Command::new(env!("CARGO_BIN_EXE_effpath"))
+            .args(&c[1..])
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
     for kind in ["linear", "random-forest", "adaboost", "gradient-boosting"] {
         let det = dir.path().join(format!("detector-{kind}.json"));
         assert!(html.contains(&format!("detector-{kind}.json")), "{kind}");
