@@ -41,7 +41,7 @@ fn demo_writes_a_complete_report() {
         serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["normal_images"], 40);
     let aucs = results["auc"].as_array().unwrap();
-    assert_eq!(aucs.len(), 4, "one entry per detector");
+    assert_eq!(aucs.len(), 6, "one entry per detector");
     for d in aucs {
         for per_attack in d["auc"].as_array().unwrap() {
             for a in per_attack.as_array().unwrap() {
@@ -76,9 +76,9 @@ fn demo_writes_a_complete_report() {
         }
     }
     let ops = std::fs::read_to_string(dir.path().join("operating_points.csv")).unwrap();
-    assert_eq!(ops.lines().count(), 1 + 4 * 3 * 2);
+    assert_eq!(ops.lines().count(), 1 + 6 * 3 * 2);
     let csv = std::fs::read_to_string(dir.path().join("auc.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4 * 3);
+    assert_eq!(csv.lines().count(), 1 + 6 * 3);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
     assert!(html.contains("TPR at a fixed false-positive rate"));
@@ -104,6 +104,8 @@ fn demo_writes_a_complete_report() {
         "sweep_layers",
         "roc_linear",
         "roc_random-forest",
+        "roc_svm",
+        "roc_logistic",
         "similarity_distribution",
         "layer_similarity",
         "class_jaccard",
@@ -196,7 +198,14 @@ fn demo_detector_files_work_with_detect() {
             String::from_utf8_lossy(&run.stderr)
         );
     }
-    for kind in ["linear", "random-forest", "adaboost", "gradient-boosting"] {
+    for kind in [
+        "linear",
+        "random-forest",
+        "adaboost",
+        "gradient-boosting",
+        "svm",
+        "logistic",
+    ] {
         let det = dir.path().join(format!("detector-{kind}.json"));
         assert!(html.contains(&format!("detector-{kind}.json")), "{kind}");
         let file = effpath::guard::DetectorFile::load(&det).unwrap();

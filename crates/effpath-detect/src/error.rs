@@ -91,10 +91,19 @@ pub enum DetectError {
         /// What happened.
         reason: String,
     },
+    /// The smartcore solver behind the `svm` or `logistic` detector failed.
+    #[error("the {model} solver failed: {source}")]
+    Solver {
+        /// `svm` or `logistic`.
+        model: &'static str,
+        /// smartcore's error, boxed so that its type stays out of this API.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A detector kind name is not one of `linear`, `random-forest`, `adaboost`,
-    /// `gradient-boosting`.
+    /// `gradient-boosting`, `svm`, `logistic`.
     #[error(
-        "unknown detector kind `{name}` (expected linear, random-forest, adaboost or gradient-boosting)"
+        "unknown detector kind `{name}` (expected linear, random-forest, adaboost, gradient-boosting, svm or logistic)"
     )]
     UnknownKind {
         /// The name that was given.

@@ -13,6 +13,7 @@
 //! | [`forest`] | [`RandomForest`]: bootstrap Gini trees, mean leaf frequency |
 //! | [`adaboost`] | [`AdaBoost`]: SAMME / SAMME.R with weighted stumps |
 //! | [`boosting`] | [`GradientBoosting`]: binary log-loss, Newton leaves |
+//! | [`smartcore_models`] | [`Svm`] (smartcore SVC, linear kernel) and [`Logistic`] (smartcore logistic regression) |
 //! | [`roc`] | [`roc_curve`], [`auc`], [`roc_auc`] |
 //! | [`operating`] | [`threshold_at_fpr`], [`operating_point`]: TPR at a FPR fixed on normal training rows |
 //! | [`split`] | [`split_indices`], [`mean_std`] for repeated experiments |
@@ -47,6 +48,7 @@ pub mod forest;
 pub mod linear;
 pub mod operating;
 pub mod roc;
+pub mod smartcore_models;
 pub mod split;
 mod tree;
 
@@ -64,4 +66,5 @@ pub use operating::{
     DEFAULT_TARGET_FPRS, OperatingPoint, flagged_fraction, operating_point, threshold_at_fpr,
 };
 pub use roc::{Roc, auc, roc_auc, roc_curve};
+pub use smartcore_models::{Logistic, LogisticOptions, Svm, SvmOptions};
 pub use split::{mean_std, split_indices};

@@ -1,6 +1,6 @@
 //! `effpath demo`: the whole method on the shipped defaults — class paths of the trained
 //! LeNet on the MNIST training split, attacks on correctly classified test digits, path
-//! features, four detectors, AUC per attack, and a report folder.
+//! features, six detectors, AUC per attack, and a report folder.
 
 use std::io::Write;
 use std::path::PathBuf;
