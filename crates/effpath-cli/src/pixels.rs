@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args};
+use effpath::data::read_adversarial_npz;
 use effpath::ndarray::{ArrayD, Axis};
 use effpath::{IdxOptions, LabeledImages, Network, Normalization, read_npy};
 
@@ -16,9 +17,10 @@ use crate::output;
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("pixels").required(true).args(["input", "images", "dataset"])))]
 pub struct PixelArgs {
-    /// A float32 .npy of shape (N,C,H,W) with values in [0, 1] (e.g. the `adv` array written
-    /// by `effpath attack`, extracted with numpy)
-    #[arg(long, value_name = "X.npy")]
+    /// A float32 .npy of shape (N,C,H,W) with values in [0, 1], or an .npz archive written
+    /// by `effpath attack` (its successful adversarial examples are used, rows keep their
+    /// original dataset index and label)
+    #[arg(long, value_name = "X.npy|adv.npz")]
     input: Option<PathBuf>,
 
     /// An IDX image file (gzip or plain)
@@ -49,6 +51,9 @@ pub struct Pixels {
     pub x: ArrayD<f32>,
     /// Labels, when the source has them.
     pub labels: Option<Vec<usize>>,
+    /// The index of each image in its original source, when it is not its position here
+    /// (the successful examples of an `effpath attack` archive).
+    pub indices: Option<Vec<usize>>,
     /// Where the images came from.
     pub source: String,
 }
@@ -63,13 +68,39 @@ fn from_labeled(
     Ok(data.to_tensor(0..limit.min(data.len()), norm)?.into_dyn())
 }
 
+impl Pixels {
+    /// The original index of image `k` of the batch.
+    pub fn index(&self, k: usize) -> usize {
+        self.indices
+            .as_ref()
+            .and_then(|i| i.get(k).copied())
+            .unwrap_or(k)
+    }
+}
+
 impl PixelArgs {
     /// Loads, checks against the model input and normalises the batch.
     pub fn load(&self, net: &Network) -> Result<Pixels> {
         let norm = self.normalize.unwrap_or_else(|| model_normalization(net));
         let limit = self.limit.unwrap_or(usize::MAX);
         if let Some(path) = &self.input {
-            let mut x = read_npy::<f32>(path)?;
+            let is_npz = path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+            let (x, labels, indices) = if is_npz {
+                let archive = read_adversarial_npz(path)?;
+                if archive.indices.is_empty() {
+                    bail!(
+                        "{} holds no successful adversarial examples ({} attempted)",
+                        path.display(),
+                        archive.attempted
+                    );
+                }
+                (archive.images, Some(archive.labels), Some(archive.indices))
+            } else {
+                (read_npy::<f32>(path)?, None, None)
+            };
+            let mut x = x;
             let expected = net.input_shape();
             if x.ndim() != expected.len() + 1 || x.shape()[1..] != *expected {
                 bail!(
@@ -88,9 +119,11 @@ impl PixelArgs {
             let n = x.shape()[0].min(limit);
             x = x.slice_axis(Axis(0), (0..n).into()).to_owned();
             norm.apply(&mut x);
+            let truncate = |v: Vec<usize>| v.into_iter().take(n).collect::<Vec<_>>();
             return Ok(Pixels {
                 x,
-                labels: None,
+                labels: labels.map(truncate),
+                indices: indices.map(truncate),
                 source: path.display().to_string(),
             });
         }
@@ -114,6 +147,7 @@ impl PixelArgs {
             return Ok(Pixels {
                 x,
                 labels,
+                indices: None,
                 source: path.display().to_string(),
             });
         }
@@ -126,6 +160,7 @@ impl PixelArgs {
         Ok(Pixels {
             x,
             labels: Some(data.labels()[..n].iter().map(|&l| l as usize).collect()),
+            indices: None,
             source: dataset.name().to_string(),
         })
     }

@@ -6,8 +6,9 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
+use effpath::DetectorKind;
 use effpath::attack::Summary;
-use effpath::detect::AucResult;
+use effpath::detect::{AucResult, OperatingSummary};
 use serde_json::json;
 
 use crate::output;
@@ -39,6 +40,73 @@ pub struct Sweep {
     pub series: Vec<(String, Vec<f64>)>,
 }
 
+/// Name of the class-path file in the report folder.
+pub const CLASSPATHS_FILE: &str = "classpaths.bin";
+
+/// Name of the detector file of `kind` in the report folder: `detector-<kind>.json`.
+pub fn detector_file_name(kind: DetectorKind) -> String {
+    format!("detector-{}.json", kind.name())
+}
+
+/// The class paths and detectors saved in the report folder, for `effpath detect`.
+#[derive(Debug)]
+pub struct ReportFiles {
+    /// The model as given to the demo (what `effpath detect` needs as MODEL).
+    pub model: String,
+    /// The report folder as given.
+    pub dir: String,
+    /// File name of the class paths.
+    pub classpaths: String,
+    /// `(kind, file name)` of each detector.
+    pub detectors: Vec<(DetectorKind, String)>,
+    /// Normal rows the detectors were trained on.
+    pub normal_rows: usize,
+    /// Adversarial rows the detectors were trained on.
+    pub adversarial_rows: usize,
+    /// FPR on the normal training rows that set their thresholds.
+    pub fpr: f64,
+}
+
+impl ReportFiles {
+    /// The `effpath detect` command line using the detector file `detector` on `input`
+    /// (e.g. `["--dataset", "mnist-test"]`).
+    pub fn detect_command(&self, detector: &str, input: &[&str]) -> String {
+        let dir = Path::new(&self.dir);
+        let mut words = vec![
+            "effpath".to_string(),
+            "detect".to_string(),
+            shell_word(&self.model),
+            "--classpaths".to_string(),
+            shell_word(&dir.join(&self.classpaths).display().to_string()),
+            "--detector".to_string(),
+            shell_word(&dir.join(detector).display().to_string()),
+        ];
+        words.extend(input.iter().map(|w| shell_word(w)));
+        words.join(" ")
+    }
+}
+
+/// `word` quoted for a POSIX shell when it holds anything but `[A-Za-z0-9_./:=,+-]`.
+fn shell_word(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_./:=,+-".contains(c));
+    if plain {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
+}
+
+/// `text` with `&`, `<`, `>` and `"` escaped for HTML.
+fn html_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
 /// Everything the report shows.
 #[derive(Debug)]
 pub struct Report {
@@ -62,12 +130,19 @@ pub struct Report {
     pub normal_rows: Vec<Vec<f64>>,
     /// Feature rows of each attack's adversarial examples.
     pub attack_rows: Vec<(String, Vec<Vec<f64>>)>,
+    /// The class-path and detector files written beside the report.
+    pub files: ReportFiles,
     /// Class × class Jaccard of the class paths.
     pub class_jaccard: Vec<Vec<Option<f64>>>,
     /// Total wall time.
     pub seconds: f64,
     /// The sweeps (layers, training size, generalisation, θ).
     pub sweeps: Vec<Sweep>,
+}
+
+/// `TPR mean ± std [realised FPR mean]`.
+fn operating_cell(s: &OperatingSummary) -> String {
+    format!("{:.3} ± {:.3} [{:.3}]", s.tpr.0, s.tpr.1, s.fpr.0)
 }
 
 fn mean(v: &[f64]) -> f64 {
@@ -90,6 +165,25 @@ impl Report {
                 write!(out, "{:>22}", format!("{m:.4} ± {s:.4}"))?;
             }
             writeln!(out)?;
+        }
+        for (t, target) in self.auc[0].target_fprs.iter().enumerate() {
+            write!(
+                out,
+                "\nTPR at {} FPR (threshold fixed on the normal training rows; mean ± std, [realised FPR on normal test rows])\n{:<16}",
+                output::percent(*target),
+                "attack"
+            )?;
+            for r in &self.auc {
+                write!(out, "{:>26}", r.detector.name())?;
+            }
+            writeln!(out)?;
+            for (k, a) in attacks.iter().enumerate() {
+                write!(out, "{a:<16}")?;
+                for r in &self.auc {
+                    write!(out, "{:>26}", operating_cell(&r.operating_summary()[k][t]))?;
+                }
+                writeln!(out)?;
+            }
         }
         Ok(())
     }
@@ -283,6 +377,28 @@ impl Report {
             }
         }
         output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
+        let mut ocsv = String::from(
+            "detector,attack,target_fpr,tpr_mean,tpr_std,test_fpr_mean,test_fpr_std,repetitions\n",
+        );
+        for r in &self.auc {
+            for (k, per_target) in r.operating_summary().into_iter().enumerate() {
+                for o in per_target {
+                    let _ = writeln!(
+                        ocsv,
+                        "{},{},{},{},{},{},{},{}",
+                        r.detector.name(),
+                        r.attacks[k],
+                        o.target_fpr,
+                        o.tpr.0,
+                        o.tpr.1,
+                        o.fpr.0,
+                        o.fpr.1,
+                        r.auc[k].len()
+                    );
+                }
+            }
+        }
+        output::write_file(&dir.join("operating_points.csv"), ocsv.as_bytes())?;
         let mut acsv = String::from(
             "attack,images,attacked,successes,l0_mean,l2_mean,l2_median,linf_mean,seconds\n",
         );
@@ -312,7 +428,8 @@ impl Report {
             }
         }
         output::write_file(&dir.join("sweeps.csv"), scsv.as_bytes())?;
-        let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary()})).collect();
+        let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
+            "target_fprs": r.target_fprs, "operating_points": r.operating, "operating_summary": r.operating_summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
             &json!({"model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
@@ -320,6 +437,63 @@ impl Report {
         )?;
         let figs = self.figures(dir)?;
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
+    }
+
+    /// The section on the saved class paths and detectors and how to use them.
+    fn html_files(&self, h: &mut String) {
+        let f = &self.files;
+        let _ = write!(
+            h,
+            "<h2>Class paths and detectors</h2><p>This folder holds the class paths the demo profiled (<a href=\"{0}\"><code>{0}</code></a>, the file <code>effpath profile</code> writes) and one trained detector per model, in the format of <code>effpath fit-detector</code>: each fitted on the training rows of the first repetition ({1} normal and {2} adversarial rows from all attacks), with its threshold set at {3} false-positive rate on the normal training rows.</p><ul>",
+            html_escape(&f.classpaths),
+            f.normal_rows,
+            f.adversarial_rows,
+            output::percent(f.fpr)
+        );
+        for (kind, name) in &f.detectors {
+            let _ = write!(
+                h,
+                "<li>{}: <a href=\"{1}\"><code>{1}</code></a></li>",
+                kind.name(),
+                html_escape(name)
+            );
+        }
+        h.push_str("</ul><p>To flag inputs with one of them (any detector file works in its place; <code>--json</code> prints JSON):</p>");
+        if let Some((_, name)) = f.detectors.first() {
+            let commands = [
+                f.detect_command(name, &["--dataset", "mnist-test", "--limit", "100"]),
+                f.detect_command(name, &["--input", "X.npy"]),
+            ];
+            for c in commands {
+                let _ = write!(
+                    h,
+                    "<pre><code class=\"cmd\">{}</code></pre>",
+                    html_escape(&c)
+                );
+            }
+            h.push_str("<p>(<code>X.npy</code>: float32 images of shape (N, 1, 28, 28) in [0, 1].) On the successful adversarial examples of an attack archive (rows keep their test-set index):</p>");
+            let model = shell_word(&f.model);
+            let attack = [
+                "effpath",
+                "attack",
+                &model,
+                "--attack",
+                "fgsm",
+                "--dataset",
+                "mnist-test",
+                "--per-class",
+                "5",
+                "--out",
+                "adv.npz",
+            ]
+            .join(" ");
+            let _ = write!(
+                h,
+                "<pre><code class=\"attack\">{}</code></pre><pre><code class=\"cmd\">{}</code></pre>",
+                html_escape(&attack),
+                html_escape(&f.detect_command(name, &["--input", "adv.npz"]))
+            );
+        }
     }
 
     fn html(&self, dir: &Path, figs: &[(String, String)]) -> Result<String> {
@@ -343,6 +517,24 @@ impl Report {
                 let _ = write!(h, "<td>{m:.4} ± {s:.4}</td>");
             }
             h.push_str("</tr>");
+        }
+        h.push_str("</table><h2>TPR at a fixed false-positive rate</h2><p>The threshold of each repetition's detector is the one that flags at most the given fraction of the normal <em>training</em> rows; the true-positive rate is measured on the adversarial test rows (mean ± std over repetitions), and in brackets the false-positive rate it realises on the normal test rows.</p><table><tr><th>attack</th><th>FPR target</th>");
+        for r in &self.auc {
+            let _ = write!(h, "<th>{}</th>", r.detector.name());
+        }
+        h.push_str("</tr>");
+        for (k, a) in self.auc[0].attacks.iter().enumerate() {
+            for (t, target) in self.auc[0].target_fprs.iter().enumerate() {
+                let _ = write!(h, "<tr><td>{a}</td><td>{}</td>", output::percent(*target));
+                for r in &self.auc {
+                    let _ = write!(
+                        h,
+                        "<td>{}</td>",
+                        operating_cell(&r.operating_summary()[k][t])
+                    );
+                }
+                h.push_str("</tr>");
+            }
         }
         h.push_str("</table><h2>Attacks</h2><table><tr><th>attack</th><th>success</th><th>mean L0</th><th>mean L2</th><th>median L2</th><th>mean L∞</th><th>time (s)</th></tr>");
         for a in &self.attacks {
@@ -369,7 +561,8 @@ impl Report {
                 "<figure>{svg}<figcaption>{caption} — <a href=\"{stem}.png\">PNG</a>, <a href=\"{stem}.svg\">SVG</a></figcaption></figure>"
             );
         }
-        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
+        self.html_files(&mut h);
+        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"operating_points.csv\">operating_points.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
         Ok(h)
     }
 }

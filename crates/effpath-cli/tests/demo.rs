@@ -41,7 +41,7 @@ fn demo_writes_a_complete_report() {
         serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["normal_images"], 40);
     let aucs = results["auc"].as_array().unwrap();
-    assert_eq!(aucs.len(), 4, "one entry per detector");
+    assert_eq!(aucs.len(), 6, "one entry per detector");
     for d in aucs {
         for per_attack in d["auc"].as_array().unwrap() {
             for a in per_attack.as_array().unwrap() {
@@ -50,10 +50,38 @@ fn demo_writes_a_complete_report() {
             }
         }
     }
+    // Operating points: TPR at 1 % and 5 % FPR per detector and attack, in the table,
+    // results.json and operating_points.csv.
+    assert!(stdout.contains("TPR at 1.00% FPR") && stdout.contains("TPR at 5.00% FPR"));
+    for d in aucs {
+        assert_eq!(d["target_fprs"], serde_json::json!([0.01, 0.05]));
+        let summary = d["operating_summary"].as_array().unwrap();
+        assert_eq!(summary.len(), 3, "one entry per attack");
+        for per_attack in summary {
+            let per_target = per_attack.as_array().unwrap();
+            assert_eq!(per_target.len(), 2);
+            let tpr: Vec<f64> = per_target
+                .iter()
+                .map(|o| o["tpr"][0].as_f64().unwrap())
+                .collect();
+            assert!(tpr.iter().all(|t| (0.0..=1.0).contains(t)), "{tpr:?}");
+            assert!(tpr[0] <= tpr[1], "TPR grows with the allowed FPR: {tpr:?}");
+        }
+        for per_attack in d["operating_points"].as_array().unwrap() {
+            for (points, target) in per_attack.as_array().unwrap().iter().zip([0.01, 0.05]) {
+                for p in points.as_array().unwrap() {
+                    assert!(p["train_fpr"].as_f64().unwrap() <= target + 1e-12, "{p}");
+                }
+            }
+        }
+    }
+    let ops = std::fs::read_to_string(dir.path().join("operating_points.csv")).unwrap();
+    assert_eq!(ops.lines().count(), 1 + 6 * 3 * 2);
     let csv = std::fs::read_to_string(dir.path().join("auc.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 4 * 3);
+    assert_eq!(csv.lines().count(), 1 + 6 * 3);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
+    assert!(html.contains("TPR at a fixed false-positive rate"));
     let sweeps = std::fs::read_to_string(dir.path().join("sweeps.csv")).unwrap();
     for sweep in [
         "sweep_layers",
@@ -76,6 +104,8 @@ fn demo_writes_a_complete_report() {
         "sweep_layers",
         "roc_linear",
         "roc_random-forest",
+        "roc_svm",
+        "roc_logistic",
         "similarity_distribution",
         "layer_similarity",
         "class_jaccard",
@@ -83,6 +113,127 @@ fn demo_writes_a_complete_report() {
         let png = std::fs::read(dir.path().join(format!("{stem}.png"))).unwrap();
         assert_eq!(&png[..4], b"\x89PNG", "{stem}.png");
         assert!(dir.path().join(format!("{stem}.svg")).exists());
+    }
+}
+
+/// The `effpath detect` command lines given in `index.html` (`<code class="cmd">`).
+fn html_commands(html: &str, class: &str) -> Vec<Vec<String>> {
+    html.split(&format!("<code class=\"{class}\">"))
+        .skip(1)
+        .filter_map(|rest| rest.split("</code>").next())
+        .map(|c| {
+            c.replace("&quot;", "\"")
+                .replace("&lt;", "<")
+                .replace("&gt;", ">")
+                .replace("&amp;", "&")
+                .split_whitespace()
+                .map(String::from)
+                .collect()
+        })
+        .collect()
+}
+
+/// The demo's report folder holds `classpaths.bin` and one detector per kind, usable by
+/// `effpath detect` exactly as `index.html` says.
+#[test]
+fn demo_detector_files_work_with_detect() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args([
+            "demo",
+            "--per-class",
+            "3",
+            "--repetitions",
+            "1",
+            "--attacks",
+            "fgsm,random-noise",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let cp = dir.path().join("classpaths.bin");
+    // The class paths load for the shipped model (fingerprint checked) and hold 10 classes.
+    let net = effpath::models::lenet5_mnist().unwrap();
+    let paths = effpath::ClassPaths::load(&cp, Some(net.fingerprint().0.into())).unwrap();
+    assert_eq!(paths.classes(), 10);
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    let commands = html_commands(&html, "cmd");
+    assert_eq!(commands.len(), 3, "{commands:?}");
+    // The first command is runnable as written (with the test binary for `effpath`).
+    let first = &commands[0];
+    assert_eq!(first[..2], ["effpath".to_string(), "detect".to_string()]);
+    let run = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args(&first[1..])
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(
+        run.status.success(),
+        "{first:?}: {}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+    assert_eq!(v["images"].as_array().unwrap().len(), 100);
+    // The attack command, then detect on its archive, run as written in a scratch folder.
+    let work = tempfile::tempdir().unwrap();
+    let attack = &html_commands(&html, "attack")[0];
+    let on_archive = &commands[2];
+    assert!(on_archive.ends_with(&["--input".to_string(), "adv.npz".to_string()]));
+    for c in [attack, on_archive] {
+        let run = Command::new(env!("CARGO_BIN_EXE_effpath"))
+            .args(&c[1..])
+            .current_dir(work.path())
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{c:?}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+    }
+    for kind in [
+        "linear",
+        "random-forest",
+        "adaboost",
+        "gradient-boosting",
+        "svm",
+        "logistic",
+    ] {
+        let det = dir.path().join(format!("detector-{kind}.json"));
+        assert!(html.contains(&format!("detector-{kind}.json")), "{kind}");
+        let file = effpath::guard::DetectorFile::load(&det).unwrap();
+        assert_eq!(file.detector.kind().name(), kind);
+        let run = Command::new(env!("CARGO_BIN_EXE_effpath"))
+            .args(["detect", "lenet5-mnist", "--classpaths"])
+            .arg(&cp)
+            .arg("--detector")
+            .arg(&det)
+            .args(["--dataset", "mnist-test", "--limit", "20", "--json"])
+            .output()
+            .unwrap();
+        assert!(
+            run.status.success(),
+            "{kind}: {}",
+            String::from_utf8_lossy(&run.stderr)
+        );
+        let v: serde_json::Value = serde_json::from_slice(&run.stdout).unwrap();
+        assert_eq!(v["threshold"].as_f64().unwrap(), file.threshold, "{kind}");
+        let images = v["images"].as_array().unwrap();
+        assert_eq!(images.len(), 20);
+        for i in images {
+            let flagged = i["flagged"].as_bool().unwrap();
+            match i["score"].as_f64() {
+                Some(s) => assert_eq!(flagged, s >= file.threshold, "{kind}: {i}"),
+                None => assert!(flagged, "{kind}: {i}"),
+            }
+        }
     }
 }
 

@@ -209,6 +209,48 @@ pub enum DataError {
         source: BoxedError,
     },
 
+    /// An adversarial-example archive lacks arrays `effpath attack` writes.
+    #[error(
+        "{input}: not an `effpath attack` archive: missing array(s) {} (it holds: {})",
+        missing.join(", "),
+        if found.is_empty() { "nothing".to_string() } else { found.join(", ") }
+    )]
+    ArchiveMissing {
+        /// The path of the archive.
+        input: String,
+        /// The required arrays not found.
+        missing: Vec<&'static str>,
+        /// The arrays the archive holds.
+        found: Vec<String>,
+    },
+
+    /// An array of an adversarial-example archive has the wrong shape.
+    #[error("{input}: array `{array}` has shape {got:?}, expected {expected:?}")]
+    ArchiveShape {
+        /// The path of the archive.
+        input: String,
+        /// The array.
+        array: &'static str,
+        /// The shape required (for `adv`: at least two axes).
+        expected: Vec<usize>,
+        /// The shape found.
+        got: Vec<usize>,
+    },
+
+    /// A value of an adversarial-example archive is out of range (a negative index or
+    /// label, a success flag other than 0 or 1).
+    #[error("{input}: array `{array}` row {row} holds {value}, which is out of range")]
+    ArchiveValue {
+        /// The path of the archive.
+        input: String,
+        /// The array.
+        array: &'static str,
+        /// The row.
+        row: usize,
+        /// The value found.
+        value: i64,
+    },
+
     /// An array could not be encoded as `.npy`.
     #[error("cannot write .npy to {}: {source}", path.display())]
     NpyWrite {

@@ -9,6 +9,7 @@
 //! | [`normalize`] | [`Normalization`]: none / mean-std, MNIST and Fashion-MNIST presets |
 //! | [`npy`] | `.npy` read/write of `f32`, `i64`, `u8` arrays of any rank |
 //! | [`npz`] | `.npz` archives (zip of `.npy`) of those arrays: atomic write, read by name |
+//! | [`archive`] | the `effpath attack` archive: array names, [`read_adversarial_npz`] (successful examples, original indices) |
 //! | [`atomic`] | [`write_atomic`]: temp file + rename, never a half-written file |
 //! | [`error`] | [`DataError`], the one error type |
 //!
@@ -25,6 +26,7 @@
 //! # Ok::<(), effpath_data::DataError>(())
 //! ```
 
+pub mod archive;
 pub mod atomic;
 pub mod dataset;
 pub mod error;
@@ -34,6 +36,7 @@ pub mod normalize;
 pub mod npy;
 pub mod npz;
 
+pub use archive::{AdversarialExamples, read_adversarial_npz};
 pub use atomic::{write_atomic, write_atomic_with};
 pub use dataset::LabeledImages;
 pub use error::{DataError, Result};

@@ -14,6 +14,7 @@ use crate::boosting::{BoostingOptions, GradientBoosting};
 use crate::error::{DetectError, Result};
 use crate::forest::{ForestOptions, RandomForest};
 use crate::linear::{LinearModel, LinearOptions};
+use crate::smartcore_models::{Logistic, LogisticOptions, Svm, SvmOptions};
 
 /// A binary detector: trained on feature rows labelled adversarial (`true`) or normal
 /// (`false`), it scores rows so that higher = more likely adversarial.
@@ -39,7 +40,7 @@ pub trait Detector: Sized {
     fn n_features(&self) -> usize;
 }
 
-/// The four detector families, by name.
+/// The six detector families, by name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum DetectorKind {
@@ -51,15 +52,21 @@ pub enum DetectorKind {
     AdaBoost,
     /// `gradient-boosting` ([`GradientBoosting`]).
     GradientBoosting,
+    /// `svm`: a linear support-vector classifier, smartcore's SVC ([`Svm`]).
+    Svm,
+    /// `logistic`: logistic regression, smartcore's ([`Logistic`]).
+    Logistic,
 }
 
 impl DetectorKind {
-    /// All kinds, in the order of the original's comparison (linear, rf, ada, gb).
-    pub const ALL: [DetectorKind; 4] = [
+    /// All kinds: the original's comparison (linear, rf, ada, gb), then svm and logistic.
+    pub const ALL: [DetectorKind; 6] = [
         DetectorKind::Linear,
         DetectorKind::RandomForest,
         DetectorKind::AdaBoost,
         DetectorKind::GradientBoosting,
+        DetectorKind::Svm,
+        DetectorKind::Logistic,
     ];
 
     /// The name accepted by [`FromStr`].
@@ -69,6 +76,8 @@ impl DetectorKind {
             DetectorKind::RandomForest => "random-forest",
             DetectorKind::AdaBoost => "adaboost",
             DetectorKind::GradientBoosting => "gradient-boosting",
+            DetectorKind::Svm => "svm",
+            DetectorKind::Logistic => "logistic",
         }
     }
 
@@ -87,6 +96,9 @@ impl DetectorKind {
             DetectorKind::GradientBoosting => {
                 DetectorConfig::GradientBoosting(BoostingOptions::default().with_seed(seed))
             }
+            DetectorKind::Svm => DetectorConfig::Svm(SvmOptions::default().with_seed(seed)),
+            // L-BFGS from zero has no random choice: the seed is not needed.
+            DetectorKind::Logistic => DetectorConfig::Logistic(LogisticOptions::default()),
         }
     }
 }
@@ -100,7 +112,8 @@ impl fmt::Display for DetectorKind {
 impl FromStr for DetectorKind {
     type Err = DetectError;
 
-    /// Parses `linear`, `random-forest`, `adaboost` or `gradient-boosting`.
+    /// Parses `linear`, `random-forest`, `adaboost`, `gradient-boosting`, `svm` or
+    /// `logistic`.
     fn from_str(s: &str) -> Result<Self> {
         DetectorKind::ALL
             .into_iter()
@@ -121,6 +134,10 @@ pub enum DetectorConfig {
     AdaBoost(AdaBoostOptions),
     /// Options of gradient boosting.
     GradientBoosting(BoostingOptions),
+    /// Options of the SVM.
+    Svm(SvmOptions),
+    /// Options of logistic regression.
+    Logistic(LogisticOptions),
 }
 
 impl DetectorConfig {
@@ -131,6 +148,8 @@ impl DetectorConfig {
             DetectorConfig::RandomForest(_) => DetectorKind::RandomForest,
             DetectorConfig::AdaBoost(_) => DetectorKind::AdaBoost,
             DetectorConfig::GradientBoosting(_) => DetectorKind::GradientBoosting,
+            DetectorConfig::Svm(_) => DetectorKind::Svm,
+            DetectorConfig::Logistic(_) => DetectorKind::Logistic,
         }
     }
 }
@@ -148,6 +167,10 @@ pub enum DetectorModel {
     AdaBoost(AdaBoost),
     /// A gradient-boosting ensemble.
     GradientBoosting(GradientBoosting),
+    /// A linear SVM.
+    Svm(Svm),
+    /// A logistic-regression model.
+    Logistic(Logistic),
 }
 
 /// Tag and version written around a stored model.
@@ -178,6 +201,8 @@ impl DetectorModel {
             DetectorModel::RandomForest(_) => DetectorKind::RandomForest,
             DetectorModel::AdaBoost(_) => DetectorKind::AdaBoost,
             DetectorModel::GradientBoosting(_) => DetectorKind::GradientBoosting,
+            DetectorModel::Svm(_) => DetectorKind::Svm,
+            DetectorModel::Logistic(_) => DetectorKind::Logistic,
         }
     }
 
@@ -258,6 +283,8 @@ impl DetectorModel {
             DetectorModel::RandomForest(m) => m.validate(),
             DetectorModel::AdaBoost(m) => m.validate(),
             DetectorModel::GradientBoosting(m) => m.validate(),
+            DetectorModel::Svm(m) => m.validate(),
+            DetectorModel::Logistic(m) => m.validate(),
         }
     }
 }
@@ -275,6 +302,8 @@ impl Detector for DetectorModel {
             DetectorConfig::GradientBoosting(o) => {
                 DetectorModel::GradientBoosting(GradientBoosting::fit(o, x, y)?)
             }
+            DetectorConfig::Svm(o) => DetectorModel::Svm(Svm::fit(o, x, y)?),
+            DetectorConfig::Logistic(o) => DetectorModel::Logistic(Logistic::fit(o, x, y)?),
         })
     }
 
@@ -284,6 +313,8 @@ impl Detector for DetectorModel {
             DetectorModel::RandomForest(m) => m.score(x),
             DetectorModel::AdaBoost(m) => m.score(x),
             DetectorModel::GradientBoosting(m) => m.score(x),
+            DetectorModel::Svm(m) => m.score(x),
+            DetectorModel::Logistic(m) => m.score(x),
         }
     }
 
@@ -293,6 +324,8 @@ impl Detector for DetectorModel {
             DetectorModel::RandomForest(m) => m.n_features(),
             DetectorModel::AdaBoost(m) => m.n_features(),
             DetectorModel::GradientBoosting(m) => m.n_features(),
+            DetectorModel::Svm(m) => m.n_features(),
+            DetectorModel::Logistic(m) => m.n_features(),
         }
     }
 }

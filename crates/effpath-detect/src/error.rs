@@ -65,6 +65,18 @@ pub enum DetectError {
         /// The offending value.
         value: f64,
     },
+    /// A list of scores needed for an operating point is empty.
+    #[error("no {what} scores to set or measure an operating point on")]
+    NoScores {
+        /// Which scores (`normal training`, `normal test`, `adversarial test`).
+        what: &'static str,
+    },
+    /// A target false-positive rate is not in [0, 1].
+    #[error("target false-positive rate {value} is not in [0, 1]")]
+    TargetFpr {
+        /// The rate given.
+        value: f64,
+    },
     /// A hyper-parameter is out of its valid range (or does not fit the data).
     #[error("invalid option `{option}`: {reason}")]
     InvalidOption {
@@ -79,10 +91,19 @@ pub enum DetectError {
         /// What happened.
         reason: String,
     },
+    /// The smartcore solver behind the `svm` or `logistic` detector failed.
+    #[error("the {model} solver failed: {source}")]
+    Solver {
+        /// `svm` or `logistic`.
+        model: &'static str,
+        /// smartcore's error, boxed so that its type stays out of this API.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// A detector kind name is not one of `linear`, `random-forest`, `adaboost`,
-    /// `gradient-boosting`.
+    /// `gradient-boosting`, `svm`, `logistic`.
     #[error(
-        "unknown detector kind `{name}` (expected linear, random-forest, adaboost or gradient-boosting)"
+        "unknown detector kind `{name}` (expected linear, random-forest, adaboost, gradient-boosting, svm or logistic)"
     )]
     UnknownKind {
         /// The name that was given.

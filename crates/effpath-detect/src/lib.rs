@@ -13,7 +13,9 @@
 //! | [`forest`] | [`RandomForest`]: bootstrap Gini trees, mean leaf frequency |
 //! | [`adaboost`] | [`AdaBoost`]: SAMME / SAMME.R with weighted stumps |
 //! | [`boosting`] | [`GradientBoosting`]: binary log-loss, Newton leaves |
+//! | [`smartcore_models`] | [`Svm`] (smartcore SVC, linear kernel) and [`Logistic`] (smartcore logistic regression) |
 //! | [`roc`] | [`roc_curve`], [`auc`], [`roc_auc`] |
+//! | [`operating`] | [`threshold_at_fpr`], [`operating_point`]: TPR at a FPR fixed on normal training rows |
 //! | [`split`] | [`split_indices`], [`mean_std`] for repeated experiments |
 //! | [`error`] | [`DetectError`], the one error type |
 //!
@@ -44,7 +46,9 @@ pub mod error;
 mod experiment;
 pub mod forest;
 pub mod linear;
+pub mod operating;
 pub mod roc;
+pub mod smartcore_models;
 pub mod split;
 mod tree;
 
@@ -52,8 +56,15 @@ pub use adaboost::{AdaBoost, AdaBoostAlgorithm, AdaBoostOptions};
 pub use boosting::{BoostingOptions, GradientBoosting};
 pub use detector::{Detector, DetectorConfig, DetectorKind, DetectorModel};
 pub use error::{DetectError, Result};
-pub use experiment::{AucResult, ExperimentData, ExperimentOptions, last_layers, run_experiment};
+pub use experiment::{
+    AucResult, ExperimentData, ExperimentOptions, OperatingSummary, RepetitionSplit, TrainingSet,
+    last_layers, run_experiment,
+};
 pub use forest::{ForestOptions, MaxFeatures, RandomForest};
 pub use linear::{LinearModel, LinearOptions};
+pub use operating::{
+    DEFAULT_TARGET_FPRS, OperatingPoint, flagged_fraction, operating_point, threshold_at_fpr,
+};
 pub use roc::{Roc, auc, roc_auc, roc_curve};
+pub use smartcore_models::{Logistic, LogisticOptions, Svm, SvmOptions};
 pub use split::{mean_std, split_indices};

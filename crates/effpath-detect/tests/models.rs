@@ -358,8 +358,13 @@ fn kinds_parse_and_print() {
         "gradient-boosting".parse::<DetectorKind>().ok(),
         Some(DetectorKind::GradientBoosting)
     );
-    let err = "svm".parse::<DetectorKind>().unwrap_err();
-    assert!(matches!(err, DetectError::UnknownKind { ref name } if name == "svm"));
+    assert_eq!("svm".parse::<DetectorKind>().ok(), Some(DetectorKind::Svm));
+    assert_eq!(
+        "logistic".parse::<DetectorKind>().ok(),
+        Some(DetectorKind::Logistic)
+    );
+    let err = "knn".parse::<DetectorKind>().unwrap_err();
+    assert!(matches!(err, DetectError::UnknownKind { ref name } if name == "knn"));
 }
 
 #[test]

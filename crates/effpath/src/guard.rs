@@ -36,7 +36,8 @@ pub struct DetectorFile {
 impl DetectorFile {
     /// Wraps a trained detector for the model with fingerprint `model_fingerprint` (hex, as
     /// `Network::fingerprint().to_string()`). The threshold is chosen on the training rows so that at most
-    /// `fpr` of the normal rows score at or above it (e.g. 0.05).
+    /// `fpr` of the normal rows score at or above it (e.g. 0.05), by
+    /// [`effpath_detect::threshold_at_fpr`].
     pub fn new(
         model_fingerprint: String,
         features: FeatureOptions,
@@ -45,16 +46,14 @@ impl DetectorFile {
         normal_train: &Array2<f64>,
         fpr: f64,
     ) -> Result<Self> {
-        let mut scores = detector.score(normal_train)?;
-        scores.sort_by(|a, b| b.total_cmp(a));
-        // The smallest threshold above the top `fpr` fraction of normal scores.
-        let k = ((fpr.clamp(0.0, 1.0) * scores.len() as f64).floor() as usize)
-            .min(scores.len().saturating_sub(1));
+        let scores = detector.score(normal_train)?;
+        // The rule of the reported operating points (`effpath_detect::threshold_at_fpr`).
         // (`f64::MAX`, not infinity, when there are no rows: JSON has no infinity, and
         // serde_json would write it as `null`, which does not load back.)
-        let threshold = match scores.get(k) {
-            Some(s) => next_up(*s),
-            None => f64::MAX,
+        let threshold = if scores.is_empty() {
+            f64::MAX
+        } else {
+            effpath_detect::threshold_at_fpr(&scores, fpr.clamp(0.0, 1.0))?.min(f64::MAX)
         };
         Ok(DetectorFile {
             format: FORMAT.into(),
@@ -98,14 +97,6 @@ impl DetectorFile {
             .validate()
             .map_err(|e| guard_error(format!("{source}: {e}")))?;
         Ok(file)
-    }
-}
-
-fn next_up(x: f64) -> f64 {
-    if x.is_finite() {
-        (x + x.abs().max(1.0) * 1e-12).min(f64::MAX)
-    } else {
-        x
     }
 }
 

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use effpath::data::{NpzArray, write_npz};
+use effpath::data::{NpzArray, archive, write_npz};
 use effpath::ndarray::{Array1, Array4, Axis};
 use effpath::{LabeledImages, Normalization};
 use effpath_attack::{
@@ -386,13 +386,13 @@ fn write_archive(
     let l2 = float(&|r| r.distortion.l2);
     let linf = float(&|r| r.distortion.linf);
     let arrays: Vec<(&str, NpzArray<'_>)> = vec![
-        ("adv", adv.view().into_dyn().into()),
-        ("index", index.view().into_dyn().into()),
-        ("label", label.view().into_dyn().into()),
+        (archive::ADV, adv.view().into_dyn().into()),
+        (archive::INDEX, index.view().into_dyn().into()),
+        (archive::LABEL, label.view().into_dyn().into()),
         ("orig_pred", orig.view().into_dyn().into()),
         ("adv_pred", pred.view().into_dyn().into()),
         ("target", target.view().into_dyn().into()),
-        ("success", success.view().into_dyn().into()),
+        (archive::SUCCESS, success.view().into_dyn().into()),
         ("l0", l0.view().into_dyn().into()),
         ("l2", l2.view().into_dyn().into()),
         ("linf", linf.view().into_dyn().into()),

@@ -1,26 +1,29 @@
 //! `effpath demo`: the whole method on the shipped defaults — class paths of the trained
 //! LeNet on the MNIST training split, attacks on correctly classified test digits, path
-//! features, four detectors, AUC per attack, and a report folder.
+//! features, six detectors, AUC per attack, and a report folder.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 use clap::Args;
 use effpath::attack::{
     AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma,
     RandomNoise, Summary, random_targets,
 };
+use effpath::detect::Detector;
 use effpath::detect::{ExperimentData, ExperimentOptions, last_layers, run_experiment};
+use effpath::guard::DetectorFile;
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
-    ClassPaths, DetectorKind, FeatureOptions, Mnist, Normalization, PathFeatures, ProfileOptions,
+    ClassPaths, DetectorKind, DetectorModel, FeatureOptions, Mnist, Normalization, PathFeatures,
+    ProfileOptions,
 };
 
 use crate::data::model_normalization;
 use crate::model::ModelArgs;
 use crate::output;
-use crate::report::{AttackRow, Report, Sweep};
+use crate::report::{AttackRow, CLASSPATHS_FILE, Report, ReportFiles, Sweep, detector_file_name};
 
 /// Every attack the demo knows, in report order.
 pub const ATTACKS: [&str; 8] = [
@@ -166,6 +169,7 @@ fn linear_auc(
         seed: args.seed,
         train_fraction,
         train_attacks,
+        ..ExperimentOptions::default()
     };
     Ok(run_experiment(data, &opts)?
         .summary()
@@ -272,6 +276,63 @@ fn sweeps(
         xs: thetas.to_vec(),
     });
     Ok(out)
+}
+
+/// False-positive rate on the normal training rows that sets the threshold of the demo's
+/// detector files (the default of `effpath fit-detector`).
+const DETECTOR_FILE_FPR: f64 = 0.05;
+
+/// Writes `classpaths.bin` and one `detector-<kind>.json` per detector kind into the report
+/// folder: each detector fitted on the training rows of the first repetition (the normal
+/// training split and every attack's training split), its threshold at
+/// [`DETECTOR_FILE_FPR`] on the normal training rows — the files `effpath profile` and
+/// `effpath fit-detector` write and `effpath detect` reads.
+fn write_detector_files(
+    args: &DemoArgs,
+    net: &effpath::Network,
+    cp: &ClassPaths,
+    data: &ExperimentData,
+    features: FeatureOptions,
+    names: &[String],
+) -> Result<ReportFiles> {
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("cannot create {}", args.out.display()))?;
+    let classpaths = args.out.join(CLASSPATHS_FILE);
+    cp.save(&classpaths)
+        .with_context(|| format!("cannot write {}", classpaths.display()))?;
+    let options = ExperimentOptions {
+        seed: args.seed,
+        ..ExperimentOptions::default()
+    };
+    let split = data.split(&options, 0)?;
+    let train = data.training_set(&options, &split)?;
+    let normal = train.normal();
+    let mut detectors = Vec::new();
+    for kind in DetectorKind::ALL {
+        let model = DetectorModel::fit(&kind.config(split.seed), &train.x, &train.labels)?;
+        let file = DetectorFile::new(
+            net.fingerprint().to_string(),
+            features,
+            names.to_vec(),
+            model,
+            &normal,
+            DETECTOR_FILE_FPR,
+        )?;
+        let name = detector_file_name(kind);
+        let path = args.out.join(&name);
+        file.save(&path)
+            .with_context(|| format!("cannot write {}", path.display()))?;
+        detectors.push((kind, name));
+    }
+    Ok(ReportFiles {
+        model: args.model.display().to_string(),
+        dir: args.out.display().to_string(),
+        classpaths: CLASSPATHS_FILE.to_string(),
+        detectors,
+        normal_rows: train.normal_rows,
+        adversarial_rows: train.x.nrows() - train.normal_rows,
+        fpr: DETECTOR_FILE_FPR,
+    })
 }
 
 /// Runs `effpath demo`.
@@ -403,6 +464,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         };
         results.push(run_experiment(&data, &opts)?);
     }
+    let files = write_detector_files(args, &net, &cp, &data, fopts, &f.names())?;
     writeln!(
         out,
         "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
@@ -429,6 +491,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         auc: results,
         normal_rows,
         attack_rows: attack_feature_rows,
+        files,
         class_jaccard: cp
             .jaccard_matrix(effpath::ElementKind::Synapse, effpath::LayerSelection::All)?,
         seconds: started.elapsed().as_secs_f64(),
@@ -436,5 +499,14 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     report.print_table(out)?;
     report.write(&args.out)?;
     writeln!(out, "report: {}", args.out.join("index.html").display())?;
+    if let Some((_, name)) = report.files.detectors.first() {
+        writeln!(
+            out,
+            "flag inputs with a saved detector: {}",
+            report
+                .files
+                .detect_command(name, &["--dataset", "mnist-test", "--limit", "100"])
+        )?;
+    }
     Ok(())
 }

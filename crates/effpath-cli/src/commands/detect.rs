@@ -41,6 +41,8 @@ pub struct DetectArgs {
 
 #[derive(Serialize)]
 struct Line {
+    /// Index of the image in its source (for an `effpath attack` archive: the dataset
+    /// index of the attacked image).
     index: usize,
     predicted: usize,
     score: Option<f64>,
@@ -61,8 +63,8 @@ pub fn run(args: &DetectArgs, out: &mut impl Write) -> Result<()> {
         .check(&pixels.x)?
         .into_iter()
         .enumerate()
-        .map(|(index, v)| Line {
-            index,
+        .map(|(k, v)| Line {
+            index: pixels.index(k),
             predicted: v.predicted,
             score: v.score,
             flagged: v.score.is_none_or(|s| s >= threshold),

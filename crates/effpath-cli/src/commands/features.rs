@@ -68,10 +68,10 @@ pub fn run(args: &FeaturesArgs, out: &mut impl Write) -> Result<()> {
             .slice_axis(effpath::ndarray::Axis(0), (start..end).into())
             .to_owned();
         for (k, f) in features.compute_batch(&batch)?.into_iter().enumerate() {
-            let index = start + k;
+            let position = start + k;
             rows.push(Row {
-                index,
-                label: pixels.labels.as_ref().map(|l| l[index]),
+                index: pixels.index(position),
+                label: pixels.labels.as_ref().map(|l| l[position]),
                 features: f,
             });
         }

@@ -38,7 +38,7 @@ pub enum Command {
     Similarity(similarity::SimilarityArgs),
     /// Per-layer densities of the overall path and of every class path
     Density(density::DensityArgs),
-    /// The whole method on the shipped defaults: class paths, attacks, features, four
+    /// The whole method on the shipped defaults: class paths, attacks, features, six
     /// detectors, AUC table and a report folder (index.html, plots, CSV/JSON)
     Demo(demo::DemoArgs),
     /// Path-similarity features (rank-1 and rank-2, per weighted layer) of images, as CSV
