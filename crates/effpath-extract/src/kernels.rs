@@ -1,5 +1,5 @@
 //! The vector kernels of candidate scoring: products, their sum and maximum, and the cut-off
-//! gather. Each runs under `pulp`'s runtime dispatch (decision 24), so the same loop is
+//! gather. Each runs under `pulp`'s runtime dispatch (docs/decisions.md, "Candidate kernels"), so the same loop is
 //! compiled for AVX2 where the CPU has it and for the baseline otherwise; the operations and
 //! their order are the same on every path (no fused multiply-add, fixed summation lanes), so
 //! the results are bit-identical whichever instruction set runs.
