@@ -99,8 +99,7 @@ impl ElementSet {
     /// guarantees every index is `< len` — checked in debug builds). Sorts the vector.
     pub fn from_indices(len: usize, mut indices: Vec<usize>) -> Self {
         debug_assert!(indices.iter().all(|&i| i < len));
-        indices.sort_unstable();
-        indices.dedup();
+        crate::radix::sort_dedup(&mut indices, len);
         let count = indices.len();
         let repr = if builds_dense(len, count) {
             let mut b = dense_zeros(len);

@@ -14,6 +14,7 @@
 //! | `kind` | [`Fingerprint`], [`ElementKind`], [`LayerKind`], [`LayerSelection`] |
 //! | `space` | [`LayerSpace`], [`PathSpace`], size caps ([`MAX_SPACE_BITS`], …) |
 //! | `elements` | [`ElementSet`]: one layer's kept elements, dense (`bitvec`) or compressed (Roaring), chosen by count |
+//! | `radix` | the linear-time sort of the unsorted indices a set is built from |
 //! | `path` | [`Path`], [`LayerPath`], [`ElementCounts`] — construction, insertion, counts |
 //! | `ops` | union / intersection / difference / symmetric difference, in place and by value; [`Path::union_all`] |
 //! | `metrics` | density, Jaccard, similarity per layer and aggregated; [`Overlap`] |
@@ -65,6 +66,7 @@ mod kind;
 mod metrics;
 mod ops;
 mod path;
+mod radix;
 mod set;
 mod space;
 

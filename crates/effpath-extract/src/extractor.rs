@@ -225,12 +225,17 @@ impl<'n> Extractor<'n> {
                 weighted += 1;
             }
             let stop = self.options.last_layers.is_some_and(|n| weighted >= n);
-            let Some((points, flips)) = state.take(i + 1) else {
+            let Some((mut points, flips)) = state.take(i + 1) else {
                 if stop {
                     break;
                 }
                 continue;
             };
+            // Trace a layer's points in index order — channel by channel for a convolution,
+            // so neighbouring neurons read the same kernel and overlapping windows (the path
+            // does not depend on the order: kept elements are sets, a flip is −1 only if every
+            // reader gave −1).
+            points.list.sort_unstable();
             let job = Job {
                 node,
                 xs: node.inputs.iter().map(|v| &*values[v.0]).collect(),

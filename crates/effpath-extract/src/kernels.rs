@@ -17,42 +17,97 @@ pub(crate) fn products(w: &[f32], x: &[f32], sgn: f64, out: &mut [f64]) {
     });
 }
 
-/// Summation lanes of [`sum_and_max`]: four AVX2 registers of independent additions, so the
-/// sum runs at the adder's throughput rather than its latency.
-const LANES: usize = 16;
+/// The running `f64` sum and maximum of a neuron's candidates, in [`SumMax::LANES`] interleaved lanes:
+/// element `i` of the candidates goes to lane `i mod LANES`; [`SumMax::finish`] adds the
+/// lanes pairwise (lane `l` with `l + 8`, then `l + 4`, …) — an order fixed by the candidates
+/// alone. Feeding the candidates in several pieces gives the same result as one piece as long
+/// as every piece but the last is a multiple of [`SumMax::LANES`] long.
+pub(crate) struct SumMax {
+    sum: [f64; SumMax::LANES],
+    max: [f64; SumMax::LANES],
+}
 
-/// The `f64` sum of `v` and its maximum. The sum runs in [`LANES`] interleaved lanes (element
-/// `i` goes to lane `i mod LANES`), which are then added pairwise (lane `l` with `l + 8`, then
-/// `l + 4`, …) — an order fixed by `v` alone.
-pub(crate) fn sum_and_max(v: &[f64]) -> (f64, f64) {
-    Arch::new().dispatch(|| {
-        let mut sum = [0.0f64; LANES];
-        let mut max = [f64::NEG_INFINITY; LANES];
-        let mut chunks = v.chunks_exact(LANES);
-        for c in &mut chunks {
-            for l in 0..LANES {
-                sum[l] += c[l];
-                max[l] = if c[l] > max[l] { c[l] } else { max[l] };
+impl SumMax {
+    /// Summation lanes: four AVX2 registers of independent additions, so the sum runs at the
+    /// adder's throughput rather than its latency.
+    pub(crate) const LANES: usize = 16;
+
+    pub(crate) fn new() -> Self {
+        SumMax {
+            sum: [0.0; SumMax::LANES],
+            max: [f64::NEG_INFINITY; SumMax::LANES],
+        }
+    }
+
+    #[inline(always)]
+    fn push(&mut self, l: usize, x: f64) {
+        self.sum[l] += x;
+        self.max[l] = if x > self.max[l] { x } else { self.max[l] };
+    }
+
+    /// Adds the values `v`.
+    pub(crate) fn add(&mut self, v: &[f64]) {
+        Arch::new().dispatch(|| {
+            let mut chunks = v.chunks_exact(SumMax::LANES);
+            for c in &mut chunks {
+                for (l, &x) in c.iter().enumerate() {
+                    self.push(l, x);
+                }
             }
-        }
-        for (l, &x) in chunks.remainder().iter().enumerate() {
-            sum[l] += x;
-            max[l] = if x > max[l] { x } else { max[l] };
-        }
-        let mut half = LANES / 2;
+            for (l, &x) in chunks.remainder().iter().enumerate() {
+                self.push(l, x);
+            }
+        });
+    }
+
+    /// Writes `out[i] = w[i] · x[i] · sgn` (as [`products`]) and adds them, in one sweep.
+    pub(crate) fn add_products(&mut self, w: &[f32], x: &[f32], sgn: f64, out: &mut [f64]) {
+        debug_assert!(w.len() == x.len() && x.len() == out.len());
+        Arch::new().dispatch(|| {
+            let (mut o, mut wc, mut xc) = (
+                out.chunks_exact_mut(SumMax::LANES),
+                w.chunks_exact(SumMax::LANES),
+                x.chunks_exact(SumMax::LANES),
+            );
+            for ((o, w), x) in (&mut o).zip(&mut wc).zip(&mut xc) {
+                for l in 0..SumMax::LANES {
+                    let p = f64::from(w[l]) * f64::from(x[l]) * sgn;
+                    o[l] = p;
+                    self.push(l, p);
+                }
+            }
+            let tail = o
+                .into_remainder()
+                .iter_mut()
+                .zip(wc.remainder())
+                .zip(xc.remainder());
+            for (l, ((o, &w), &x)) in tail.enumerate() {
+                *o = f64::from(w) * f64::from(x) * sgn;
+                self.push(l, *o);
+            }
+        });
+    }
+
+    /// The sum and the maximum.
+    pub(crate) fn finish(mut self) -> (f64, f64) {
+        let mut half = SumMax::LANES / 2;
         while half > 0 {
             for l in 0..half {
-                sum[l] += sum[l + half];
-                max[l] = if max[l + half] > max[l] {
-                    max[l + half]
-                } else {
-                    max[l]
-                };
+                self.sum[l] += self.sum[l + half];
+                let m = self.max[l + half];
+                self.max[l] = if m > self.max[l] { m } else { self.max[l] };
             }
             half /= 2;
         }
-        (sum[0], max[0])
-    })
+        (self.sum[0], self.max[0])
+    }
+}
+
+/// The `f64` sum of `v` (in [`SumMax`]'s lane order) and its maximum.
+pub(crate) fn sum_and_max(v: &[f64]) -> (f64, f64) {
+    let mut acc = SumMax::new();
+    acc.add(v);
+    acc.finish()
 }
 
 /// Values per block of [`gather_at_least`]'s scan: a block without a hit costs one vector
@@ -69,25 +124,22 @@ pub(crate) fn gather_at_least(v: &[f64], cut: f64, order: &mut Vec<u32>) -> (usi
     let order = &mut order[..v.len()];
     Arch::new().dispatch(|| {
         let (mut n, mut sum) = (0usize, 0.0f64);
-        let mut take = |i: usize, x: f64| {
-            if x >= cut {
-                order[n] = i as u32;
-                n += 1;
-                sum += x;
+        // Branch-free within a block: every index is written, the count advances on a hit.
+        let mut scan = |base: usize, block: &[f64]| {
+            for (l, &x) in block.iter().enumerate() {
+                let hit = x >= cut;
+                order[n] = (base + l) as u32;
+                n += usize::from(hit);
+                sum += if hit { x } else { 0.0 };
             }
         };
         let mut blocks = v.chunks_exact(BLOCK);
         for (b, block) in (&mut blocks).enumerate() {
             if block.iter().fold(false, |hit, &x| hit | (x >= cut)) {
-                for (l, &x) in block.iter().enumerate() {
-                    take(b * BLOCK + l, x);
-                }
+                scan(b * BLOCK, block);
             }
         }
-        let base = v.len() - blocks.remainder().len();
-        for (l, &x) in blocks.remainder().iter().enumerate() {
-            take(base + l, x);
-        }
+        scan(v.len() - blocks.remainder().len(), blocks.remainder());
         (n, sum)
     })
 }
@@ -115,9 +167,9 @@ mod tests {
 
     /// The documented order: lanes `i mod 16`, then pairwise halving.
     fn reference_sum(v: &[f64]) -> f64 {
-        let mut lanes = vec![0.0f64; LANES];
+        let mut lanes = vec![0.0f64; SumMax::LANES];
         for (i, &x) in v.iter().enumerate() {
-            lanes[i % LANES] += x;
+            lanes[i % SumMax::LANES] += x;
         }
         while lanes.len() > 1 {
             let half = lanes.len() / 2;
@@ -139,6 +191,25 @@ mod tests {
         assert_ne!(s, sequential, "the example should be order-sensitive");
         assert_eq!(sum_and_max(&[]), (0.0, f64::NEG_INFINITY));
         assert_eq!(sum_and_max(&[-1.0, -3.0]).1, -1.0);
+    }
+
+    #[test]
+    fn pieces_of_lane_multiples_sum_as_one() {
+        let w: Vec<f32> = (0..83).map(|i| (i as f32 * 0.37).sin() * 1e3).collect();
+        let x: Vec<f32> = (0..83).map(|i| (i as f32 * 1.3).cos()).collect();
+        let mut whole = vec![0.0; 83];
+        products(&w, &x, -1.0, &mut whole);
+        let mut acc = SumMax::new();
+        let mut out = vec![0.0; 83];
+        for (a, b) in [(0, 32), (32, 48), (48, 83)] {
+            acc.add_products(&w[a..b], &x[a..b], -1.0, &mut out[a..b]);
+        }
+        assert_eq!(out, whole);
+        let (s, m) = acc.finish();
+        assert_eq!(
+            (s.to_bits(), m),
+            (reference_sum(&whole).to_bits(), sum_and_max(&whole).1)
+        );
     }
 
     #[test]

@@ -6,8 +6,8 @@ use std::borrow::Cow;
 use effpath_ir::{Conv2d, Dense, Node, Op, Window2d};
 use rayon::prelude::*;
 
-use crate::kernels::products;
-use crate::select::{Layout, ThresholdBase, arg_approx};
+use crate::kernels::{SumMax, products};
+use crate::select::{Candidates, Layout, ThresholdBase, arg_approx};
 
 #[path = "rules_ext.rs"]
 mod ext;
@@ -176,17 +176,28 @@ impl Rule {
     /// Selects among `s.cand` (already multiplied by [`Rule::sign`], in canonical order) for
     /// output `j` into `s.picked`, and returns the flip for the inputs.
     fn select(&self, job: &Job, j: u32, s: &mut Scratch) -> i8 {
-        self.select_in(job, j, s, Layout::Canonical)
+        self.select_in(job, j, s, Layout::Canonical, None)
     }
 
-    /// [`Rule::select`] for candidates stored in `layout`; `s.picked` gets storage positions.
-    fn select_in(&self, job: &Job, j: u32, s: &mut Scratch, layout: Layout) -> i8 {
+    /// [`Rule::select`] for candidates stored in `layout`, with their `(sum, max)` if it was
+    /// accumulated while they were written; `s.picked` gets storage positions.
+    fn select_in(
+        &self,
+        job: &Job,
+        j: u32,
+        s: &mut Scratch,
+        layout: Layout,
+        stats: Option<(f64, f64)>,
+    ) -> i8 {
         let out_flip = job.flip(j);
         let eff = job.y[j as usize] as f64 * out_flip as f64;
         s.picked.clear();
+        let cand = match stats {
+            Some(stats) => Candidates::summed(&s.cand, layout, stats),
+            None => Candidates::new(&s.cand, layout),
+        };
         let (_, max) = arg_approx(
-            &s.cand,
-            layout,
+            cand,
             self.theta,
             self.base,
             eff.abs(),
@@ -316,8 +327,10 @@ impl Rule {
             let row = &wt[j as usize * n_in..][..n_in];
             let sgn = Rule::sign(job, j);
             s.cand.resize(n_in, 0.0);
-            products(row, x, sgn, &mut s.cand);
-            let flip = self.select(job, j, s);
+            let mut acc = SumMax::new();
+            acc.add_products(row, x, sgn, &mut s.cand);
+            let stats = Some(acc.finish());
+            let flip = self.select_in(job, j, s, Layout::Canonical, stats);
             for &i in &s.picked {
                 p.layer.synapses.push(i as usize * n_out + j as usize);
                 p.layer.weights.push(j as usize * n_in + i as usize);
@@ -373,28 +386,34 @@ impl Rule {
             let (nr, nc) = (rows.len(), cols.len());
             let kj0 = win.kernel_offset(1, ox, cols.start);
             let sgn = Rule::sign(job, j);
-            let layout = match &hwc {
+            let (layout, stats) = match &hwc {
                 Some((t, cin)) if nr * nc > 0 => {
                     // Position-major candidates: per window position, the run of input channels
                     // (contiguous in the channels-last input and in the `(C_out, kh, kw, C_in)`
                     // kernel) — ranked by the canonical index (ic, iy, ix) all the same.
                     let wk = kernel.as_deref().unwrap_or(wt);
                     s.cand.resize(nr * nc * cin_g, 0.0);
+                    // The sum is taken as the runs are written when every run is whole lanes.
+                    let mut acc = (cin_g % SumMax::LANES == 0).then(SumMax::new);
                     let mut dst = s.cand.chunks_exact_mut(cin_g);
                     for iy in rows.clone() {
                         let ki = win.kernel_offset(0, oy, iy);
                         for (q, ix) in cols.clone().enumerate() {
                             let wo = ((oc * kh + ki) * kw + kj0 + q) * cin_g;
                             let xo = (iy * w + ix) * cin + g * cin_g;
-                            if let Some(d) = dst.next() {
-                                products(&wk[wo..][..cin_g], &t[xo..][..cin_g], sgn, d);
+                            let (wr, xr) = (&wk[wo..][..cin_g], &t[xo..][..cin_g]);
+                            match (dst.next(), acc.as_mut()) {
+                                (Some(d), Some(a)) => a.add_products(wr, xr, sgn, d),
+                                (Some(d), None) => products(wr, xr, sgn, d),
+                                (None, _) => {}
                             }
                         }
                     }
-                    Layout::PositionMajor {
+                    let layout = Layout::PositionMajor {
                         channels: cin_g as u32,
                         positions: (nr * nc) as u32,
-                    }
+                    };
+                    (layout, acc.map(SumMax::finish))
                 }
                 Some(_) | None => {
                     // Canonical candidate order (ic, iy, ix): each kernel row is one contiguous
@@ -415,10 +434,10 @@ impl Rule {
                             );
                         }
                     }
-                    Layout::Canonical
+                    (Layout::Canonical, None)
                 }
             };
-            let flip = self.select_in(job, j, s, layout);
+            let flip = self.select_in(job, j, s, layout, stats);
             for &k in &s.picked {
                 let k = layout.canonical(k) as usize;
                 let (ic, iy, ix) = (k / (nr * nc), rows.start + k / nc % nr, cols.start + k % nc);

@@ -55,6 +55,33 @@ impl Layout {
     }
 }
 
+/// One neuron's candidates (already sign-adjusted), their layout, sum and maximum.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Candidates<'a> {
+    values: &'a [f64],
+    layout: Layout,
+    sum: f64,
+    max: f64,
+}
+
+impl<'a> Candidates<'a> {
+    /// Candidates in `layout`, summed here.
+    pub(crate) fn new(values: &'a [f64], layout: Layout) -> Self {
+        Candidates::summed(values, layout, sum_and_max(values))
+    }
+
+    /// Candidates whose `(sum, max)` was accumulated as they were written (in
+    /// [`crate::kernels::SumMax`]'s order, the order of [`sum_and_max`]).
+    pub(crate) fn summed(values: &'a [f64], layout: Layout, (sum, max): (f64, f64)) -> Self {
+        Candidates {
+            values,
+            layout,
+            sum,
+            max,
+        }
+    }
+}
+
 /// Selects indices of `v` (already sign-adjusted) for cumulative threshold `theta`.
 ///
 /// Rules, in order (spec §1.3): if `1/len ≥ θ`, or the base (sum of `v`, or `output` for
@@ -72,19 +99,23 @@ impl Layout {
 /// those are sorted, and the running sum is taken over them from the largest down, exactly as
 /// the definition says. Each pass is one vectorised sweep over `v`; typical selections need one.
 pub(crate) fn arg_approx(
-    v: &[f64],
-    layout: Layout,
+    cand: Candidates,
     theta: f64,
     base: ThresholdBase,
     output: f64,
     order: &mut Vec<u32>,
     out: &mut Vec<u32>,
 ) -> (usize, f64) {
+    let Candidates {
+        values: v,
+        layout,
+        sum: total,
+        max,
+    } = cand;
     let n = v.len();
     if n == 0 {
         return (0, f64::NEG_INFINITY);
     }
-    let (total, max) = sum_and_max(v);
     let total = match base {
         ThresholdBase::ProductSum => total,
         ThresholdBase::Output => output,
@@ -142,8 +173,7 @@ mod tests {
     fn sel(v: &[f64], theta: f64) -> Vec<u32> {
         let mut out = Vec::new();
         arg_approx(
-            v,
-            Layout::Canonical,
+            Candidates::new(v, Layout::Canonical),
             theta,
             ThresholdBase::ProductSum,
             0.0,
@@ -181,8 +211,7 @@ mod tests {
         for theta in [0.5, 0.9, 1.0] {
             let mut out = Vec::new();
             let n = arg_approx(
-                &v,
-                Layout::Canonical,
+                Candidates::new(&v, Layout::Canonical),
                 theta,
                 ThresholdBase::Output,
                 1.0,
@@ -253,7 +282,7 @@ mod tests {
                 stored[p as usize] = canonical[layout.canonical(p) as usize];
             }
             let mut out = Vec::new();
-            arg_approx(&stored, layout, theta, ThresholdBase::ProductSum, 0.0, &mut Vec::new(), &mut out);
+            arg_approx(Candidates::new(&stored, layout), theta, ThresholdBase::ProductSum, 0.0, &mut Vec::new(), &mut out);
             let mut got: Vec<u32> = out.iter().map(|&p| layout.canonical(p)).collect();
             got.sort_unstable();
             proptest::prop_assert_eq!(got, naive(&canonical, theta));
@@ -282,8 +311,7 @@ mod tests {
     fn output_base_uses_the_output() {
         let mut out = Vec::new();
         arg_approx(
-            &[3., 2., 1.],
-            Layout::Canonical,
+            Candidates::new(&[3., 2., 1.], Layout::Canonical),
             0.5,
             ThresholdBase::Output,
             10.0,
@@ -294,8 +322,7 @@ mod tests {
         assert_eq!(out, vec![0, 1]); // target 5: 3 + 2
         out.clear();
         arg_approx(
-            &[3., 2., 1.],
-            Layout::Canonical,
+            Candidates::new(&[3., 2., 1.], Layout::Canonical),
             0.5,
             ThresholdBase::Output,
             -1.0,
