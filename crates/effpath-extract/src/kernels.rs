@@ -10,7 +10,7 @@ use pulp::Arch;
 /// mantissa, and `sgn` is ±1.
 pub(crate) fn products(w: &[f32], x: &[f32], sgn: f64, out: &mut [f64]) {
     debug_assert!(w.len() == x.len() && x.len() == out.len());
-    Arch::new().dispatch(|| {
+    Arch::new().dispatch(move || {
         for ((o, &w), &x) in out.iter_mut().zip(w).zip(x) {
             *o = f64::from(w) * f64::from(x) * sgn;
         }
@@ -39,31 +39,36 @@ impl SumMax {
         }
     }
 
-    #[inline(always)]
-    fn push(&mut self, l: usize, x: f64) {
-        self.sum[l] += x;
-        self.max[l] = if x > self.max[l] { x } else { self.max[l] };
-    }
-
     /// Adds the values `v`.
     pub(crate) fn add(&mut self, v: &[f64]) {
-        Arch::new().dispatch(|| {
+        let mut a = Lanes {
+            sum: self.sum,
+            max: self.max,
+        };
+        // The lanes are moved into the dispatched loop and back, so that they live in
+        // registers there rather than behind a reference.
+        (self.sum, self.max) = Arch::new().dispatch(move || {
             let mut chunks = v.chunks_exact(SumMax::LANES);
             for c in &mut chunks {
                 for (l, &x) in c.iter().enumerate() {
-                    self.push(l, x);
+                    a.push(l, x);
                 }
             }
             for (l, &x) in chunks.remainder().iter().enumerate() {
-                self.push(l, x);
+                a.push(l, x);
             }
+            (a.sum, a.max)
         });
     }
 
     /// Writes `out[i] = w[i] · x[i] · sgn` (as [`products`]) and adds them, in one sweep.
     pub(crate) fn add_products(&mut self, w: &[f32], x: &[f32], sgn: f64, out: &mut [f64]) {
         debug_assert!(w.len() == x.len() && x.len() == out.len());
-        Arch::new().dispatch(|| {
+        let mut a = Lanes {
+            sum: self.sum,
+            max: self.max,
+        };
+        (self.sum, self.max) = Arch::new().dispatch(move || {
             let (mut o, mut wc, mut xc) = (
                 out.chunks_exact_mut(SumMax::LANES),
                 w.chunks_exact(SumMax::LANES),
@@ -73,7 +78,7 @@ impl SumMax {
                 for l in 0..SumMax::LANES {
                     let p = f64::from(w[l]) * f64::from(x[l]) * sgn;
                     o[l] = p;
-                    self.push(l, p);
+                    a.push(l, p);
                 }
             }
             let tail = o
@@ -83,8 +88,9 @@ impl SumMax {
                 .zip(xc.remainder());
             for (l, ((o, &w), &x)) in tail.enumerate() {
                 *o = f64::from(w) * f64::from(x) * sgn;
-                self.push(l, *o);
+                a.push(l, *o);
             }
+            (a.sum, a.max)
         });
     }
 
@@ -100,6 +106,21 @@ impl SumMax {
             half /= 2;
         }
         (self.sum[0], self.max[0])
+    }
+}
+
+/// [`SumMax`]'s lanes while a kernel runs.
+#[derive(Clone, Copy)]
+struct Lanes {
+    sum: [f64; SumMax::LANES],
+    max: [f64; SumMax::LANES],
+}
+
+impl Lanes {
+    #[inline(always)]
+    fn push(&mut self, l: usize, x: f64) {
+        self.sum[l] += x;
+        self.max[l] = if x > self.max[l] { x } else { self.max[l] };
     }
 }
 

@@ -357,7 +357,10 @@ impl Rule {
         // than the layer's input holds: then a neuron's inputs at one window position are one
         // contiguous run over its input channels.
         let numel = x.len();
-        let hwc = (job.points.len() * cin_g * kh * kw >= numel).then(|| {
+        // Runs shorter than a vector (the RGB input of a stem conv, grouped convs) stay on the
+        // canonical path: per-position runs of 1–15 channels would be all loop overhead.
+        let runs = cin_g >= SumMax::LANES;
+        let hwc = (runs && job.points.len() * cin_g * kh * kw >= numel).then(|| {
             let cin = numel / (h * w);
             let mut t = vec![0f32; numel];
             for (ci, plane) in x.chunks_exact(h * w).enumerate() {
