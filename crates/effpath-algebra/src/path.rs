@@ -274,6 +274,46 @@ impl Path {
         Ok(self.layers[layer].sets[kind.index()].insert_all(indices))
     }
 
+    /// The set [`Path::insert_many`] would add for `indices`, built without touching the path
+    /// (so that the sets of several layers can be built in parallel and then added with
+    /// [`Path::insert_set`]). Errors on an out-of-range layer or index.
+    pub fn build_set(
+        &self,
+        layer: usize,
+        kind: ElementKind,
+        indices: Vec<usize>,
+    ) -> Result<ElementSet> {
+        if let Some(&max) = indices.iter().max() {
+            self.check_index(layer, kind, max)?;
+        }
+        let size = self.space.layer(layer)?.size(kind);
+        Ok(ElementSet::from_indices(size, indices))
+    }
+
+    /// Keeps every element of `set` (a set over this layer's `kind` space, as
+    /// [`Path::build_set`] makes; [`AlgebraError::BitLength`] otherwise). Returns `true` if at
+    /// least one element was new.
+    pub fn insert_set(&mut self, layer: usize, kind: ElementKind, set: ElementSet) -> Result<bool> {
+        let space = self.space.layer(layer)?;
+        if set.len() != space.size(kind) {
+            return Err(AlgebraError::BitLength {
+                layer,
+                name: space.name().to_owned(),
+                kind,
+                expected: space.size(kind),
+                found: set.len(),
+            });
+        }
+        let mine = &mut self.layers[layer].sets[kind.index()];
+        let before = mine.count();
+        if mine.is_empty() {
+            *mine = set;
+        } else {
+            mine.union_with(&set)?;
+        }
+        Ok(mine.count() != before)
+    }
+
     /// Drop an element; returns `true` if it was kept before.
     pub fn remove(&mut self, layer: usize, kind: ElementKind, index: usize) -> Result<bool> {
         self.set_bit(layer, kind, index, false)

@@ -216,6 +216,8 @@ impl<'n> Extractor<'n> {
             base: self.options.threshold_base,
         };
         let mut path = Path::empty(self.space.space());
+        // What each traced layer keeps; its sets are built at the end, layers in parallel.
+        let mut kept: Vec<(usize, ElementKind, Vec<usize>)> = Vec::new();
         let mut weighted = 0;
         for (i, node) in net.nodes().iter().enumerate().rev() {
             // Partial extraction counts every weighted node in reverse topological order,
@@ -249,20 +251,24 @@ impl<'n> Extractor<'n> {
             let mut picks = LayerPicks::default();
             rule.trace(&job, &mut state, &mut picks);
             if let Some(layer) = self.space.layer_of_node(i) {
-                for (kind, idx) in [
-                    (
-                        ElementKind::Neuron,
-                        points.list.iter().map(|&p| p as usize).collect::<Vec<_>>(),
-                    ),
-                    (ElementKind::Synapse, picks.synapses),
-                    (ElementKind::Weight, picks.weights),
-                ] {
-                    path.insert_many(layer, kind, &idx)?;
-                }
+                kept.push((
+                    layer,
+                    ElementKind::Neuron,
+                    points.list.iter().map(|&p| p as usize).collect(),
+                ));
+                kept.push((layer, ElementKind::Synapse, picks.synapses));
+                kept.push((layer, ElementKind::Weight, picks.weights));
             }
             if stop {
                 break;
             }
+        }
+        let sets = kept
+            .into_par_iter()
+            .map(|(layer, kind, idx)| Ok((layer, kind, path.build_set(layer, kind, idx)?)))
+            .collect::<Result<Vec<_>>>()?;
+        for (layer, kind, set) in sets {
+            path.insert_set(layer, kind, set)?;
         }
         Ok(Extraction {
             path,

@@ -104,6 +104,26 @@ pub(crate) fn kernel_hwc(c: &Conv2d) -> Vec<f32> {
     t
 }
 
+/// Pixels per parallel block of [`channels_last`].
+const PIXEL_BLOCK: usize = 64;
+
+/// `x` (`C × hw`, channels first) transposed to `hw × C`, in parallel pixel blocks.
+fn channels_last(x: &[f32], hw: usize) -> Vec<f32> {
+    let c = x.len() / hw.max(1);
+    let mut t = vec![0f32; x.len()];
+    t.par_chunks_mut(PIXEL_BLOCK * c)
+        .enumerate()
+        .for_each(|(b, dst)| {
+            let p0 = b * PIXEL_BLOCK;
+            for (ci, plane) in x.chunks_exact(hw).enumerate() {
+                for (k, &v) in plane[p0..][..dst.len() / c].iter().enumerate() {
+                    dst[k * c + ci] = v;
+                }
+            }
+        });
+    t
+}
+
 /// Output points per parallel work item; below two chunks a layer runs on the calling thread.
 const CHUNK: usize = 128;
 
@@ -360,16 +380,8 @@ impl Rule {
         // Runs shorter than a vector (the RGB input of a stem conv, grouped convs) stay on the
         // canonical path: per-position runs of 1–15 channels would be all loop overhead.
         let runs = cin_g >= SumMax::LANES;
-        let hwc = (runs && job.points.len() * cin_g * kh * kw >= numel).then(|| {
-            let cin = numel / (h * w);
-            let mut t = vec![0f32; numel];
-            for (ci, plane) in x.chunks_exact(h * w).enumerate() {
-                for (pix, &v) in plane.iter().enumerate() {
-                    t[pix * cin + ci] = v;
-                }
-            }
-            (t, cin)
-        });
+        let hwc = (runs && numel > 0 && job.points.len() * cin_g * kh * kw >= numel)
+            .then(|| (channels_last(x, h * w), numel / (h * w)));
         // The `(C_out, kh, kw, C_in)` kernel the position-major candidates read (the stored one
         // is the same for 1×1 kernels; the extractor caches it, else it is made here).
         let kernel: Option<Cow<[f32]>> = match (hwc.is_some(), job.kernel) {
