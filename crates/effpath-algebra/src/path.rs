@@ -435,6 +435,37 @@ mod tests {
     }
 
     #[test]
+    fn built_sets_insert_as_insert_many_does() {
+        let s = space();
+        let (mut a, mut b) = (Path::empty(&s), Path::empty(&s));
+        for batch in [vec![5usize, 1, 5, 287], vec![1, 2, 3]] {
+            a.insert_many(0, ElementKind::Synapse, &batch).unwrap();
+            let set = b.build_set(0, ElementKind::Synapse, batch).unwrap();
+            b.insert_set(0, ElementKind::Synapse, set).unwrap();
+        }
+        assert_eq!(
+            a.iter_ones_of(0, ElementKind::Synapse),
+            b.iter_ones_of(0, ElementKind::Synapse)
+        );
+        assert_eq!(b.count(ElementKind::Synapse, LayerSelection::All), 5);
+        assert!(matches!(
+            b.build_set(0, ElementKind::Synapse, vec![288]),
+            Err(AlgebraError::IndexOutOfRange { index: 288, .. })
+        ));
+        let other = b.build_set(2, ElementKind::Synapse, vec![0]).unwrap();
+        assert!(matches!(
+            b.insert_set(0, ElementKind::Synapse, other),
+            Err(AlgebraError::BitLength { .. })
+        ));
+    }
+
+    impl Path {
+        fn iter_ones_of(&self, layer: usize, kind: ElementKind) -> Vec<usize> {
+            self.layers[layer].iter_ones(kind).collect()
+        }
+    }
+
+    #[test]
     fn insert_contains_remove() {
         let s = space();
         let mut p = Path::empty(&s);
