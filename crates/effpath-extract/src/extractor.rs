@@ -195,8 +195,12 @@ impl<'n> Extractor<'n> {
             });
         }
         let values: Vec<Cow<[f32]>> = acts.values().iter().map(|a| sample_slice(a, n)).collect();
-        for (v, vals) in values.iter().enumerate() {
-            if let Some(index) = vals.iter().position(|x| !x.is_finite()) {
+        let non_finite: Vec<Option<usize>> = values
+            .par_iter()
+            .map(|vals| vals.iter().position(|x| !x.is_finite()))
+            .collect();
+        for (v, found) in non_finite.into_iter().enumerate() {
+            if let Some(index) = found {
                 let tensor = net
                     .producer(ValueId(v))
                     .map_or(net.input_name().to_string(), |p| p.name.clone());
