@@ -60,24 +60,27 @@ impl Layout {
 pub(crate) struct Candidates<'a> {
     values: &'a [f64],
     layout: Layout,
-    sum: f64,
-    max: f64,
+    /// `(sum, max)` if accumulated as the values were written.
+    stats: Option<(f64, f64)>,
 }
 
 impl<'a> Candidates<'a> {
-    /// Candidates in `layout`, summed here.
+    /// Candidates in `layout`, summed when the selection needs it.
     pub(crate) fn new(values: &'a [f64], layout: Layout) -> Self {
-        Candidates::summed(values, layout, sum_and_max(values))
+        Candidates {
+            values,
+            layout,
+            stats: None,
+        }
     }
 
     /// Candidates whose `(sum, max)` was accumulated as they were written (in
     /// [`crate::kernels::SumMax`]'s order, the order of [`sum_and_max`]).
-    pub(crate) fn summed(values: &'a [f64], layout: Layout, (sum, max): (f64, f64)) -> Self {
+    pub(crate) fn summed(values: &'a [f64], layout: Layout, stats: (f64, f64)) -> Self {
         Candidates {
             values,
             layout,
-            sum,
-            max,
+            stats: Some(stats),
         }
     }
 }
@@ -109,21 +112,29 @@ pub(crate) fn arg_approx(
     let Candidates {
         values: v,
         layout,
-        sum: total,
-        max,
+        stats,
     } = cand;
     let n = v.len();
     if n == 0 {
         return (0, f64::NEG_INFINITY);
     }
+    // Rule 1 needs no sum (the common case of a two-input skip connection at θ ≤ ½).
+    if 1.0 / n as f64 >= theta {
+        let max = v
+            .iter()
+            .fold(f64::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+        out.push(layout.first_max(v, max));
+        return (1, max);
+    }
+    let (total, max) = stats.unwrap_or_else(|| sum_and_max(v));
     let total = match base {
         ThresholdBase::ProductSum => total,
         ThresholdBase::Output => output,
     };
     let target = theta * total;
-    // Only the argmax: a single candidate is enough (rules 1 and 2), or the largest
-    // contribution alone reaches the target.
-    if 1.0 / n as f64 >= theta || total <= 0.0 || max >= target {
+    // Only the argmax: the base is not positive (rule 2), or the largest contribution alone
+    // reaches the target.
+    if total <= 0.0 || max >= target {
         out.push(layout.first_max(v, max));
         return (1, max);
     }
