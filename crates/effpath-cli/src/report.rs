@@ -4,6 +4,7 @@
 use std::fmt::Write as _;
 use std::io::Write;
 use std::path::Path;
+use std::time::Instant;
 
 use anyhow::{Context, Result};
 use effpath::DetectorKind;
@@ -23,6 +24,34 @@ pub struct AttackRow {
     pub summary: Summary,
     /// Wall time.
     pub seconds: f64,
+}
+
+/// How long one stage of the demo took (wall time).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stage {
+    /// Stage name: `profile`, an attack's name, `features`, `detector-<kind>`,
+    /// `detector-files`, `sweep-<what>` or `report`.
+    pub name: String,
+    /// Wall time in seconds.
+    pub seconds: f64,
+}
+
+/// The stages finished so far, in order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Stages {
+    /// The finished stages.
+    pub list: Vec<Stage>,
+}
+
+impl Stages {
+    /// Records the stage `name` as started at `started` and finished now; returns it.
+    pub fn record(&mut self, name: impl Into<String>, started: Instant) -> &Stage {
+        self.list.push(Stage {
+            name: name.into(),
+            seconds: started.elapsed().as_secs_f64(),
+        });
+        &self.list[self.list.len() - 1]
+    }
 }
 
 /// One sweep: mean AUC per attack as one setting varies.
@@ -134,8 +163,10 @@ pub struct Report {
     pub files: ReportFiles,
     /// Class × class Jaccard of the class paths.
     pub class_jaccard: Vec<Vec<Option<f64>>>,
-    /// Total wall time.
+    /// Total wall time (set by [`write`](Self::write)).
     pub seconds: f64,
+    /// Wall time of each stage; [`write`](Self::write) appends `report`.
+    pub stages: Vec<Stage>,
     /// The sweeps (layers, training size, generalisation, θ).
     pub sweeps: Vec<Sweep>,
 }
@@ -361,8 +392,16 @@ impl Report {
         Ok(figs)
     }
 
-    /// Writes numbers, figures and `index.html` into `dir`.
-    pub fn write(&self, dir: &Path) -> Result<()> {
+    /// Writes numbers, figures and `index.html` into `dir`. The CSVs and figures are timed
+    /// from `report_started` as the stage `report` (appended to [`stages`](Self::stages)), and
+    /// the total time from `run_started`; both are in `results.json` and `index.html`, which
+    /// are written last.
+    pub fn write(
+        &mut self,
+        dir: &Path,
+        report_started: Instant,
+        run_started: Instant,
+    ) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut csv = String::from("detector,attack,auc_mean,auc_std,repetitions\n");
         for r in &self.auc {
@@ -428,14 +467,24 @@ impl Report {
             }
         }
         output::write_file(&dir.join("sweeps.csv"), scsv.as_bytes())?;
+        let figs = self.figures(dir)?;
+        self.stages.push(Stage {
+            name: "report".to_string(),
+            seconds: report_started.elapsed().as_secs_f64(),
+        });
+        self.seconds = run_started.elapsed().as_secs_f64();
+        let stages_json: Vec<_> = self
+            .stages
+            .iter()
+            .map(|s| json!({"name": s.name, "seconds": s.seconds}))
+            .collect();
         let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
             "target_fprs": r.target_fprs, "operating_points": r.operating, "operating_summary": r.operating_summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
             &json!({"model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
-                    "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds}),
+                    "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds, "stages": stages_json}),
         )?;
-        let figs = self.figures(dir)?;
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
     }
 
@@ -552,7 +601,20 @@ impl Report {
                 a.seconds
             );
         }
-        h.push_str("</table>");
+        h.push_str("</table><h2>Stage timings</h2><p>Wall time of each stage of this run (<code>report</code> covers the CSVs and figures).</p><table><tr><th>stage</th><th>time (s)</th></tr>");
+        for st in &self.stages {
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{:.1}</td></tr>",
+                html_escape(&st.name),
+                st.seconds
+            );
+        }
+        let _ = write!(
+            h,
+            "<tr><th>total</th><th>{:.1}</th></tr></table>",
+            self.seconds
+        );
         for (stem, caption) in figs {
             let svg = std::fs::read_to_string(dir.join(format!("{stem}.svg")))
                 .with_context(|| format!("cannot read back {stem}.svg"))?;

@@ -40,6 +40,37 @@ fn demo_writes_a_complete_report() {
     let results: serde_json::Value =
         serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["normal_images"], 40);
+    // Stage timings: one line each on stdout and a `stages` list in results.json.
+    let stages = results["stages"].as_array().unwrap();
+    let names: Vec<&str> = stages.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    for name in [
+        "profile",
+        "fgsm",
+        "deepfool",
+        "random-noise",
+        "features",
+        "detector-linear",
+        "detector-random-forest",
+        "detector-adaboost",
+        "detector-gradient-boosting",
+        "detector-svm",
+        "detector-logistic",
+        "detector-files",
+        "sweep-theta",
+        "report",
+    ] {
+        assert!(names.contains(&name), "no stage {name}: {names:?}");
+        assert!(
+            stdout
+                .lines()
+                .any(|l| l.starts_with("stage") && l.split_whitespace().nth(1) == Some(name)),
+            "no stage line for {name}:\n{stdout}"
+        );
+    }
+    assert_eq!(names.last(), Some(&"report"));
+    let sum: f64 = stages.iter().map(|s| s["seconds"].as_f64().unwrap()).sum();
+    assert!(stages.iter().all(|s| s["seconds"].as_f64().unwrap() >= 0.0));
+    assert!(sum <= results["seconds"].as_f64().unwrap() + 1e-9, "{sum}");
     let aucs = results["auc"].as_array().unwrap();
     assert_eq!(aucs.len(), 6, "one entry per detector");
     for d in aucs {
@@ -82,6 +113,7 @@ fn demo_writes_a_complete_report() {
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
     assert!(html.contains("TPR at a fixed false-positive rate"));
+    assert!(html.contains("Stage timings") && html.contains("<td>detector-svm</td>"));
     let sweeps = std::fs::read_to_string(dir.path().join("sweeps.csv")).unwrap();
     for sweep in [
         "sweep_layers",

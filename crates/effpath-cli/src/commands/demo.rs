@@ -4,6 +4,7 @@
 
 use std::io::Write;
 use std::path::PathBuf;
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
@@ -23,7 +24,9 @@ use effpath::{
 use crate::data::model_normalization;
 use crate::model::ModelArgs;
 use crate::output;
-use crate::report::{AttackRow, CLASSPATHS_FILE, Report, ReportFiles, Sweep, detector_file_name};
+use crate::report::{
+    AttackRow, CLASSPATHS_FILE, Report, ReportFiles, Stage, Stages, Sweep, detector_file_name,
+};
 
 /// Every attack the demo knows, in report order.
 pub const ATTACKS: [&str; 8] = [
@@ -37,7 +40,47 @@ pub const ATTACKS: [&str; 8] = [
     "patch",
 ];
 
-/// Arguments of `effpath demo`.
+/// Sizes of a demo run: what `--fast` and the default run differ in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Preset {
+    /// Correctly classified test images per class to attack.
+    pub per_class: usize,
+    /// Of those, images per class the two C&W attacks (by far the slowest) attack: the
+    /// first ones of each class; at most `per_class`.
+    pub cw_per_class: usize,
+    /// Repetitions of each detection experiment.
+    pub repetitions: usize,
+    /// Maximum C&W iterations per binary-search step.
+    pub cw_iterations: usize,
+    /// C&W binary-search steps on the constant `c`.
+    pub cw_binary_steps: usize,
+    /// Training images profiled into class paths (the first ones of the training split);
+    /// `None` profiles all of them.
+    pub profile_images: Option<usize>,
+}
+
+/// The default run (predicted and measured in the README: under 10 minutes on 2 cores).
+pub const DEFAULT_PRESET: Preset = Preset {
+    per_class: 100,
+    cw_per_class: 50,
+    repetitions: 5,
+    cw_iterations: 300,
+    cw_binary_steps: 6,
+    profile_images: None,
+};
+
+/// `--fast` (about a minute on 2 cores; README).
+pub const FAST_PRESET: Preset = Preset {
+    per_class: 15,
+    cw_per_class: 8,
+    repetitions: 3,
+    cw_iterations: 200,
+    cw_binary_steps: 6,
+    profile_images: Some(2000),
+};
+
+/// Arguments of `effpath demo`. Sizes left out come from the preset (the default run, or
+/// `--fast`); a size given explicitly always wins over the preset.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
     /// The model: an .onnx file for 1×28×28 digits, or `lenet5-mnist` (shipped)
@@ -48,25 +91,48 @@ pub struct DemoArgs {
     #[arg(long, default_value = "report")]
     out: PathBuf,
 
-    /// Correctly classified test images per class to attack
-    #[arg(long, default_value_t = 100)]
-    per_class: usize,
+    /// A quick run (about a minute on 2 cores) with every attack and detector: 15 images per
+    /// class (8 of them for C&W), 3 repetitions, C&W capped at 6 binary-search steps × 200
+    /// iterations, class paths of the first 2,000 training images. Explicit size flags
+    /// override these
+    #[arg(long)]
+    fast: bool,
+
+    /// Correctly classified test images per class to attack [default: 100; --fast: 15]
+    #[arg(long)]
+    per_class: Option<usize>,
+
+    /// Of those, images per class the C&W attacks attack (capped at --per-class)
+    /// [default: 50; --fast: 8]
+    #[arg(long)]
+    cw_per_class: Option<usize>,
 
     /// Attacks to run (comma-separated)
     #[arg(long, value_delimiter = ',', default_values_t = ATTACKS.map(String::from))]
     attacks: Vec<String>,
 
-    /// Repetitions of each detection experiment (fresh splits and seeds)
-    #[arg(long, default_value_t = 5)]
-    repetitions: usize,
+    /// Repetitions of each detection experiment (fresh splits and seeds) [default: 5; --fast: 3]
+    #[arg(long)]
+    repetitions: Option<usize>,
 
     /// Cumulative threshold θ
     #[arg(long, default_value_t = 0.5)]
     theta: f64,
 
     /// Maximum C&W iterations per binary-search step (the paper's setting is 10,000)
-    #[arg(long, default_value_t = 1000)]
-    cw_iterations: usize,
+    /// [default: 300; --fast: 200]
+    #[arg(long)]
+    cw_iterations: Option<usize>,
+
+    /// C&W binary-search steps on the constant c (the paper's setting is 9) [default: 6;
+    /// --fast: 6]
+    #[arg(long)]
+    cw_binary_steps: Option<usize>,
+
+    /// Training images profiled into class paths, the first ones of the training split
+    /// [default: all 7,996; --fast: 2000]
+    #[arg(long)]
+    profile_images: Option<usize>,
 
     /// Seed of every random choice
     #[arg(long, default_value_t = 0)]
@@ -75,6 +141,83 @@ pub struct DemoArgs {
     /// No progress bars
     #[arg(short, long)]
     quiet: bool,
+}
+
+/// The demo's options, checked once: the preset with the explicit flags applied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DemoOptions {
+    /// The model as given.
+    pub model: PathBuf,
+    /// Report folder.
+    pub out: PathBuf,
+    /// Whether `--fast` chose the preset.
+    pub fast: bool,
+    /// The sizes.
+    pub sizes: Preset,
+    /// Attacks, each one of [`ATTACKS`].
+    pub attacks: Vec<String>,
+    /// θ (checked where the class paths are profiled).
+    pub theta: f64,
+    /// Seed.
+    pub seed: u64,
+    /// No progress bars.
+    pub quiet: bool,
+}
+
+impl DemoArgs {
+    /// The checked options: the preset (`--fast` or the default run), each size flag given
+    /// explicitly overriding it.
+    pub fn options(&self) -> Result<DemoOptions> {
+        if let Some(a) = self.attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
+            bail!("unknown attack `{a}` (known: {})", ATTACKS.join(", "));
+        }
+        let preset = if self.fast {
+            FAST_PRESET
+        } else {
+            DEFAULT_PRESET
+        };
+        let per_class = self.per_class.unwrap_or(preset.per_class);
+        let sizes = Preset {
+            per_class,
+            cw_per_class: self
+                .cw_per_class
+                .unwrap_or(preset.cw_per_class)
+                .min(per_class),
+            repetitions: self.repetitions.unwrap_or(preset.repetitions),
+            cw_iterations: self.cw_iterations.unwrap_or(preset.cw_iterations),
+            cw_binary_steps: self.cw_binary_steps.unwrap_or(preset.cw_binary_steps),
+            profile_images: self.profile_images.or(preset.profile_images),
+        };
+        for (flag, v) in [
+            ("--per-class", sizes.per_class),
+            ("--cw-per-class", sizes.cw_per_class),
+            ("--repetitions", sizes.repetitions),
+            ("--cw-iterations", sizes.cw_iterations),
+            ("--cw-binary-steps", sizes.cw_binary_steps),
+            ("--profile-images", sizes.profile_images.unwrap_or(1)),
+        ] {
+            if v == 0 {
+                bail!("{flag} must be at least 1");
+            }
+        }
+        Ok(DemoOptions {
+            model: self.model.clone(),
+            out: self.out.clone(),
+            fast: self.fast,
+            sizes,
+            attacks: self.attacks.clone(),
+            theta: self.theta,
+            seed: self.seed,
+            quiet: self.quiet,
+        })
+    }
+}
+
+/// Prints a finished stage as one line: `stage  cw-l2  41.2 s`.
+fn print_stage(out: &mut impl Write, stage: &Stage) -> Result<()> {
+    writeln!(out, "stage  {:<26} {:>7.1} s", stage.name, stage.seconds)?;
+    out.flush()?;
+    Ok(())
 }
 
 /// Indices of the first `k` correctly classified images of each class.
@@ -116,19 +259,25 @@ fn features(
     ))
 }
 
+/// Runs attack `name` on `normal`: the images, their labels and the positions the C&W
+/// attacks take.
 fn run_attack(
     name: &str,
-    args: &DemoArgs,
+    args: &DemoOptions,
     clf: &Classifier<'_>,
-    x: &Array4<f32>,
-    labels: &[usize],
+    normal: (&Array4<f32>, &[usize], &[usize]),
     train_pixels: &Array4<f32>,
     bar: &indicatif::ProgressBar,
 ) -> Result<Vec<AttackResult>> {
+    let (x, labels, cw_subset) = normal;
     let progress = |n: u64| bar.inc(n);
     let targets = random_targets(labels, clf.num_classes(), args.seed);
+    let cw_x = x.select(Axis(0), cw_subset);
+    let cw_labels: Vec<usize> = cw_subset.iter().map(|&i| labels[i]).collect();
+    let cw_targets: Vec<usize> = cw_subset.iter().map(|&i| targets[i]).collect();
     let cw = CarliniWagnerL2 {
-        max_iterations: args.cw_iterations,
+        max_iterations: args.sizes.cw_iterations,
+        binary_search_steps: args.sizes.cw_binary_steps,
         ..CarliniWagnerL2::default()
     };
     let seed = args.seed;
@@ -141,9 +290,9 @@ fn run_attack(
         "jsma" => {
             Jsma::default().run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?
         }
-        "cw-l2" => cw.run_with_progress(clf, x, labels, None, seed, &progress)?,
+        "cw-l2" => cw.run_with_progress(clf, &cw_x, &cw_labels, None, seed, &progress)?,
         "cw-l2-targeted" => {
-            cw.run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?
+            cw.run_with_progress(clf, &cw_x, &cw_labels, Some(&cw_targets), seed, &progress)?
         }
         "random-noise" => {
             RandomNoise::default().run_with_progress(clf, x, labels, None, seed, &progress)?
@@ -159,13 +308,13 @@ fn run_attack(
 /// Mean AUC per attack of the linear (joint-similarity) detector on `data`.
 fn linear_auc(
     data: &ExperimentData,
-    args: &DemoArgs,
+    args: &DemoOptions,
     train_fraction: f64,
     train_attacks: Option<Vec<String>>,
 ) -> Result<Vec<f64>> {
     let opts = ExperimentOptions {
         detector: DetectorKind::Linear,
-        repetitions: args.repetitions,
+        repetitions: args.sizes.repetitions,
         seed: args.seed,
         train_fraction,
         train_attacks,
@@ -181,14 +330,15 @@ fn linear_auc(
 /// The paper's sweeps with the linear detector: number of layers (Fig. 12/20), training-set
 /// size (Fig. 18), attacks used for training (Fig. 10/19) and θ (Fig. 11).
 fn sweeps(
-    args: &DemoArgs,
+    args: &DemoOptions,
+    stage: &mut dyn FnMut(&str, Instant) -> Result<()>,
     data: &ExperimentData,
     net: &effpath::Network,
     train: (&effpath::ndarray::ArrayD<f32>, &[usize]),
-    x: &Array4<f32>,
-    adversarial: &[(String, Array4<f32>)],
+    pixels: (&Array4<f32>, &[(String, Array4<f32>)]),
     norm: Normalization,
 ) -> Result<Vec<Sweep>> {
+    let (x, adversarial) = pixels;
     let names: Vec<String> = data.attacks.iter().map(|(n, _)| n.clone()).collect();
     // Rows are per setting; the report wants one series per attack.
     let collect = |rows: Vec<Vec<f64>>| -> Vec<(String, Vec<f64>)> {
@@ -200,6 +350,7 @@ fn sweeps(
     };
     let layers = data.normal.ncols() / 2;
     let mut out = Vec::new();
+    let t = Instant::now();
     let mut rows = Vec::new();
     for n in 1..=layers {
         let d = ExperimentData {
@@ -220,6 +371,8 @@ fn sweeps(
         series: collect(rows),
         xs,
     });
+    stage("sweep-layers", t)?;
+    let t = Instant::now();
     let fracs = [0.1, 0.2, 0.3, 0.4, 0.5];
     let rows = fracs
         .iter()
@@ -232,6 +385,8 @@ fn sweeps(
         series: collect(rows),
         xs: fracs.to_vec(),
     });
+    stage("sweep-training-size", t)?;
+    let t = Instant::now();
     let rows = (1..=names.len())
         .map(|k| linear_auc(data, args, 0.1, Some(names[..k].to_vec())))
         .collect::<Result<Vec<_>>>()?;
@@ -243,6 +398,8 @@ fn sweeps(
         series: collect(rows),
         xs,
     });
+    stage("sweep-generalisation", t)?;
+    let t = Instant::now();
     let thetas = [0.1, 0.3, 0.5, 0.7, 0.9, 1.0];
     let mut rows = Vec::new();
     for &theta in &thetas {
@@ -275,6 +432,7 @@ fn sweeps(
         series: collect(rows),
         xs: thetas.to_vec(),
     });
+    stage("sweep-theta", t)?;
     Ok(out)
 }
 
@@ -288,7 +446,7 @@ const DETECTOR_FILE_FPR: f64 = 0.05;
 /// [`DETECTOR_FILE_FPR`] on the normal training rows — the files `effpath profile` and
 /// `effpath fit-detector` write and `effpath detect` reads.
 fn write_detector_files(
-    args: &DemoArgs,
+    args: &DemoOptions,
     net: &effpath::Network,
     cp: &ClassPaths,
     data: &ExperimentData,
@@ -337,13 +495,9 @@ fn write_detector_files(
 
 /// Runs `effpath demo`.
 pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
-    if let Some(a) = args.attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
-        bail!("unknown attack `{a}` (known: {})", ATTACKS.join(", "));
-    }
-    if args.per_class == 0 || args.repetitions == 0 {
-        bail!("--per-class and --repetitions must be at least 1");
-    }
-    let started = std::time::Instant::now();
+    let args = &args.options()?;
+    let started = Instant::now();
+    let mut stages = Stages::default();
     let net = ModelArgs {
         model: args.model.clone(),
         random_weights: None,
@@ -355,30 +509,54 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let (train, test) = (Mnist::embedded_train()?, Mnist::embedded_test()?);
     crate::data::check_image_shape(&net, train.rows(), train.cols())?;
 
+    let s = &args.sizes;
     writeln!(
         out,
-        "1/5 class paths of {} training images (θ = {})",
-        train.len(),
+        "{}: {} images per class ({} for C&W), {} repetitions, C&W {} binary-search steps × {} iterations",
+        if args.fast { "--fast" } else { "sizes" },
+        s.per_class,
+        s.cw_per_class,
+        s.repetitions,
+        s.cw_binary_steps,
+        s.cw_iterations
+    )?;
+    let profiled = s.profile_images.unwrap_or(train.len()).min(train.len());
+    writeln!(
+        out,
+        "1/5 class paths of {profiled} training images (θ = {})",
         args.theta
     )?;
     out.flush()?;
-    let train_x = train.to_tensor(.., norm)?.into_dyn();
-    let train_labels: Vec<usize> = train.labels().iter().map(|&l| l as usize).collect();
+    let t = Instant::now();
+    let train_x = train.to_tensor(..profiled, norm)?.into_dyn();
+    let train_labels: Vec<usize> = train.labels()[..profiled]
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
     let popts = ProfileOptions {
         extract: effpath::ExtractOptions::default().with_theta(args.theta),
         ..ProfileOptions::default()
     };
-    let bar = output::progress_bar(train.len() as u64, args.quiet);
+    let bar = output::progress_bar(profiled as u64, args.quiet);
     let cp = ClassPaths::profile(&net, &train_x, &train_labels, &popts, |done, _| {
         bar.set_position(done as u64)
     })?;
     bar.finish_and_clear();
+    print_stage(out, stages.record("profile", t))?;
 
     let test_pixels = test.to_tensor(.., Normalization::None)?;
     let test_labels: Vec<usize> = test.labels().iter().map(|&l| l as usize).collect();
-    let keep = normal_indices(&clf, &test_pixels, &test_labels, args.per_class)?;
+    let keep = normal_indices(&clf, &test_pixels, &test_labels, s.per_class)?;
     let x = test_pixels.select(Axis(0), &keep);
     let labels: Vec<usize> = keep.iter().map(|&i| test_labels[i]).collect();
+    // The C&W attacks take the first `cw_per_class` of each class.
+    let mut count = vec![0usize; clf.num_classes()];
+    let cw_subset: Vec<usize> = (0..labels.len())
+        .filter(|&i| {
+            count[labels[i]] += 1;
+            count[labels[i]] <= s.cw_per_class
+        })
+        .collect();
     let train_pixels = train.to_tensor(0..train.len().min(2000), Normalization::None)?;
 
     writeln!(
@@ -390,10 +568,22 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let mut attack_rows = Vec::new();
     let mut adversarial: Vec<(String, Array4<f32>)> = Vec::new();
     for name in &args.attacks {
-        let t = std::time::Instant::now();
-        let bar = output::progress_bar(keep.len() as u64, args.quiet);
+        let t = Instant::now();
+        let attacked = if name.starts_with("cw-") {
+            cw_subset.len()
+        } else {
+            keep.len()
+        };
+        let bar = output::progress_bar(attacked as u64, args.quiet);
         bar.set_message(name.clone());
-        let results = run_attack(name, args, &clf, &x, &labels, &train_pixels, &bar)?;
+        let results = run_attack(
+            name,
+            args,
+            &clf,
+            (&x, &labels, &cw_subset),
+            &train_pixels,
+            &bar,
+        )?;
         bar.finish_and_clear();
         let ok: Vec<_> = results
             .iter()
@@ -410,11 +600,13 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
             summary.linf.mean,
             t.elapsed().as_secs_f64()
         )?;
-        out.flush()?;
+        let stage = stages.record(name.clone(), t);
+        let seconds = stage.seconds;
+        print_stage(out, stage)?;
         attack_rows.push(AttackRow {
             name: name.clone(),
             summary,
-            seconds: t.elapsed().as_secs_f64(),
+            seconds,
         });
         if !ok.is_empty() {
             adversarial.push((name.clone(), stack(Axis(0), &ok)?));
@@ -425,6 +617,8 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         out,
         "3/5 path features (rank-1 and rank-2 similarity per weighted layer)"
     )?;
+    out.flush()?;
+    let t = Instant::now();
     let fopts = FeatureOptions {
         extract: *cp.options(),
         ..FeatureOptions::default()
@@ -448,23 +642,29 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     if data.attacks.is_empty() {
         bail!("no attack produced at least 10 adversarial examples; raise --per-class");
     }
+    print_stage(out, stages.record("features", t))?;
 
     writeln!(
         out,
         "4/5 detectors ({} repetitions, 10% train / 90% test)",
-        args.repetitions
+        s.repetitions
     )?;
+    out.flush()?;
     let mut results = Vec::new();
     for kind in DetectorKind::ALL {
+        let t = Instant::now();
         let opts = ExperimentOptions {
             detector: kind,
-            repetitions: args.repetitions,
+            repetitions: s.repetitions,
             seed: args.seed,
             ..ExperimentOptions::default()
         };
         results.push(run_experiment(&data, &opts)?);
+        print_stage(out, stages.record(format!("detector-{}", kind.name()), t))?;
     }
+    let t = Instant::now();
     let files = write_detector_files(args, &net, &cp, &data, fopts, &f.names())?;
+    print_stage(out, stages.record("detector-files", t))?;
     writeln!(
         out,
         "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
@@ -472,14 +672,15 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     out.flush()?;
     let sweeps = sweeps(
         args,
+        &mut |name, t| print_stage(&mut *out, stages.record(name, t)),
         &data,
         &net,
         (&train_x, &train_labels),
-        &x,
-        &adversarial,
+        (&x, &adversarial),
         norm,
     )?;
-    let report = Report {
+    let t = Instant::now();
+    let mut report = Report {
         sweeps,
         model: args.model.display().to_string(),
         fingerprint: net.fingerprint().to_string(),
@@ -494,10 +695,15 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         files,
         class_jaccard: cp
             .jaccard_matrix(effpath::ElementKind::Synapse, effpath::LayerSelection::All)?,
-        seconds: started.elapsed().as_secs_f64(),
+        seconds: 0.0,
+        stages: stages.list,
     };
     report.print_table(out)?;
-    report.write(&args.out)?;
+    report.write(&args.out, t, started)?;
+    if let Some(stage) = report.stages.last() {
+        print_stage(out, stage)?;
+    }
+    writeln!(out, "total  {:.1} s", started.elapsed().as_secs_f64())?;
     writeln!(out, "report: {}", args.out.join("index.html").display())?;
     if let Some((_, name)) = report.files.detectors.first() {
         writeln!(
@@ -509,4 +715,109 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use clap::Parser;
+
+    use super::*;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        demo: DemoArgs,
+    }
+
+    fn options(args: &[&str]) -> Result<DemoOptions> {
+        let cli = Cli::try_parse_from(std::iter::once("demo").chain(args.iter().copied()))?;
+        cli.demo.options()
+    }
+
+    #[test]
+    fn without_flags_the_default_preset_applies() {
+        let o = options(&[]).unwrap();
+        assert!(!o.fast);
+        assert_eq!(o.sizes, DEFAULT_PRESET);
+        assert_eq!(o.attacks, ATTACKS.map(String::from).to_vec());
+    }
+
+    #[test]
+    fn fast_resolves_to_the_fast_preset() {
+        let o = options(&["--fast"]).unwrap();
+        assert!(o.fast);
+        assert_eq!(
+            o.sizes,
+            Preset {
+                per_class: 15,
+                cw_per_class: 8,
+                repetitions: 3,
+                cw_iterations: 200,
+                cw_binary_steps: 6,
+                profile_images: Some(2000),
+            }
+        );
+        // Every attack stays in.
+        assert_eq!(o.attacks.len(), ATTACKS.len());
+    }
+
+    #[test]
+    fn explicit_flags_override_the_fast_preset() {
+        let o = options(&[
+            "--fast",
+            "--per-class",
+            "30",
+            "--repetitions",
+            "4",
+            "--cw-iterations",
+            "1000",
+            "--cw-binary-steps",
+            "9",
+            "--profile-images",
+            "500",
+        ])
+        .unwrap();
+        assert_eq!(
+            o.sizes,
+            Preset {
+                per_class: 30,
+                cw_per_class: FAST_PRESET.cw_per_class,
+                repetitions: 4,
+                cw_iterations: 1000,
+                cw_binary_steps: 9,
+                profile_images: Some(500),
+            }
+        );
+        // The order of the flags does not matter.
+        let o = options(&["--cw-per-class", "2", "--fast"]).unwrap();
+        assert_eq!(o.sizes.cw_per_class, 2);
+        assert_eq!(o.sizes.per_class, FAST_PRESET.per_class);
+    }
+
+    #[test]
+    fn cw_per_class_is_capped_at_per_class() {
+        let o = options(&["--per-class", "3"]).unwrap();
+        assert_eq!(o.sizes.cw_per_class, 3);
+    }
+
+    #[test]
+    fn zero_sizes_and_unknown_attacks_are_rejected() {
+        for flag in [
+            "--per-class",
+            "--cw-per-class",
+            "--repetitions",
+            "--cw-iterations",
+            "--cw-binary-steps",
+            "--profile-images",
+        ] {
+            let err = options(&["--fast", flag, "0"]).unwrap_err().to_string();
+            assert!(err.contains(flag), "{flag}: {err}");
+        }
+        let err = options(&["--attacks", "fgsm,nope"])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("unknown attack `nope`"), "{err}");
+    }
 }
