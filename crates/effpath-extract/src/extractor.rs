@@ -9,6 +9,7 @@ use ndarray::ArrayD;
 use rayon::prelude::*;
 
 use crate::error::{ExtractError, Result};
+use crate::kernels::first_non_finite;
 use crate::rules::{Job, LayerPicks, Rule, kernel_hwc};
 use crate::select::ThresholdBase;
 use crate::space::NetworkSpace;
@@ -195,10 +196,13 @@ impl<'n> Extractor<'n> {
             });
         }
         let values: Vec<Cow<[f32]>> = acts.values().iter().map(|a| sample_slice(a, n)).collect();
-        let non_finite: Vec<Option<usize>> = values
-            .par_iter()
-            .map(|vals| vals.iter().position(|x| !x.is_finite()))
-            .collect();
+        let find = |vals: &Cow<[f32]>| first_non_finite(vals);
+        let numel: usize = values.iter().map(|v| v.len()).sum();
+        let non_finite: Vec<Option<usize>> = if numel < PARALLEL_ELEMENTS {
+            values.iter().map(find).collect()
+        } else {
+            values.par_iter().map(find).collect()
+        };
         for (v, found) in non_finite.into_iter().enumerate() {
             if let Some(index) = found {
                 let tensor = net
@@ -267,10 +271,17 @@ impl<'n> Extractor<'n> {
                 break;
             }
         }
-        let sets = kept
-            .into_par_iter()
-            .map(|(layer, kind, idx)| Ok((layer, kind, path.build_set(layer, kind, idx)?)))
-            .collect::<Result<Vec<_>>>()?;
+        let build = |(layer, kind, idx): (usize, ElementKind, Vec<usize>)| {
+            Ok((layer, kind, path.build_set(layer, kind, idx)?))
+        };
+        let total: usize = kept.iter().map(|k| k.2.len()).sum();
+        let sets = if total < PARALLEL_ELEMENTS {
+            kept.into_iter().map(build).collect::<Result<Vec<_>>>()?
+        } else {
+            kept.into_par_iter()
+                .map(build)
+                .collect::<Result<Vec<_>>>()?
+        };
         for (layer, kind, set) in sets {
             path.insert_set(layer, kind, set)?;
         }
@@ -295,6 +306,10 @@ impl Extractor<'_> {
             .then(|| self.kernels[i].get_or_init(|| kernel_hwc(c)).as_slice())
     }
 }
+
+/// Below this many elements a per-image sweep stays on the calling thread (a rayon
+/// fork-join costs about as much as sweeping this many elements).
+const PARALLEL_ELEMENTS: usize = 1 << 16;
 
 /// (seed class, predicted class) from one sample's logits.
 fn seed_class(logits: &[f32], seed: Seed) -> (usize, usize) {

@@ -131,6 +131,20 @@ pub(crate) fn sum_and_max(v: &[f64]) -> (f64, f64) {
     acc.finish()
 }
 
+/// The index of the first non-finite value of `v`, if any — a vectorised sweep of whole blocks
+/// (the check of every activation before extraction).
+pub(crate) fn first_non_finite(v: &[f32]) -> Option<usize> {
+    let bad_block = Arch::new().dispatch(move || {
+        v.chunks(1024)
+            .position(|c| !c.iter().fold(true, |ok, x| ok & x.is_finite()))
+    })?;
+    let start = bad_block * 1024;
+    v[start..]
+        .iter()
+        .position(|x| !x.is_finite())
+        .map(|i| start + i)
+}
+
 /// Values per block of [`gather_at_least`]'s scan: a block without a hit costs one vector
 /// comparison.
 const BLOCK: usize = 16;
@@ -231,6 +245,18 @@ mod tests {
             (s.to_bits(), m),
             (reference_sum(&whole).to_bits(), sum_and_max(&whole).1)
         );
+    }
+
+    #[test]
+    fn first_non_finite_value() {
+        let mut v = vec![1.0f32; 5000];
+        assert_eq!(first_non_finite(&v), None);
+        v[4097] = f32::NAN;
+        v[4999] = f32::INFINITY;
+        assert_eq!(first_non_finite(&v), Some(4097));
+        v[3] = f32::NEG_INFINITY;
+        assert_eq!(first_non_finite(&v), Some(3));
+        assert_eq!(first_non_finite(&[]), None);
     }
 
     #[test]
