@@ -226,6 +226,22 @@ impl Path {
         }
     }
 
+    /// [`AlgebraError::BitLength`] unless `found` is the size of the layer's `kind` space.
+    fn check_len(&self, layer: usize, kind: ElementKind, found: usize) -> Result<()> {
+        let space = self.space.layer(layer)?;
+        if found == space.size(kind) {
+            Ok(())
+        } else {
+            Err(AlgebraError::BitLength {
+                layer,
+                name: space.name().to_owned(),
+                kind,
+                expected: space.size(kind),
+                found,
+            })
+        }
+    }
+
     fn set_bit(
         &mut self,
         layer: usize,
@@ -294,16 +310,7 @@ impl Path {
     /// [`Path::build_set`] makes; [`AlgebraError::BitLength`] otherwise). Returns `true` if at
     /// least one element was new.
     pub fn insert_set(&mut self, layer: usize, kind: ElementKind, set: ElementSet) -> Result<bool> {
-        let space = self.space.layer(layer)?;
-        if set.len() != space.size(kind) {
-            return Err(AlgebraError::BitLength {
-                layer,
-                name: space.name().to_owned(),
-                kind,
-                expected: space.size(kind),
-                found: set.len(),
-            });
-        }
+        self.check_len(layer, kind, set.len())?;
         let mine = &mut self.layers[layer].sets[kind.index()];
         let before = mine.count();
         if mine.is_empty() {
@@ -334,16 +341,7 @@ impl Path {
     /// must be exactly as long as the element space ([`AlgebraError::BitLength`] otherwise);
     /// it may come from slicing or truncation. The set takes the representation that fits.
     pub fn set_bits(&mut self, layer: usize, kind: ElementKind, bits: Bits) -> Result<()> {
-        let space = self.space.layer(layer)?;
-        if bits.len() != space.size(kind) {
-            return Err(AlgebraError::BitLength {
-                layer,
-                name: space.name().to_owned(),
-                kind,
-                expected: space.size(kind),
-                found: bits.len(),
-            });
-        }
+        self.check_len(layer, kind, bits.len())?;
         self.layers[layer].sets[kind.index()] = ElementSet::from_bits(bits);
         Ok(())
     }
