@@ -19,7 +19,8 @@ use effpath_benches::{input_batch, light_model};
 use effpath_data::{Mnist, Normalization};
 use effpath_detect::{Detector, DetectorKind, DetectorModel};
 use effpath_extract::{
-    ClassPaths, ExtractOptions, Extractor, FeatureOptions, PathFeatures, ProfileOptions, Seed,
+    ClassPaths, ExtractOptions, Extractor, FeatureOptions, FeatureRow, PathFeatures,
+    ProfileOptions, Seed,
 };
 use effpath_ir::Network;
 use ndarray::{Array2, ArrayD, Axis, concatenate};
@@ -39,14 +40,10 @@ fn noisy(x: &ArrayD<f32>, sigma: f32, mut seed: u64) -> ArrayD<f32> {
     })
 }
 
-/// Feature rows of `images` (complete rows only).
-fn rows(features: &PathFeatures, images: &ArrayD<f32>) -> Vec<Vec<f64>> {
-    features
-        .compute_batch(images)
-        .expect("features")
-        .iter()
-        .filter_map(|r| r.complete())
-        .collect()
+/// The complete feature rows of `images` as a matrix.
+fn rows(features: &PathFeatures, images: &ArrayD<f32>) -> Array2<f64> {
+    let rows = features.compute_batch(images).expect("features");
+    FeatureRow::complete_matrix(&rows, features.len()).0
 }
 
 /// A guard over the last `n` weighted layers, its linear detector fitted on `normal` vs
@@ -64,14 +61,9 @@ fn guard<'a>(
         ..FeatureOptions::default()
     };
     let features = PathFeatures::new(net, class_paths, options).expect("features");
-    let (a, b) = (rows(&features, normal), rows(&features, noise));
-    let width = features.len();
-    let to_array = |r: &[Vec<f64>]| {
-        Array2::from_shape_vec((r.len(), width), r.concat()).expect("rectangular rows")
-    };
-    let (xa, xb) = (to_array(&a), to_array(&b));
+    let (xa, xb) = (rows(&features, normal), rows(&features, noise));
     let x = concatenate(Axis(0), &[xa.view(), xb.view()]).expect("same width");
-    let y: Vec<bool> = (0..x.nrows()).map(|i| i >= a.len()).collect();
+    let y: Vec<bool> = (0..x.nrows()).map(|i| i >= xa.nrows()).collect();
     let model =
         DetectorModel::fit(&DetectorKind::Linear.config(7), &x, &y).expect("linear detector");
     let file = DetectorFile::new(

@@ -126,16 +126,6 @@ impl FeatureTable {
 
     /// The complete rows as a matrix, and how many were dropped for an undefined value.
     pub fn matrix(&self) -> (Array2<f64>, usize) {
-        let complete: Vec<Vec<f64>> = self
-            .rows
-            .iter()
-            .filter_map(|r| r.features.complete())
-            .collect();
-        let dropped = self.rows.len() - complete.len();
-        let cols = self.meta.names.len();
-        let flat: Vec<f64> = complete.iter().flatten().copied().collect();
-        let m = Array2::from_shape_vec((complete.len(), cols), flat)
-            .unwrap_or_else(|_| Array2::zeros((0, cols)));
-        (m, dropped)
+        FeatureRow::complete_matrix(self.rows.iter().map(|r| &r.features), self.meta.names.len())
     }
 }

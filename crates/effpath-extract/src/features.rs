@@ -4,7 +4,7 @@
 
 use effpath_algebra::{ElementKind, Path};
 use effpath_ir::{Activations, Network};
-use ndarray::ArrayD;
+use ndarray::{Array2, ArrayD};
 use rayon::prelude::*;
 
 use crate::error::{ExtractError, Result};
@@ -48,6 +48,27 @@ impl FeatureRow {
     /// The values if every one is defined (rows with an undefined similarity are dropped).
     pub fn complete(&self) -> Option<Vec<f64>> {
         self.values.iter().copied().collect()
+    }
+
+    /// The complete rows of `rows` (every value defined, `width` values) as a matrix with one
+    /// row each, in order, and how many rows were dropped — what a detector is fitted on or
+    /// scores.
+    pub fn complete_matrix<'r>(
+        rows: impl IntoIterator<Item = &'r FeatureRow>,
+        width: usize,
+    ) -> (Array2<f64>, usize) {
+        let (mut flat, mut kept, mut dropped) = (Vec::new(), 0, 0);
+        for row in rows {
+            match row.complete() {
+                Some(v) if v.len() == width => {
+                    flat.extend(v);
+                    kept += 1;
+                }
+                Some(_) | None => dropped += 1,
+            }
+        }
+        let m = Array2::from_shape_fn((kept, width), |(i, j)| flat[i * width + j]);
+        (m, dropped)
     }
 }
 
@@ -159,5 +180,33 @@ impl<'a> PathFeatures<'a> {
             .into_par_iter()
             .map(|n| self.compute(&acts, n))
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::FeatureRow;
+
+    fn row(values: &[Option<f64>]) -> FeatureRow {
+        FeatureRow {
+            predicted: 0,
+            runner_up: 1,
+            values: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn complete_matrix_keeps_complete_rows_in_order() {
+        let rows = [
+            row(&[Some(1.0), Some(2.0)]),
+            row(&[None, Some(3.0)]),
+            row(&[Some(4.0), Some(5.0)]),
+            row(&[Some(6.0)]),
+        ];
+        let (m, dropped) = FeatureRow::complete_matrix(&rows, 2);
+        assert_eq!(m, ndarray::array![[1.0, 2.0], [4.0, 5.0]]);
+        assert_eq!(dropped, 2);
+        let (m, dropped) = FeatureRow::complete_matrix(&rows[1..2], 2);
+        assert_eq!((m.dim(), dropped), ((0, 2), 1));
     }
 }

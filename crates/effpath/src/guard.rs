@@ -166,12 +166,8 @@ impl<'a> Guard<'a> {
     /// Verdicts for a batch `(N, …)` (normalised as the model expects).
     pub fn check(&self, images: &ArrayD<f32>) -> Result<Vec<Verdict>> {
         let rows = self.features(images)?;
-        let complete: Vec<Vec<f64>> = rows.iter().filter_map(FeatureRow::complete).collect();
-        let n = self.features.len();
-        let flat: Vec<f64> = complete.iter().flatten().copied().collect();
-        let x = Array2::from_shape_vec((complete.len(), n), flat)
-            .map_err(|e| guard_error(e.to_string()))?;
-        let mut scores = if complete.is_empty() {
+        let (x, _) = FeatureRow::complete_matrix(&rows, self.features.len());
+        let mut scores = if x.nrows() == 0 {
             Vec::new()
         } else {
             self.file.detector.score(&x)?

@@ -17,8 +17,8 @@ use effpath::detect::{ExperimentData, ExperimentOptions, last_layers, run_experi
 use effpath::guard::DetectorFile;
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
-    ClassPaths, DetectorKind, DetectorModel, FeatureOptions, Mnist, Normalization, PathFeatures,
-    ProfileOptions,
+    ClassPaths, DetectorKind, DetectorModel, FeatureOptions, FeatureRow, Mnist, Normalization,
+    PathFeatures, ProfileOptions,
 };
 
 use crate::data::model_normalization;
@@ -249,14 +249,9 @@ fn features(
     let mut x = pixels.clone();
     norm.apply(&mut x);
     let rows = f.compute_batch(&x.into_dyn())?;
-    let complete: Vec<Vec<f64>> = rows.iter().filter_map(|r| r.complete()).collect();
-    let dropped = rows.len() - complete.len();
-    let flat: Vec<f64> = complete.iter().flatten().copied().collect();
-    Ok((
-        Array2::from_shape_vec((complete.len(), f.len()), flat)?,
-        dropped,
-        complete,
-    ))
+    let (m, dropped) = FeatureRow::complete_matrix(&rows, f.len());
+    let complete = m.rows().into_iter().map(|r| r.to_vec()).collect();
+    Ok((m, dropped, complete))
 }
 
 /// Runs attack `name` on `normal`: the images, their labels and the positions the C&W
