@@ -1,21 +1,15 @@
 //! `effpath attack` end to end: DeepFool on 10 correctly classified MNIST digits of the
 //! trained LeNet, the summary on stdout and the `.npz` archive.
 
-use std::process::Command;
-
 use effpath::data::read_npz;
+
+mod common;
+use common::effpath;
 
 const MODEL: &str = concat!(
     env!("CARGO_MANIFEST_DIR"),
     "/../effpath-attack/tests/data/lenet-mnist.onnx"
 );
-
-fn effpath(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(args)
-        .output()
-        .expect("the binary runs")
-}
 
 #[test]
 fn deepfool_writes_a_summary_and_an_archive() {

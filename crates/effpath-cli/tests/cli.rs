@@ -2,39 +2,20 @@
 //! the library run in-process, and one-line errors (never a panic) on bad input.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use effpath::ndarray::{Array3, Array4, ArrayD, Axis, IxDyn};
 use effpath::{Mnist, Normalization, onnx, write_npy, zoo};
 use proptest::prelude::*;
 use serde_json::Value;
 
+mod common;
+use common::{effpath, ok, s};
+
 const ALEXNET: &str = "../effpath-ir/tests/data/onnx-conformance/light/light_bvlc_alexnet.onnx";
 const MNIST_DIR: &str = "../effpath-data/data/mnist";
 
 fn manifest_path(rel: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(rel)
-}
-
-/// A temporary path as a command-line argument.
-fn s(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
-fn effpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(args)
-        .output()
-        .expect("the effpath binary runs")
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = effpath(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{:?} failed: {stderr}", out.status);
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    String::from_utf8(out.stdout).expect("stdout is UTF-8")
 }
 
 /// Runs a command that must succeed with `--json`; returns the parsed output.

@@ -4,24 +4,9 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn effpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = effpath(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{effpath, ok};
 
 fn noise(path: &Path, n: usize, seed: u64) {
     let mut s = seed;

@@ -5,28 +5,14 @@
 #![allow(clippy::unwrap_used)]
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 use effpath::data::{NpzArray, archive, write_npz};
 use effpath::ndarray::{ArrayD, Axis, IxDyn};
 use effpath::{Mnist, Normalization};
 
-fn effpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(args)
-        .output()
-        .unwrap()
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = effpath(args);
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+mod common;
+use common::{effpath, ok};
 
 /// `(index, label)` of the data rows of a feature CSV.
 fn csv_rows(path: &Path) -> Vec<(usize, String)> {

@@ -3,7 +3,6 @@
 //! in-process, byte-identical sharded profiles and one-line errors.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
 use effpath::extract::CLASS_FILE_MAGIC;
 use effpath::{
@@ -12,33 +11,11 @@ use effpath::{
 };
 use serde_json::Value;
 
+mod common;
+use common::{effpath, ok, s};
+
 /// PNG files start with these bytes.
 const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
-
-/// A temporary path as a command-line argument.
-fn s(path: &Path) -> &str {
-    path.to_str().expect("temporary paths are UTF-8")
-}
-
-fn effpath(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(args)
-        .output()
-        .expect("the effpath binary runs")
-}
-
-/// Runs a command that must succeed; returns its stdout.
-fn ok(args: &[&str]) -> String {
-    let out = effpath(args);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "{args:?}: {:?} failed: {stderr}",
-        out.status
-    );
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    String::from_utf8(out.stdout).expect("stdout is UTF-8")
-}
 
 /// Runs a command that must fail with exit code 1 and one `error:` line; returns that line.
 fn fails(args: &[&str]) -> String {
