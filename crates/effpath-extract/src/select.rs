@@ -120,9 +120,13 @@ pub(crate) fn arg_approx(
     }
     // Rule 1 needs no sum (the common case of a two-input skip connection at θ ≤ ½).
     if 1.0 / n as f64 >= theta {
-        let max = v
-            .iter()
-            .fold(f64::NEG_INFINITY, |m, &x| if x > m { x } else { m });
+        let max = stats.map_or_else(
+            || {
+                v.iter()
+                    .fold(f64::NEG_INFINITY, |m, &x| if x > m { x } else { m })
+            },
+            |(_, max)| max,
+        );
         out.push(layout.first_max(v, max));
         return (1, max);
     }
