@@ -10,7 +10,7 @@ use rayon::prelude::*;
 
 use crate::error::{ExtractError, Result};
 use crate::kernels::first_non_finite;
-use crate::rules::{Job, LayerPicks, Rule, kernel_hwc};
+use crate::rules::{Job, LayerPicks, Rule, kernel_hwc, pass_through};
 use crate::select::ThresholdBase;
 use crate::space::NetworkSpace;
 use crate::state::State;
@@ -241,6 +241,24 @@ impl<'n> Extractor<'n> {
                 }
                 continue;
             };
+            let layer = self.space.layer_of_node(i);
+            let flips = if layer.is_none() {
+                let input = node.inputs[0].0;
+                let (x, y) = (&*values[input], &*values[i + 1]);
+                let out_shape = net.shape(ValueId(i + 1));
+                match pass_through(&node.op, x, y, out_shape, &points.list, flips) {
+                    Ok(flips) => {
+                        state.add_all(input, points, flips);
+                        if stop {
+                            break;
+                        }
+                        continue;
+                    }
+                    Err(flips) => flips,
+                }
+            } else {
+                flips
+            };
             // Trace a layer's points in index order — channel by channel for a convolution,
             // so neighbouring neurons read the same kernel and overlapping windows (the path
             // does not depend on the order: kept elements are sets, a flip is −1 only if every
@@ -258,7 +276,7 @@ impl<'n> Extractor<'n> {
             };
             let mut picks = LayerPicks::default();
             rule.trace(&job, &mut state, &mut picks);
-            if let Some(layer) = self.space.layer_of_node(i) {
+            if let Some(layer) = layer {
                 kept.push((
                     layer,
                     ElementKind::Neuron,

@@ -3,7 +3,7 @@
 
 use std::borrow::Cow;
 
-use effpath_ir::{Conv2d, Dense, Node, Op, Window2d};
+use effpath_ir::{BatchNorm, Conv2d, Dense, Node, Op, Window2d};
 use rayon::prelude::*;
 
 use crate::kernels::{SumMax, products};
@@ -122,6 +122,59 @@ fn channels_last(x: &[f32], hw: usize) -> Vec<f32> {
             }
         });
     t
+}
+
+/// The sign a batch norm multiplies the flip of its output point `j` by on the way to its
+/// input: sign(x)·sign(y)·sign(scale_c). Upstream, "y·flip < 0" then means "the post-BN value,
+/// seen through the BN scale, is negative", so selection ranks contributions to the post-BN
+/// value (spec §1.4.9 plus the scale sign; identical to the original when the scale is
+/// positive). `inner` = elements per channel.
+fn batch_norm_sign(bn: &BatchNorm, x: &[f32], y: &[f32], inner: usize, j: u32) -> i8 {
+    let sgn = |v: f32| if v < 0.0 { -1i8 } else { 1 };
+    let c = j as usize / inner.max(1);
+    sgn(x[j as usize]) * sgn(y[j as usize]) * sgn(bn.gamma[c])
+}
+
+/// For an op whose output point `j` is its (only) input's point `j` — ReLU, LRN, flatten,
+/// reshape, element-wise activations, batch norm — the flips its input gets for `points`
+/// (`None`: all +1), computed as [`Rule::trace`] would; `Err(flips)` (handed back) for every
+/// other op. The extractor then passes the point set on whole instead of point by point.
+pub(crate) fn pass_through(
+    op: &Op,
+    x: &[f32],
+    y: &[f32],
+    out_shape: &[usize],
+    points: &[u32],
+    flips: Option<Vec<i8>>,
+) -> Result<Option<Vec<i8>>, Option<Vec<i8>>> {
+    match op {
+        Op::Relu | Op::Lrn(_) | Op::Flatten | Op::Reshape(_) | Op::Activation(_) => Ok(flips),
+        Op::BatchNorm(bn) => {
+            let inner: usize = out_shape[1..].iter().product();
+            let mut flips = flips;
+            for &j in points {
+                let s = batch_norm_sign(bn, x, y, inner, j);
+                if s == -1 {
+                    let f = flips.get_or_insert_with(|| vec![1; x.len()]);
+                    f[j as usize] = -f[j as usize];
+                }
+            }
+            Ok(flips)
+        }
+        Op::Dense(_)
+        | Op::Conv2d(_)
+        | Op::MaxPool2d(_)
+        | Op::AvgPool2d(_)
+        | Op::GlobalAvgPool
+        | Op::Add
+        | Op::Transpose(_)
+        | Op::Concat(_)
+        | Op::Softmax
+        | Op::LogSoftmax
+        | Op::Binary(_)
+        | Op::Slice(_)
+        | Op::Pad(_) => Err(flips),
+    }
 }
 
 /// Output points per parallel work item; below two chunks a layer runs on the calling thread.
@@ -260,18 +313,9 @@ impl Rule {
                 }
             }
             Op::BatchNorm(bn) => {
-                // flip = sign(x)·sign(y)·sign(scale_c): upstream, "y·flip < 0" then means
-                // "the post-BN value, seen through the BN scale, is negative", so selection
-                // ranks contributions to the post-BN value (spec §1.4.9 plus the scale sign;
-                // identical to the original when the scale is positive).
-                let sgn = |v: f32| if v < 0.0 { -1i8 } else { 1 };
                 let inner: usize = job.out_shape[1..].iter().product();
                 for &j in job.points {
-                    let c = j as usize / inner.max(1);
-                    let f = job.flip(j)
-                        * sgn(job.xs[0][j as usize])
-                        * sgn(job.y[j as usize])
-                        * sgn(bn.gamma[c]);
+                    let f = job.flip(j) * batch_norm_sign(bn, job.xs[0], job.y, inner, j);
                     state.add(single, j, f);
                 }
             }

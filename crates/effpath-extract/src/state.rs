@@ -69,6 +69,23 @@ impl State {
         }
     }
 
+    /// Keeps `points` of value `v` with flips `flips` (`None`: all +1), as [`State::add`] of
+    /// each point in list order would — but when nothing has reached `v` yet, by handing the
+    /// set and the flips over whole (`v` must have as many elements as the value the points
+    /// came from: an element-wise op's input).
+    pub(crate) fn add_all(&mut self, v: usize, points: Points, flips: Option<Vec<i8>>) {
+        debug_assert_eq!(points.mark.len(), self.numel[v].div_ceil(64));
+        if self.points[v].is_none() && self.flips[v].is_none() {
+            self.points[v] = Some(points);
+            self.flips[v] = flips;
+            return;
+        }
+        for &i in &points.list {
+            let flip = flips.as_ref().map_or(1, |f| f[i as usize]);
+            self.add(v, i, flip);
+        }
+    }
+
     /// Takes the final points and flips of value `v` (all its readers have been processed).
     pub(crate) fn take(&mut self, v: usize) -> Option<(Points, Option<Vec<i8>>)> {
         self.points[v].take().map(|p| (p, self.flips[v].take()))
