@@ -4,9 +4,10 @@
 //! network and image, for `n` from 1 to all weighted layers. Read the overhead as
 //! `guard_n ÷ predict` of one run.
 //!
-//! * LeNet-5 (shipped, trained): class paths of 1,000 embedded training digits; the linear
-//!   detector is fitted on 100 test digits against the same digits with Gaussian noise (the
-//!   detector's quality is not what is measured here, its cost is).
+//! * The shipped models on their embedded data — LeNet-5 on MNIST and the small ResNet on
+//!   Fashion-MNIST (both trained): class paths of 1,000 training images; the linear detector
+//!   is fitted on 100 test images against the same images with Gaussian noise (the
+//!   detector's quality is not what is measured here, its cost is). `n` = 1…all.
 //! * ResNet-50 (random weights: the torchvision export in `benches/models/` if present, else
 //!   ONNX's `light/` topology): class paths built from the rank-1 and rank-2 paths of 8 random
 //!   images, each under the class it was extracted for (random weights classify nothing
@@ -15,8 +16,9 @@
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use effpath::guard::{DetectorFile, Guard};
+use effpath::models::Shipped;
 use effpath_benches::{input_batch, light_model};
-use effpath_data::{Mnist, Normalization};
+use effpath_data::{Normalization, Split};
 use effpath_detect::{Detector, DetectorKind, DetectorModel};
 use effpath_extract::{
     ClassPaths, ExtractOptions, Extractor, FeatureOptions, FeatureRow, PathFeatures,
@@ -104,34 +106,30 @@ fn side_by_side(c: &mut Criterion, group: &str, case: &Case, samples: usize) {
     g.finish();
 }
 
-fn lenet(c: &mut Criterion) {
-    let net = effpath::models::lenet5_mnist().expect("shipped model");
-    let train = Mnist::embedded_train().expect("mnist");
-    let test = Mnist::embedded_test().expect("mnist");
-    let images = train
-        .to_tensor(0..1000, Normalization::MNIST)
-        .expect("tensor")
-        .into_dyn();
+/// A shipped model on its embedded dataset: class paths of 1,000 training images, the linear
+/// detector fitted on 100 test images against noisy copies, `n` = 1…all weighted layers.
+fn shipped(c: &mut Criterion, model: Shipped, group: &str, samples: usize) {
+    let net = model.load().expect("shipped model");
+    let data = model.dataset();
+    let norm: Normalization = data.normalization();
+    let train = data.load(Split::Train).expect("embedded data");
+    let test = data.load(Split::Test).expect("embedded data");
+    let images = train.to_tensor(0..1000, norm).expect("tensor").into_dyn();
+    let labels: Vec<usize> = train.labels()[..1000]
+        .iter()
+        .map(|&l| usize::from(l))
+        .collect();
     let class_paths = ClassPaths::profile(
         &net,
         &images,
-        &train.labels()[..1000]
-            .iter()
-            .map(|&l| usize::from(l))
-            .collect::<Vec<_>>(),
+        &labels,
         &ProfileOptions::default(),
         |_, _| {},
     )
     .expect("class paths");
-    let normal = test
-        .to_tensor(0..100, Normalization::MNIST)
-        .expect("tensor")
-        .into_dyn();
+    let normal = test.to_tensor(0..100, norm).expect("tensor").into_dyn();
     let noise = noisy(&normal, 0.8, 1);
-    let image = test
-        .to_tensor(100..101, Normalization::MNIST)
-        .expect("tensor")
-        .into_dyn();
+    let image = test.to_tensor(100..101, norm).expect("tensor").into_dyn();
     let all = class_paths
         .space()
         .selected(effpath_algebra::LayerSelection::Weighted)
@@ -145,7 +143,20 @@ fn lenet(c: &mut Criterion) {
         noise: &noise,
         layers,
     };
-    side_by_side(c, "guard_lenet5", &case, 50);
+    side_by_side(c, group, &case, samples);
+}
+
+fn lenet(c: &mut Criterion) {
+    shipped(c, Shipped::Lenet5Mnist, "guard_lenet5", 50);
+}
+
+fn fashion_resnet(c: &mut Criterion) {
+    shipped(
+        c,
+        Shipped::ResnetSmallFashion,
+        "guard_resnet_small_fashion",
+        20,
+    );
 }
 
 fn resnet50(c: &mut Criterion) {
@@ -195,5 +206,5 @@ fn resnet50(c: &mut Criterion) {
     side_by_side(c, group, &case, 10);
 }
 
-criterion_group!(benches, lenet, resnet50);
+criterion_group!(benches, lenet, fashion_resnet, resnet50);
 criterion_main!(benches);

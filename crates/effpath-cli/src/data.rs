@@ -7,28 +7,47 @@ use std::path::{Path, PathBuf};
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args, ValueEnum};
 use effpath::ndarray::{ArrayD, Axis};
-use effpath::{IdxOptions, LabeledImages, Mnist, Network, Normalization, Split};
+use effpath::{Embedded, IdxOptions, LabeledImages, Network, Normalization, Split};
 use effpath::{read_images, read_npy};
 
 use crate::output;
 
-/// A dataset compiled into effpath, usable instead of IDX files.
+/// A split of a dataset compiled into effpath, usable instead of IDX files.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Dataset {
     /// The embedded MNIST subset's training split (7,996 digits)
     MnistTrain,
     /// The embedded MNIST subset's test split (2,004 digits)
     MnistTest,
+    /// The embedded Fashion-MNIST subset's training split (the first 10,000 images)
+    FashionMnistTrain,
+    /// The embedded Fashion-MNIST subset's test split (the first 2,000 images)
+    FashionMnistTest,
 }
 
 impl Dataset {
+    /// The embedded dataset and split.
+    pub fn parts(self) -> (Embedded, Split) {
+        match self {
+            Dataset::MnistTrain => (Embedded::Mnist, Split::Train),
+            Dataset::MnistTest => (Embedded::Mnist, Split::Test),
+            Dataset::FashionMnistTrain => (Embedded::FashionMnist, Split::Train),
+            Dataset::FashionMnistTest => (Embedded::FashionMnist, Split::Test),
+        }
+    }
+
+    /// The test split of `data`.
+    pub fn test_of(data: Embedded) -> Dataset {
+        match data {
+            Embedded::Mnist => Dataset::MnistTest,
+            Embedded::FashionMnist => Dataset::FashionMnistTest,
+        }
+    }
+
     /// Decodes the embedded images and labels.
     pub fn load(self) -> Result<LabeledImages> {
-        let split = match self {
-            Dataset::MnistTrain => Split::Train,
-            Dataset::MnistTest => Split::Test,
-        };
-        Ok(Mnist::embedded(split)?)
+        let (data, split) = self.parts();
+        Ok(data.load(split)?)
     }
 
     /// The name used on the command line.
@@ -36,6 +55,8 @@ impl Dataset {
         match self {
             Dataset::MnistTrain => "mnist-train",
             Dataset::MnistTest => "mnist-test",
+            Dataset::FashionMnistTrain => "fashion-mnist-train",
+            Dataset::FashionMnistTest => "fashion-mnist-test",
         }
     }
 }

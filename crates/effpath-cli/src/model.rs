@@ -4,13 +4,11 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use effpath::models::Shipped;
 use effpath::{Network, onnx, zoo};
 
 /// The special MODEL value naming the built-in (untrained) LeNet-5.
 pub const BUILTIN_LENET5: &str = "lenet5";
-
-/// The special MODEL value naming the shipped LeNet-5 trained on MNIST.
-pub const BUILTIN_LENET5_MNIST: &str = "lenet5-mnist";
 
 /// Seed of the built-in LeNet-5's weights.
 const LENET5_SEED: u64 = 0;
@@ -18,8 +16,9 @@ const LENET5_SEED: u64 = 0;
 /// Which model to load, shared by every command that needs one.
 #[derive(Debug, Clone, Args)]
 pub struct ModelArgs {
-    /// An .onnx file, `lenet5-mnist` (the shipped LeNet-5 trained on MNIST, 98.3 %) or
-    /// `lenet5` (the built-in untrained LeNet-5, seed 0)
+    /// An .onnx file, a shipped model — `lenet5-mnist` (LeNet-5 trained on MNIST, 98.3 %) or
+    /// `resnet-small-fashion` (a small ResNet trained on Fashion-MNIST) — or `lenet5` (the
+    /// built-in untrained LeNet-5, seed 0)
     #[arg(value_name = "MODEL")]
     pub model: PathBuf,
 
@@ -43,8 +42,8 @@ impl ModelArgs {
         let name = self.model.display().to_string();
         let net = if self.model.as_os_str() == BUILTIN_LENET5 {
             zoo::lenet5(LENET5_SEED)
-        } else if self.model.as_os_str() == BUILTIN_LENET5_MNIST {
-            effpath::models::lenet5_mnist()?
+        } else if let Some(shipped) = shipped(&self.model) {
+            shipped.load()?
         } else {
             load_onnx(&self.model)?
         };
@@ -54,6 +53,11 @@ impl ModelArgs {
         };
         Ok(LoadedModel { net, name })
     }
+}
+
+/// The shipped model `model` names, if it names one (a file of that name is not looked for).
+pub fn shipped(model: &Path) -> Option<Shipped> {
+    model.to_str().and_then(|s| s.parse().ok())
 }
 
 /// Reads an ONNX file, with a hint when the path is not a file at all.

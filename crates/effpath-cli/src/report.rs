@@ -7,9 +7,9 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use effpath::DetectorKind;
 use effpath::attack::Summary;
 use effpath::detect::{AucResult, OperatingSummary};
+use effpath::{DetectorKind, Embedded};
 use serde_json::json;
 
 use crate::output;
@@ -67,6 +67,26 @@ pub struct Sweep {
     pub xs: Vec<f64>,
     /// `(attack, mean AUC per setting)`.
     pub series: Vec<(String, Vec<f64>)>,
+}
+
+/// The guard's measured cost with the last `layers` weighted layers (demo `overhead`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct GuardCost {
+    /// Number of last weighted layers extracted and compared.
+    pub layers: usize,
+    /// Mean wall time of `Guard::check` on one image, in ms.
+    pub guard_ms: f64,
+    /// Mean wall time of the forward pass (`predict`) of the same images, in ms.
+    pub forward_ms: f64,
+    /// Images timed.
+    pub images: usize,
+}
+
+impl GuardCost {
+    /// Guard ÷ forward.
+    pub fn ratio(&self) -> f64 {
+        self.guard_ms / self.forward_ms
+    }
 }
 
 /// Name of the class-path file in the report folder.
@@ -139,6 +159,8 @@ fn html_escape(text: &str) -> String {
 /// Everything the report shows.
 #[derive(Debug)]
 pub struct Report {
+    /// The embedded dataset.
+    pub data: Embedded,
     /// Model name as given.
     pub model: String,
     /// Model fingerprint.
@@ -167,8 +189,10 @@ pub struct Report {
     pub seconds: f64,
     /// Wall time of each stage; [`write`](Self::write) appends `report`.
     pub stages: Vec<Stage>,
-    /// The sweeps (layers, training size, generalisation, θ).
+    /// The sweeps (layers, training size, generalisation, θ, guard overhead).
     pub sweeps: Vec<Sweep>,
+    /// The guard's cost per number of last layers.
+    pub guard_costs: Vec<GuardCost>,
 }
 
 /// `TPR mean ± std [realised FPR mean]`.
@@ -350,10 +374,9 @@ impl Report {
                     )
                 })
                 .collect();
-            let (x0, x1) = (
-                sw.xs.first().copied().unwrap_or(0.0),
-                sw.xs.last().copied().unwrap_or(1.0),
-            );
+            let x0 = sw.xs.iter().copied().fold(f64::INFINITY, f64::min);
+            let x1 = sw.xs.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let (x0, x1) = if x0.is_finite() { (x0, x1) } else { (0.0, 1.0) };
             let lo = series
                 .iter()
                 .flat_map(|(_, p)| p.iter().map(|q| q.1))
@@ -467,6 +490,19 @@ impl Report {
             }
         }
         output::write_file(&dir.join("sweeps.csv"), scsv.as_bytes())?;
+        let mut gcsv = String::from("layers,guard_ms,forward_ms,ratio,images\n");
+        for g in &self.guard_costs {
+            let _ = writeln!(
+                gcsv,
+                "{},{:.4},{:.4},{:.4},{}",
+                g.layers,
+                g.guard_ms,
+                g.forward_ms,
+                g.ratio(),
+                g.images
+            );
+        }
+        output::write_file(&dir.join("guard_cost.csv"), gcsv.as_bytes())?;
         let figs = self.figures(dir)?;
         self.stages.push(Stage {
             name: "report".to_string(),
@@ -478,12 +514,18 @@ impl Report {
             .iter()
             .map(|s| json!({"name": s.name, "seconds": s.seconds}))
             .collect();
+        let guard_json: Vec<_> = self
+            .guard_costs
+            .iter()
+            .map(|g| json!({"layers": g.layers, "guard_ms": g.guard_ms, "forward_ms": g.forward_ms, "ratio": g.ratio(), "images": g.images}))
+            .collect();
         let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
             "target_fprs": r.target_fprs, "operating_points": r.operating, "operating_summary": r.operating_summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
-            &json!({"model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
-                    "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds, "stages": stages_json}),
+            &json!({"data": self.data.name(), "model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
+                    "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds, "stages": stages_json,
+                    "guard_cost": guard_json}),
         )?;
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
     }
@@ -491,6 +533,7 @@ impl Report {
     /// The section on the saved class paths and detectors and how to use them.
     fn html_files(&self, h: &mut String) {
         let f = &self.files;
+        let test = crate::data::Dataset::test_of(self.data).name();
         let _ = write!(
             h,
             "<h2>Class paths and detectors</h2><p>This folder holds the class paths the demo profiled (<a href=\"{0}\"><code>{0}</code></a>, the file <code>effpath profile</code> writes) and one trained detector per model, in the format of <code>effpath fit-detector</code>: each fitted on the training rows of the first repetition ({1} normal and {2} adversarial rows from all attacks), with its threshold set at {3} false-positive rate on the normal training rows.</p><ul>",
@@ -510,7 +553,7 @@ impl Report {
         h.push_str("</ul><p>To flag inputs with one of them (any detector file works in its place; <code>--json</code> prints JSON):</p>");
         if let Some((_, name)) = f.detectors.first() {
             let commands = [
-                f.detect_command(name, &["--dataset", "mnist-test", "--limit", "100"]),
+                f.detect_command(name, &["--dataset", test, "--limit", "100"]),
                 f.detect_command(name, &["--input", "X.npy"]),
             ];
             for c in commands {
@@ -529,7 +572,7 @@ impl Report {
                 "--attack",
                 "fgsm",
                 "--dataset",
-                "mnist-test",
+                test,
                 "--per-class",
                 "5",
                 "--out",
@@ -551,8 +594,8 @@ impl Report {
         );
         let _ = write!(
             h,
-            "<h1>effpath — adversarial detection by effective paths</h1><p>Model <code>{}</code> (fingerprint <code>{}</code>), θ = {}, {} correctly classified MNIST test digits attacked; class paths from the MNIST training split. Total time {:.0} s.</p>",
-            self.model, self.fingerprint, self.theta, self.normal_images, self.seconds
+            "<h1>effpath — adversarial detection by effective paths</h1><p>Data <code>{4}</code> (embedded subset), model <code>{0}</code> (fingerprint <code>{1}</code>), θ = {2}, {3} correctly classified test images attacked; class paths from the training split. Total time {5:.0} s.</p>",
+            self.model, self.fingerprint, self.theta, self.normal_images, self.data, self.seconds
         );
         h.push_str("<h2>AUC per attack and detector</h2><table><tr><th>attack</th>");
         for r in &self.auc {
@@ -601,6 +644,23 @@ impl Report {
                 a.seconds
             );
         }
+        if let Some(first) = self.guard_costs.first() {
+            let _ = write!(
+                h,
+                "</table><h2>The guard's cost</h2><p><code>Guard::check</code> (forward pass, rank-1 and rank-2 extraction of the last n weighted layers, the 2n features and the linear detector's score) on one image at a time, beside the plain forward pass of the same image; mean over {} test images, measured in this run (figure <code>sweep_overhead</code> plots each n's AUC against its overhead).</p><table><tr><th>last n layers</th><th>guard (ms)</th><th>forward (ms)</th><th>guard ÷ forward</th></tr>",
+                first.images
+            );
+            for g in &self.guard_costs {
+                let _ = write!(
+                    h,
+                    "<tr><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.2}×</td></tr>",
+                    g.layers,
+                    g.guard_ms,
+                    g.forward_ms,
+                    g.ratio()
+                );
+            }
+        }
         h.push_str("</table><h2>Stage timings</h2><p>Wall time of each stage of this run (<code>report</code> covers the CSVs and figures).</p><table><tr><th>stage</th><th>time (s)</th></tr>");
         for st in &self.stages {
             let _ = write!(
@@ -624,7 +684,7 @@ impl Report {
             );
         }
         self.html_files(&mut h);
-        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"operating_points.csv\">operating_points.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
+        h.push_str("<p>Numbers: <a href=\"auc.csv\">auc.csv</a>, <a href=\"operating_points.csv\">operating_points.csv</a>, <a href=\"attacks.csv\">attacks.csv</a>, <a href=\"sweeps.csv\">sweeps.csv</a>, <a href=\"guard_cost.csv\">guard_cost.csv</a>, <a href=\"results.json\">results.json</a>.</p></body></html>");
         Ok(h)
     }
 }

@@ -57,6 +57,7 @@ fn demo_writes_a_complete_report() {
         "detector-logistic",
         "detector-files",
         "sweep-theta",
+        "guard-overhead",
         "report",
     ] {
         assert!(names.contains(&name), "no stage {name}: {names:?}");
@@ -114,8 +115,30 @@ fn demo_writes_a_complete_report() {
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
     assert!(html.contains("TPR at a fixed false-positive rate"));
     assert!(html.contains("Stage timings") && html.contains("<td>detector-svm</td>"));
+    // The guard's measured cost for n = 1…5 (LeNet's weighted layers): in results.json,
+    // guard_cost.csv and the report; more layers never make it much cheaper.
+    let costs = results["guard_cost"].as_array().unwrap();
+    assert_eq!(costs.len(), 5);
+    for (k, c) in costs.iter().enumerate() {
+        assert_eq!(c["layers"], k + 1);
+        let (g, f) = (
+            c["guard_ms"].as_f64().unwrap(),
+            c["forward_ms"].as_f64().unwrap(),
+        );
+        assert!(g > 0.0 && f > 0.0, "{c}");
+        assert!((c["ratio"].as_f64().unwrap() - g / f).abs() < 1e-9, "{c}");
+    }
+    let guard_ms = |k: usize| costs[k]["guard_ms"].as_f64().unwrap();
+    assert!(
+        guard_ms(4) > guard_ms(0),
+        "all layers cost more than the last one"
+    );
+    let gcsv = std::fs::read_to_string(dir.path().join("guard_cost.csv")).unwrap();
+    assert_eq!(gcsv.lines().count(), 1 + 5);
+    assert!(html.contains("The guard's cost"));
     let sweeps = std::fs::read_to_string(dir.path().join("sweeps.csv")).unwrap();
     for sweep in [
+        "sweep_overhead",
         "sweep_layers",
         "sweep_training_size",
         "sweep_generalisation",
@@ -134,6 +157,7 @@ fn demo_writes_a_complete_report() {
     for stem in [
         "sweep_theta",
         "sweep_layers",
+        "sweep_overhead",
         "roc_linear",
         "roc_random-forest",
         "roc_svm",
@@ -277,4 +301,79 @@ fn demo_rejects_unknown_attacks() {
         .unwrap();
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown attack `nope`"));
+}
+
+/// `--data fashion-mnist` runs the whole method on the shipped small ResNet and the embedded
+/// Fashion-MNIST subset, with the same report; a shipped model of the other dataset is
+/// refused before any work.
+#[test]
+fn demo_runs_on_fashion_mnist() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args([
+            "demo",
+            "--data",
+            "fashion-mnist",
+            "--per-class",
+            "3",
+            "--repetitions",
+            "1",
+            "--profile-images",
+            "300",
+            "--attacks",
+            "fgsm,random-noise",
+            "-q",
+            "--out",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}\n{}",
+        stdout,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let results: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
+    assert_eq!(results["data"], "fashion-mnist");
+    assert_eq!(results["model"], "resnet-small-fashion");
+    assert_eq!(results["normal_images"], 30);
+    // The small ResNet has 10 weighted layers (stem, 2 × 3 block convs, 2 projections, fc);
+    // with --empty-layer one (the Fashion default) no row is dropped for an empty branch.
+    assert_eq!(results["features"].as_array().unwrap().len(), 2 * 10);
+    assert_eq!(results["guard_cost"].as_array().unwrap().len(), 10);
+    for (set, dropped) in results["dropped_rows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d[0].as_str().unwrap(), d[1].as_u64().unwrap()))
+    {
+        assert_eq!(dropped, 0, "{set}");
+    }
+    let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
+    assert!(
+        html.contains("fashion-mnist-test"),
+        "detect commands use the Fashion test split"
+    );
+    assert!(dir.path().join("detector-linear.json").exists());
+
+    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
+        .args([
+            "demo",
+            "--data",
+            "mnist",
+            "--model",
+            "resnet-small-fashion",
+            "-q",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("trained on fashion-mnist, not on --data mnist"),
+        "{err}"
+    );
 }

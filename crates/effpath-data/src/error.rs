@@ -168,6 +168,15 @@ pub enum DataError {
         len: usize,
     },
 
+    /// A dataset name that is not one of the embedded datasets.
+    #[error("unknown embedded dataset {name:?} (known: {})", known.join(", "))]
+    UnknownDataset {
+        /// The name given.
+        name: String,
+        /// The names of the embedded datasets.
+        known: Vec<&'static str>,
+    },
+
     /// A normalisation specification could not be parsed or is invalid.
     #[error("invalid normalisation {input:?}: {reason}")]
     InvalidNormalization {

@@ -3,7 +3,8 @@
 //!
 //! | module | contents |
 //! | --- | --- |
-//! | [`mnist`] | the embedded 10,000-digit MNIST subset; loading MNIST-layout directories |
+//! | [`embedded`] | [`Embedded`]: the datasets compiled in (MNIST and Fashion-MNIST subsets) |
+//! | [`mnist`] | MNIST constants and the embedded subset's splits; loading MNIST-layout directories |
 //! | [`idx`] | the IDX reader (gzip or plain, sizes checked before allocating) |
 //! | [`dataset`] | [`LabeledImages`]: `u8` images + labels → `f32` `(N, 1, H, W)` tensors |
 //! | [`normalize`] | [`Normalization`]: none / mean-std, MNIST and Fashion-MNIST presets |
@@ -29,6 +30,7 @@
 pub mod archive;
 pub mod atomic;
 pub mod dataset;
+pub mod embedded;
 pub mod error;
 pub mod idx;
 pub mod mnist;
@@ -39,6 +41,7 @@ pub mod npz;
 pub use archive::{AdversarialExamples, read_adversarial_npz};
 pub use atomic::{write_atomic, write_atomic_with};
 pub use dataset::LabeledImages;
+pub use embedded::Embedded;
 pub use error::{DataError, Result};
 pub use idx::{IdxOptions, decode_images, decode_labels, read_images, read_labels};
 pub use mnist::{Mnist, Split, load_idx_dir};

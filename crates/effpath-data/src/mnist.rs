@@ -12,11 +12,6 @@ use crate::dataset::LabeledImages;
 use crate::error::{DataError, Result};
 use crate::idx::IdxOptions;
 
-const TRAIN_IMAGES_GZ: &[u8] = include_bytes!("../data/mnist/train-images-idx3-ubyte.gz");
-const TRAIN_LABELS_GZ: &[u8] = include_bytes!("../data/mnist/train-labels-idx1-ubyte.gz");
-const TEST_IMAGES_GZ: &[u8] = include_bytes!("../data/mnist/t10k-images-idx3-ubyte.gz");
-const TEST_LABELS_GZ: &[u8] = include_bytes!("../data/mnist/t10k-labels-idx1-ubyte.gz");
-
 /// Which half of a dataset.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Split {
@@ -88,17 +83,7 @@ impl Mnist {
 
     /// The embedded subset's `split`.
     pub fn embedded(split: Split) -> Result<LabeledImages> {
-        let (images, labels) = match split {
-            Split::Train => (TRAIN_IMAGES_GZ, TRAIN_LABELS_GZ),
-            Split::Test => (TEST_IMAGES_GZ, TEST_LABELS_GZ),
-        };
-        LabeledImages::from_idx_bytes(
-            images,
-            &format!("embedded:{}.gz", split.images_file_stem()),
-            labels,
-            &format!("embedded:{}.gz", split.labels_file_stem()),
-            &Self::options(),
-        )
+        crate::Embedded::Mnist.load(split)
     }
 
     /// Loads `split` from a directory in the original MNIST layout

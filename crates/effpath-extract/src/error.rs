@@ -6,6 +6,14 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum ExtractError {
+    /// A name that is not one of the [`EmptyLayer`](crate::EmptyLayer) policies.
+    #[error("unknown empty-layer policy {name:?} (known: {})", known.join(", "))]
+    UnknownEmptyLayer {
+        /// The name given.
+        name: String,
+        /// The policies' names.
+        known: Vec<&'static str>,
+    },
     /// θ must lie in (0, 1].
     #[error("theta must be in (0, 1], got {0}")]
     Theta(f64),

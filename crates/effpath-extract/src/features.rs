@@ -11,6 +11,67 @@ use crate::error::{ExtractError, Result};
 use crate::extractor::{ExtractOptions, Extractor, Seed};
 use crate::profile::ClassPaths;
 
+/// The similarity of a layer in which the image's path is empty (|S| = 0, so |S ∩ P| / |S| is
+/// 0/0). On a residual network this is common, not an accident: with θ ≤ ½ an `Add` keeps
+/// one summand (decision 12), so a projection or block branch the other summand dominates
+/// keeps nothing.
+#[derive(
+    Debug, Clone, Copy, Default, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum EmptyLayer {
+    /// Undefined (`None`): detectors drop the row, as the original does (spec §4.4,
+    /// decision 14). The default, for parity; files written before the option existed mean
+    /// this.
+    #[default]
+    Undefined,
+    /// 1: nothing of the image's path in that layer lies outside the class path (the
+    /// fraction outside, |S \ P| / |S|, is taken as 0). Keeps every row of a residual
+    /// network.
+    One,
+}
+
+impl EmptyLayer {
+    /// Every policy.
+    pub const ALL: [EmptyLayer; 2] = [EmptyLayer::Undefined, EmptyLayer::One];
+
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            EmptyLayer::Undefined => "undefined",
+            EmptyLayer::One => "one",
+        }
+    }
+
+    /// The similarity value of an empty image layer under this policy.
+    fn value(self) -> Option<f64> {
+        match self {
+            EmptyLayer::Undefined => None,
+            EmptyLayer::One => Some(1.0),
+        }
+    }
+}
+
+impl std::fmt::Display for EmptyLayer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for EmptyLayer {
+    type Err = ExtractError;
+
+    fn from_str(s: &str) -> Result<Self> {
+        EmptyLayer::ALL
+            .into_iter()
+            .find(|e| e.name() == s)
+            .ok_or_else(|| ExtractError::UnknownEmptyLayer {
+                name: s.to_owned(),
+                known: EmptyLayer::ALL.map(EmptyLayer::name).to_vec(),
+            })
+    }
+}
+
 /// Options of [`PathFeatures`].
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct FeatureOptions {
@@ -20,6 +81,9 @@ pub struct FeatureOptions {
     pub last_layers: Option<usize>,
     /// Which elements are compared (the original uses synapses).
     pub kind: ElementKind,
+    /// The similarity of a layer where the image path is empty.
+    #[serde(default)]
+    pub empty_layer: EmptyLayer,
 }
 
 impl Default for FeatureOptions {
@@ -28,6 +92,7 @@ impl Default for FeatureOptions {
             extract: ExtractOptions::default(),
             last_layers: None,
             kind: ElementKind::Synapse,
+            empty_layer: EmptyLayer::Undefined,
         }
     }
 }
@@ -40,7 +105,8 @@ pub struct FeatureRow {
     /// Runner-up class (rank 2).
     pub runner_up: usize,
     /// `[rank-1 similarity per layer…, rank-2 similarity per layer…]`, layers in forward
-    /// order; `None` where the image path is empty in that layer or the class has no path.
+    /// order; `None` where the class has no path, or the image path is empty in that layer
+    /// and [`FeatureOptions::empty_layer`] leaves it undefined.
     pub values: Vec<Option<f64>>,
 }
 
@@ -94,6 +160,7 @@ pub struct PathFeatures<'a> {
     class_paths: &'a ClassPaths,
     layers: Vec<usize>,
     kind: ElementKind,
+    empty_layer: EmptyLayer,
 }
 
 impl<'a> PathFeatures<'a> {
@@ -122,6 +189,7 @@ impl<'a> PathFeatures<'a> {
             class_paths,
             layers,
             kind: options.kind,
+            empty_layer: options.empty_layer,
         })
     }
 
@@ -151,7 +219,10 @@ impl<'a> PathFeatures<'a> {
     fn similarities(&self, path: &Path, class: usize, out: &mut Vec<Option<f64>>) -> Result<()> {
         for &l in &self.layers {
             out.push(match self.class_paths.class(class) {
-                Some(p) => path.similarity_layer(p, l, self.kind)?,
+                Some(p) => match path.similarity_layer(p, l, self.kind)? {
+                    Some(s) => Some(s),
+                    None => self.empty_layer.value(),
+                },
                 None => None,
             });
         }
@@ -185,7 +256,32 @@ impl<'a> PathFeatures<'a> {
 
 #[cfg(test)]
 mod tests {
-    use super::FeatureRow;
+    use super::{EmptyLayer, FeatureOptions, FeatureRow};
+
+    #[test]
+    fn empty_layer_policies_parse_and_old_files_mean_undefined() {
+        for e in EmptyLayer::ALL {
+            assert_eq!(e.name().parse::<EmptyLayer>().ok(), Some(e));
+        }
+        assert_eq!(EmptyLayer::Undefined.value(), None);
+        assert_eq!(EmptyLayer::One.value(), Some(1.0));
+        assert!(matches!(
+            "zero".parse::<EmptyLayer>(),
+            Err(crate::ExtractError::UnknownEmptyLayer { .. })
+        ));
+        // Options serialised before the field existed load as `Undefined` (what they meant).
+        let mut json = serde_json::to_value(FeatureOptions {
+            empty_layer: EmptyLayer::One,
+            ..FeatureOptions::default()
+        })
+        .unwrap_or_default();
+        assert_eq!(json["empty_layer"], "one");
+        json.as_object_mut().map(|o| o.remove("empty_layer"));
+        match serde_json::from_value::<FeatureOptions>(json) {
+            Ok(old) => assert_eq!(old.empty_layer, EmptyLayer::Undefined),
+            Err(e) => panic!("options without empty_layer do not load: {e}"),
+        }
+    }
 
     fn row(values: &[Option<f64>]) -> FeatureRow {
         FeatureRow {

@@ -38,7 +38,7 @@ mod state;
 pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 pub use error::{ExtractError, Result};
 pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
-pub use features::{FeatureOptions, FeatureRow, PathFeatures};
+pub use features::{EmptyLayer, FeatureOptions, FeatureRow, PathFeatures};
 pub use profile::{ACTIVATION_BUDGET, ClassPaths, ProfileOptions, Profiler};
 pub use select::ThresholdBase;
 pub use space::NetworkSpace;

@@ -28,7 +28,8 @@
 //!   [`AttackResult`], [`AttackError`]);
 //! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
 //!   checked to belong together, flagging adversarial inputs at inference time;
-//! * [`models`]: trained networks shipped with effpath ([`models::lenet5_mnist`]);
+//! * [`models`]: trained networks shipped with effpath ([`models::Shipped`]: the LeNet-5 on
+//!   MNIST and a small ResNet on Fashion-MNIST);
 //! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
 //! * [`Error`], one error type wrapping those of the crates.
 //!
@@ -73,13 +74,13 @@ pub use ndarray;
 pub use effpath_algebra::{AlgebraError, ElementKind, LayerSelection, Path, PathSet, PathSpace};
 pub use effpath_attack::{Attack, AttackError, AttackResult, Classifier};
 pub use effpath_data::{
-    DataError, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split, decode_npy,
-    encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
+    DataError, Embedded, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split,
+    decode_npy, encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
 };
 pub use effpath_detect::{DetectError, Detector, DetectorKind, DetectorModel, roc_auc};
 pub use effpath_extract::{
-    ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, FeatureOptions, FeatureRow,
-    PathFeatures, ProfileOptions, Seed, extract_path,
+    ClassPaths, EmptyLayer, ExtractError, ExtractOptions, Extraction, Extractor, FeatureOptions,
+    FeatureRow, PathFeatures, ProfileOptions, Seed, extract_path,
 };
 pub use effpath_ir::{
     Activations, Fingerprint, IrError, Network, NetworkBuilder, Node, Op, ValueId, onnx, zoo,
@@ -121,6 +122,14 @@ pub enum Error {
     /// An adversarial attack failed.
     #[error(transparent)]
     Attack(#[from] AttackError),
+    /// A name that is not one of the shipped models ([`models::Shipped`]).
+    #[error("unknown shipped model {name:?} (known: {})", known.join(", "))]
+    UnknownModel {
+        /// The name given.
+        name: String,
+        /// The shipped models' names.
+        known: Vec<&'static str>,
+    },
     /// A guard's parts do not belong together, or a detector file is not valid.
     #[error("guard: {0}")]
     Guard(String),

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use effpath::{ClassPaths, FeatureOptions, PathFeatures};
+use effpath::{ClassPaths, EmptyLayer, FeatureOptions, PathFeatures};
 
 use crate::features_csv::{FeatureMeta, FeatureTable, Row};
 use crate::model::ModelArgs;
@@ -33,6 +33,12 @@ pub struct FeaturesArgs {
     #[arg(long, value_name = "N")]
     last_layers: Option<usize>,
 
+    /// Similarity of a layer where an image's path is empty: undefined (the row is dropped,
+    /// as the original does) or one (keeps the rows of residual networks, whose branches are
+    /// often empty)
+    #[arg(long, value_name = "POLICY", default_value = "undefined")]
+    empty_layer: EmptyLayer,
+
     /// Where to write the feature table (CSV)
     #[arg(long, value_name = "F.csv")]
     out: PathBuf,
@@ -51,6 +57,7 @@ pub fn run(args: &FeaturesArgs, out: &mut impl Write) -> Result<()> {
     let mut options = FeatureOptions {
         extract: *cp.options(),
         last_layers: args.last_layers,
+        empty_layer: args.empty_layer,
         ..FeatureOptions::default()
     };
     if let Some(t) = args.theta {

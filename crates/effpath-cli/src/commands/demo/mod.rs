@@ -1,6 +1,10 @@
-//! `effpath demo`: the whole method on the shipped defaults — class paths of the trained
-//! LeNet on the MNIST training split, attacks on correctly classified test digits, path
-//! features, six detectors, AUC per attack, and a report folder.
+//! `effpath demo`: the whole method on a shipped model and its embedded dataset — class
+//! paths of the trained LeNet on the MNIST training split (or of the small ResNet on the
+//! Fashion-MNIST subset, `--data fashion-mnist`), attacks on correctly classified test
+//! images, path features, six detectors, AUC per attack, the guard's measured cost per number
+//! of layers, and a report folder.
+
+mod overhead;
 
 use std::io::Write;
 use std::path::PathBuf;
@@ -17,16 +21,18 @@ use effpath::detect::{ExperimentData, ExperimentOptions, last_layers, run_experi
 use effpath::guard::DetectorFile;
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
-    ClassPaths, DetectorKind, DetectorModel, FeatureOptions, FeatureRow, Mnist, Normalization,
-    PathFeatures, ProfileOptions,
+    ClassPaths, DetectorKind, DetectorModel, Embedded, EmptyLayer, FeatureOptions, FeatureRow,
+    Normalization, PathFeatures, ProfileOptions, Split,
 };
 
-use crate::data::model_normalization;
-use crate::model::ModelArgs;
+use crate::data::{Dataset, model_normalization};
+use crate::model::{ModelArgs, shipped};
 use crate::output;
 use crate::report::{
-    AttackRow, CLASSPATHS_FILE, Report, ReportFiles, Stage, Stages, Sweep, detector_file_name,
+    AttackRow, CLASSPATHS_FILE, GuardCost, Report, ReportFiles, Stage, Stages, Sweep,
+    detector_file_name,
 };
+use effpath::models::Shipped;
 
 /// Every attack the demo knows, in report order.
 pub const ATTACKS: [&str; 8] = [
@@ -59,7 +65,7 @@ pub struct Preset {
     pub profile_images: Option<usize>,
 }
 
-/// The default run (predicted and measured in the README: under 10 minutes on 2 cores).
+/// The default run on MNIST (measured in the README: under 10 minutes on 2 cores).
 pub const DEFAULT_PRESET: Preset = Preset {
     per_class: 100,
     cw_per_class: 50,
@@ -69,7 +75,7 @@ pub const DEFAULT_PRESET: Preset = Preset {
     profile_images: None,
 };
 
-/// `--fast` (about a minute on 2 cores; README).
+/// `--fast` on MNIST (about a minute on 2 cores; README).
 pub const FAST_PRESET: Preset = Preset {
     per_class: 15,
     cw_per_class: 8,
@@ -79,31 +85,72 @@ pub const FAST_PRESET: Preset = Preset {
     profile_images: Some(2000),
 };
 
+/// The default run on Fashion-MNIST with the small ResNet (each image costs about 20 LeNet
+/// forward passes, so fewer images than on MNIST; timings in the README).
+pub const FASHION_DEFAULT_PRESET: Preset = Preset {
+    per_class: 50,
+    cw_per_class: 10,
+    repetitions: 5,
+    cw_iterations: 150,
+    cw_binary_steps: 5,
+    profile_images: None,
+};
+
+/// `--fast` on Fashion-MNIST.
+pub const FASHION_FAST_PRESET: Preset = Preset {
+    per_class: 12,
+    cw_per_class: 5,
+    repetitions: 3,
+    cw_iterations: 100,
+    cw_binary_steps: 4,
+    profile_images: Some(1000),
+};
+
+impl Preset {
+    /// The preset of a run on `data`, `--fast` or not.
+    pub fn of(data: Embedded, fast: bool) -> Preset {
+        match (data, fast) {
+            (Embedded::Mnist, false) => DEFAULT_PRESET,
+            (Embedded::Mnist, true) => FAST_PRESET,
+            (Embedded::FashionMnist, false) => FASHION_DEFAULT_PRESET,
+            (Embedded::FashionMnist, true) => FASHION_FAST_PRESET,
+        }
+    }
+}
+
 /// Arguments of `effpath demo`. Sizes left out come from the preset (the default run, or
 /// `--fast`); a size given explicitly always wins over the preset.
 #[derive(Debug, Args)]
 pub struct DemoArgs {
-    /// The model: an .onnx file for 1×28×28 digits, or `lenet5-mnist` (shipped)
-    #[arg(long, default_value = "lenet5-mnist")]
-    model: PathBuf,
+    /// The embedded dataset: mnist (with the shipped LeNet-5) or fashion-mnist (with the
+    /// shipped small ResNet)
+    #[arg(long, default_value = "mnist", value_name = "NAME")]
+    data: Embedded,
+
+    /// The model: an .onnx file for 1×28×28 images of --data, or a shipped model name
+    /// [default: lenet5-mnist for mnist, resnet-small-fashion for fashion-mnist]
+    #[arg(long)]
+    model: Option<PathBuf>,
 
     /// Report folder
     #[arg(long, default_value = "report")]
     out: PathBuf,
 
-    /// A quick run (about a minute on 2 cores) with every attack and detector: 15 images per
-    /// class (8 of them for C&W), 3 repetitions, C&W capped at 6 binary-search steps × 200
-    /// iterations, class paths of the first 2,000 training images. Explicit size flags
-    /// override these
+    /// A quick run with every attack and detector. On mnist (about a minute on 2 cores): 15
+    /// images per class (8 of them for C&W), 3 repetitions, C&W capped at 6 binary-search
+    /// steps × 200 iterations, class paths of the first 2,000 training images; on
+    /// fashion-mnist: 12 per class (5 for C&W), 3 repetitions, C&W 4 × 100, 1,000 training
+    /// images. Explicit size flags override these
     #[arg(long)]
     fast: bool,
 
-    /// Correctly classified test images per class to attack [default: 100; --fast: 15]
+    /// Correctly classified test images per class to attack [default: 100 (fashion-mnist
+    /// 50); --fast: 15 (12)]
     #[arg(long)]
     per_class: Option<usize>,
 
     /// Of those, images per class the C&W attacks attack (capped at --per-class)
-    /// [default: 50; --fast: 8]
+    /// [default: 50 (fashion-mnist 10); --fast: 8 (5)]
     #[arg(long)]
     cw_per_class: Option<usize>,
 
@@ -111,7 +158,8 @@ pub struct DemoArgs {
     #[arg(long, value_delimiter = ',', default_values_t = ATTACKS.map(String::from))]
     attacks: Vec<String>,
 
-    /// Repetitions of each detection experiment (fresh splits and seeds) [default: 5; --fast: 3]
+    /// Repetitions of each detection experiment (fresh splits and seeds) [default: 5;
+    /// --fast: 3]
     #[arg(long)]
     repetitions: Option<usize>,
 
@@ -120,23 +168,29 @@ pub struct DemoArgs {
     theta: f64,
 
     /// Maximum C&W iterations per binary-search step (the paper's setting is 10,000)
-    /// [default: 300; --fast: 200]
+    /// [default: 300 (fashion-mnist 150); --fast: 200 (100)]
     #[arg(long)]
     cw_iterations: Option<usize>,
 
-    /// C&W binary-search steps on the constant c (the paper's setting is 9) [default: 6;
-    /// --fast: 6]
+    /// C&W binary-search steps on the constant c (the paper's setting is 9) [default: 6
+    /// (fashion-mnist 5); --fast: 6 (4)]
     #[arg(long)]
     cw_binary_steps: Option<usize>,
 
     /// Training images profiled into class paths, the first ones of the training split
-    /// [default: all 7,996; --fast: 2000]
+    /// [default: all (7,996 / 10,000); --fast: 2000 (1000)]
     #[arg(long)]
     profile_images: Option<usize>,
 
     /// Seed of every random choice
     #[arg(long, default_value_t = 0)]
     seed: u64,
+
+    /// Similarity of a layer where an image's path is empty: undefined (the row is dropped,
+    /// as the original does) or one [default: undefined on mnist; one on fashion-mnist, where
+    /// residual branches are often empty]
+    #[arg(long, value_name = "POLICY")]
+    empty_layer: Option<EmptyLayer>,
 
     /// No progress bars
     #[arg(short, long)]
@@ -146,7 +200,9 @@ pub struct DemoArgs {
 /// The demo's options, checked once: the preset with the explicit flags applied.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DemoOptions {
-    /// The model as given.
+    /// The embedded dataset.
+    pub data: Embedded,
+    /// The model as given, or the shipped model for `data`.
     pub model: PathBuf,
     /// Report folder.
     pub out: PathBuf,
@@ -160,6 +216,8 @@ pub struct DemoOptions {
     pub theta: f64,
     /// Seed.
     pub seed: u64,
+    /// The similarity of an empty image layer.
+    pub empty_layer: EmptyLayer,
     /// No progress bars.
     pub quiet: bool,
 }
@@ -171,11 +229,18 @@ impl DemoArgs {
         if let Some(a) = self.attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
             bail!("unknown attack `{a}` (known: {})", ATTACKS.join(", "));
         }
-        let preset = if self.fast {
-            FAST_PRESET
-        } else {
-            DEFAULT_PRESET
-        };
+        let preset = Preset::of(self.data, self.fast);
+        let model = self
+            .model
+            .clone()
+            .unwrap_or_else(|| Shipped::for_dataset(self.data).name().into());
+        if let Some(m) = shipped(&model).filter(|m| m.dataset() != self.data) {
+            bail!(
+                "the shipped model {m} is trained on {}, not on --data {}",
+                m.dataset(),
+                self.data
+            );
+        }
         let per_class = self.per_class.unwrap_or(preset.per_class);
         let sizes = Preset {
             per_class,
@@ -201,13 +266,18 @@ impl DemoArgs {
             }
         }
         Ok(DemoOptions {
-            model: self.model.clone(),
+            data: self.data,
+            model,
             out: self.out.clone(),
             fast: self.fast,
             sizes,
             attacks: self.attacks.clone(),
             theta: self.theta,
             seed: self.seed,
+            empty_layer: self.empty_layer.unwrap_or(match self.data {
+                Embedded::Mnist => EmptyLayer::Undefined,
+                Embedded::FashionMnist => EmptyLayer::One,
+            }),
             quiet: self.quiet,
         })
     }
@@ -408,6 +478,7 @@ fn sweeps(
             &cp,
             FeatureOptions {
                 extract: *cp.options(),
+                empty_layer: args.empty_layer,
                 ..FeatureOptions::default()
             },
         )?;
@@ -501,7 +572,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     .net;
     let norm = model_normalization(&net);
     let clf = Classifier::new(&net, norm)?;
-    let (train, test) = (Mnist::embedded_train()?, Mnist::embedded_test()?);
+    let (train, test) = (args.data.load(Split::Train)?, args.data.load(Split::Test)?);
     crate::data::check_image_shape(&net, train.rows(), train.cols())?;
 
     let s = &args.sizes;
@@ -556,8 +627,9 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     writeln!(
         out,
-        "2/5 attacks on {} correctly classified test digits",
-        keep.len()
+        "2/5 attacks on {} correctly classified {} test images",
+        keep.len(),
+        args.data
     )?;
     out.flush()?;
     let mut attack_rows = Vec::new();
@@ -616,6 +688,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let t = Instant::now();
     let fopts = FeatureOptions {
         extract: *cp.options(),
+        empty_layer: args.empty_layer,
         ..FeatureOptions::default()
     };
     let f = PathFeatures::new(&net, &cp, fopts)?;
@@ -635,7 +708,19 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         }
     }
     if data.attacks.is_empty() {
-        bail!("no attack produced at least 10 adversarial examples; raise --per-class");
+        bail!(
+            "no attack produced at least 10 adversarial examples with defined features ({}); raise --per-class{}",
+            dropped_rows
+                .iter()
+                .map(|(set, n)| format!("{set}: {n} rows dropped"))
+                .collect::<Vec<_>>()
+                .join(", "),
+            if args.empty_layer == EmptyLayer::Undefined {
+                " or use --empty-layer one"
+            } else {
+                ""
+            }
+        );
     }
     print_stage(out, stages.record("features", t))?;
 
@@ -665,7 +750,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
     )?;
     out.flush()?;
-    let sweeps = sweeps(
+    let mut sweeps = sweeps(
         args,
         &mut |name, t| print_stage(&mut *out, stages.record(name, t)),
         &data,
@@ -675,7 +760,31 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         norm,
     )?;
     let t = Instant::now();
+    let mut normal_x = x.clone();
+    norm.apply(&mut normal_x);
+    let guard_costs = overhead::measure(
+        &net,
+        &cp,
+        &data,
+        fopts,
+        args.seed,
+        &normal_x.into_dyn(),
+        DETECTOR_FILE_FPR,
+    )?;
+    if let Some(layers) = sweeps.iter().find(|sw| sw.stem == "sweep_layers") {
+        sweeps.push(Sweep {
+            stem: "sweep_overhead".into(),
+            title: "AUC vs the guard's measured overhead (points: last n = 1…all layers)".into(),
+            x_desc: "guard ÷ forward (one image, measured)".into(),
+            xs: guard_costs.iter().map(GuardCost::ratio).collect(),
+            series: layers.series.clone(),
+        });
+    }
+    print_stage(out, stages.record("guard-overhead", t))?;
+    let t = Instant::now();
     let mut report = Report {
+        data: args.data,
+        guard_costs,
         sweeps,
         model: args.model.display().to_string(),
         fingerprint: net.fingerprint().to_string(),
@@ -704,9 +813,15 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         writeln!(
             out,
             "flag inputs with a saved detector: {}",
-            report
-                .files
-                .detect_command(name, &["--dataset", "mnist-test", "--limit", "100"])
+            report.files.detect_command(
+                name,
+                &[
+                    "--dataset",
+                    Dataset::test_of(args.data).name(),
+                    "--limit",
+                    "100"
+                ]
+            )
         )?;
     }
     Ok(())
