@@ -25,7 +25,8 @@ const CHUNK: usize = 128;
 ///
 /// [`Bim::default`] is the untargeted setting of the original (100 step sizes up to a total
 /// of 1, 10 steps); [`Bim::targeted`] its targeted one (one step size, total 0.1, 10 steps).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Bim {
     /// Number of step sizes tried (100).
     pub epsilons: usize,

@@ -27,7 +27,8 @@ const ADAM_EPS: f64 = 1e-8;
 /// all-zero image is never returned).
 ///
 /// `iterations` counts the optimiser iterations over all binary-search steps.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct CarliniWagnerL2 {
     /// Margin κ by which the adversarial class must win (0).
     pub confidence: f32,

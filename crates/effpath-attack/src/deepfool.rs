@@ -19,7 +19,8 @@ use crate::result::AttackResult;
 /// foolbox applies the overshoot to every step with a factor 1.05, so the default
 /// `overshoot` is 0.05 (the DeepFool paper's 0.02 is accumulated differently).
 /// Untargeted only. `iterations` counts the steps taken.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct DeepFool {
     /// Maximum number of steps (100).
     pub steps: usize,

@@ -26,6 +26,49 @@ pub enum AttackError {
         /// What is wrong with its value.
         message: String,
     },
+    /// A name that is not one of the attacks ([`crate::AttackKind`]).
+    #[error("unknown attack `{name}` (known: {})", known.join(", "))]
+    UnknownAttack {
+        /// The name given.
+        name: String,
+        /// The attacks' names.
+        known: Vec<&'static str>,
+    },
+    /// A hyper-parameter name the attack does not have.
+    #[error("`{name}` is not a parameter of {attack} (its parameters: {})", known.join(", "))]
+    UnknownParameter {
+        /// The attack.
+        attack: &'static str,
+        /// The name given.
+        name: String,
+        /// The attack's parameter names.
+        known: Vec<String>,
+    },
+    /// A hyper-parameter value of the wrong type (a fraction for a count, text for a number).
+    #[error("{attack} parameter `{name}` = `{value}`: {source}")]
+    ParameterValue {
+        /// The attack.
+        attack: &'static str,
+        /// The parameter's name.
+        name: String,
+        /// The value given.
+        value: String,
+        /// Why it does not fit the parameter's type.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// An attack configuration could not be encoded (never for the shipped attacks).
+    #[error("{attack}: cannot encode the configuration: {source}")]
+    Config {
+        /// The attack.
+        attack: &'static str,
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// The adversarial patch needs training images and none were given.
+    #[error("the patch attack needs training images to learn its patch")]
+    PatchTraining,
 }
 
 impl AttackError {

@@ -27,7 +27,8 @@ use crate::result::AttackResult;
 /// assert_eq!(results.len(), 1);
 /// # Ok::<(), effpath_attack::AttackError>(())
 /// ```
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Fgsm {
     /// Number of step sizes tried (1000).
     pub epsilons: usize,

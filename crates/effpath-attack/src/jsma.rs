@@ -31,7 +31,8 @@ use crate::result::AttackResult;
 /// random classes are tried one after the other, each from the source image. Success is
 /// misclassification (untargeted) or the target (targeted). Seeded: the random targets.
 /// `iterations` counts the element changes over all targets tried.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Jsma {
     /// Maximum number of element changes per target (2000).
     pub max_iter: usize,

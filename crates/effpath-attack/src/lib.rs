@@ -17,6 +17,9 @@
 //! | `noise` | [`RandomNoise`]: uniform-noise "unrecognizable" images |
 //! | `patch` | [`AdversarialPatch`] → [`TrainedPatch`]: a universal targeted patch |
 //!
+//! [`AttackKind`] names every attack (`ALL`, `FromStr`) and [`AttackConfig`] holds one with
+//! its hyper-parameters (serde-tagged by kind; `with_param` sets one by name, type-checked).
+//!
 //! Shared pieces: `classifier` ([`Classifier`], pixel-space logits and gradients), `attack`
 //! (the [`Attack`] trait, [`Progress`], [`random_targets`]), `result` ([`AttackResult`],
 //! [`Distortion`], [`Summary`]) and `error` ([`AttackError`]).
@@ -54,6 +57,7 @@ mod fgsm;
 mod jsma;
 mod noise;
 mod patch;
+mod registry;
 mod result;
 
 pub use attack::{Attack, NoProgress, Progress, random_targets};
@@ -66,4 +70,5 @@ pub use fgsm::Fgsm;
 pub use jsma::Jsma;
 pub use noise::RandomNoise;
 pub use patch::{AdversarialPatch, TrainedPatch};
+pub use registry::{AttackConfig, AttackKind};
 pub use result::{AttackResult, Distortion, L0_TOLERANCE, Stat, Summary};

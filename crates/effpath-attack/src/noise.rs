@@ -21,7 +21,8 @@ const MAX_BATCH: usize = 1024;
 /// The original drew until success with no bound; here at most `max_draws` images are drawn
 /// per source (then the attack fails). Each source has its own random stream of `seed`.
 /// `iterations` counts the draws.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RandomNoise {
     /// Maximum draws per image (1000).
     pub max_draws: usize,

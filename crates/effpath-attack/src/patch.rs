@@ -26,7 +26,8 @@ const ADAM_EPS: f32 = 1e-8;
 /// the defaults here are sized for MNIST-scale models.
 ///
 /// [`AdversarialPatch::train`] returns a [`TrainedPatch`], which is the [`Attack`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct AdversarialPatch {
     /// Patch area as a fraction of the image area (0.3, the spec's "Patch").
     pub scale: f32,

@@ -7,69 +7,23 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
-use clap::{Args, ValueEnum};
+use clap::Args;
 use effpath::data::{NpzArray, archive, write_npz};
 use effpath::ndarray::{Array1, Array4, Axis};
 use effpath::{LabeledImages, Normalization};
 use effpath_attack::{
-    AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma,
-    RandomNoise, Summary, random_targets,
+    Attack, AttackConfig, AttackKind, AttackResult, Classifier, Summary, random_targets,
 };
 
 use crate::data::{Dataset, LabeledArgs, check_image_shape};
 use crate::model::ModelArgs;
 use crate::output::{self, Align, Table};
 
-/// Which attack to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AttackKind {
-    /// FGSM: smallest of 1000 step sizes in (0, 1] (params: epsilons, max_epsilon, refine)
-    Fgsm,
-    /// FGSM towards a random target class per image
-    FgsmTargeted,
-    /// Iterative FGSM: 100 step sizes × 10 steps (params: epsilons, max_epsilon, steps)
-    Bim,
-    /// Iterative FGSM towards a random target: 10 steps of 0.01 (same params)
-    BimTargeted,
-    /// DeepFool L2 (params: steps, subsample, overshoot)
-    Deepfool,
-    /// Saliency map attack (params: max_iter, theta, max_perturbations_per_pixel, fast,
-    /// num_random_targets)
-    Jsma,
-    /// Carlini–Wagner L2 (params: confidence, learning_rate, binary_search_steps,
-    /// max_iterations, abort_early, initial_const)
-    CwL2,
-    /// Carlini–Wagner L2 towards a random target class per image
-    CwL2Targeted,
-    /// Uniform-noise "unrecognizable" images (params: max_draws)
-    RandomNoise,
-    /// A universal adversarial patch trained on --patch-train (params: scale, target_class,
-    /// steps, batch_size, learning_rate)
-    Patch,
-}
-
-impl AttackKind {
-    fn name(self) -> &'static str {
-        match self {
-            AttackKind::Fgsm => "fgsm",
-            AttackKind::FgsmTargeted => "fgsm-targeted",
-            AttackKind::Bim => "bim",
-            AttackKind::BimTargeted => "bim-targeted",
-            AttackKind::Deepfool => "deepfool",
-            AttackKind::Jsma => "jsma",
-            AttackKind::CwL2 => "cw-l2",
-            AttackKind::CwL2Targeted => "cw-l2-targeted",
-            AttackKind::RandomNoise => "random-noise",
-            AttackKind::Patch => "patch",
-        }
-    }
-
-    fn targeted(self) -> bool {
-        matches!(
-            self,
-            AttackKind::FgsmTargeted | AttackKind::BimTargeted | AttackKind::CwL2Targeted
-        )
-    }
+/// `--attack`: one of [`AttackKind::ALL`], listed in `--help`.
+fn attack_kind() -> impl clap::builder::TypedValueParser<Value = AttackKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(AttackKind::ALL.map(AttackKind::name))
+        .try_map(|s| s.parse::<AttackKind>())
 }
 
 /// Arguments of `effpath attack`.
@@ -78,12 +32,17 @@ pub struct AttackArgs {
     #[command(flatten)]
     model: ModelArgs,
 
-    /// The attack (hyper-parameters default to the original's foolbox 1.3.2 settings)
-    #[arg(long, value_enum, value_name = "NAME")]
+    /// The attack (hyper-parameters default to the original's foolbox 1.3.2 settings; the
+    /// *-targeted ones aim at a random other class per image)
+    #[arg(long, value_name = "NAME", value_parser = attack_kind())]
     attack: AttackKind,
 
     /// Override a hyper-parameter of the attack, e.g. --param max_iterations=1000 (repeatable;
-    /// the names are the fields listed for each attack)
+    /// fgsm: epsilons, max_epsilon, refine; bim: epsilons, max_epsilon, steps; deepfool:
+    /// steps, subsample, overshoot; jsma: max_iter, theta, max_perturbations_per_pixel, fast,
+    /// num_random_targets; cw-l2: confidence, learning_rate, binary_search_steps,
+    /// max_iterations, abort_early, initial_const; random-noise: max_draws; patch: scale,
+    /// target_class, steps, batch_size, learning_rate)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
 
@@ -135,9 +94,7 @@ pub fn run(args: &AttackArgs, out: &mut impl Write) -> Result<()> {
         .attack
         .targeted()
         .then(|| random_targets(&labels, classes, args.seed));
-    let mut params = Params::parse(&args.params)?;
-    let attack = build(args, &mut params, &clf)?;
-    params.finish(args.attack)?;
+    let attack = build(args, &clf)?;
     let bar = output::progress_bar(indices.len() as u64, args.quiet);
     let start = Instant::now();
     let results = attack.run_with_progress(
@@ -154,7 +111,7 @@ pub fn run(args: &AttackArgs, out: &mut impl Write) -> Result<()> {
     let summary = Summary::of(&results);
     writeln!(out, "model: {}", model.name)?;
     writeln!(out, "data: {source}, normalisation {norm}")?;
-    writeln!(out, "attack: {}, seed {}", args.attack.name(), args.seed)?;
+    writeln!(out, "attack: {}, seed {}", args.attack, args.seed)?;
     write_summary(out, &summary, seconds)?;
     writeln!(out, "wrote {}", args.out.display())?;
     Ok(())
@@ -210,153 +167,40 @@ fn select(
     Ok((picked, x, labels))
 }
 
-/// The attack with the `--param` overrides applied (training the patch for `patch`).
-fn build(args: &AttackArgs, p: &mut Params, clf: &Classifier<'_>) -> Result<Box<dyn Attack>> {
-    Ok(match args.attack {
-        AttackKind::Fgsm | AttackKind::FgsmTargeted => {
-            let mut a = Fgsm::default();
-            p.usize("epsilons", &mut a.epsilons)?;
-            p.f32("max_epsilon", &mut a.max_epsilon)?;
-            p.bool("refine", &mut a.refine)?;
-            Box::new(a)
-        }
-        AttackKind::Bim | AttackKind::BimTargeted => {
-            let mut a = if args.attack.targeted() {
-                Bim::targeted()
-            } else {
-                Bim::default()
-            };
-            p.usize("epsilons", &mut a.epsilons)?;
-            p.f32("max_epsilon", &mut a.max_epsilon)?;
-            p.usize("steps", &mut a.steps)?;
-            Box::new(a)
-        }
-        AttackKind::Deepfool => {
-            let mut a = DeepFool::default();
-            p.usize("steps", &mut a.steps)?;
-            p.usize("subsample", &mut a.subsample)?;
-            p.f32("overshoot", &mut a.overshoot)?;
-            Box::new(a)
-        }
-        AttackKind::Jsma => {
-            let mut a = Jsma::default();
-            p.usize("max_iter", &mut a.max_iter)?;
-            p.f32("theta", &mut a.theta)?;
-            p.usize(
-                "max_perturbations_per_pixel",
-                &mut a.max_perturbations_per_pixel,
-            )?;
-            p.bool("fast", &mut a.fast)?;
-            p.usize("num_random_targets", &mut a.num_random_targets)?;
-            Box::new(a)
-        }
-        AttackKind::CwL2 | AttackKind::CwL2Targeted => {
-            let mut a = CarliniWagnerL2::default();
-            p.f32("confidence", &mut a.confidence)?;
-            p.f32("learning_rate", &mut a.learning_rate)?;
-            p.usize("binary_search_steps", &mut a.binary_search_steps)?;
-            p.usize("max_iterations", &mut a.max_iterations)?;
-            p.bool("abort_early", &mut a.abort_early)?;
-            p.f32("initial_const", &mut a.initial_const)?;
-            Box::new(a)
-        }
-        AttackKind::RandomNoise => {
-            let mut a = RandomNoise::default();
-            p.usize("max_draws", &mut a.max_draws)?;
-            Box::new(a)
-        }
-        AttackKind::Patch => {
-            let mut a = AdversarialPatch::default();
-            p.f32("scale", &mut a.scale)?;
-            p.usize("target_class", &mut a.target_class)?;
-            p.usize("steps", &mut a.steps)?;
-            p.usize("batch_size", &mut a.batch_size)?;
-            p.f32("learning_rate", &mut a.learning_rate)?;
-            std::mem::take(p).finish(args.attack)?; // before the training
+/// The attack with the `--param KEY=VALUE` overrides applied (training the patch for
+/// `patch`, on `--patch-train`).
+fn build(args: &AttackArgs, clf: &Classifier<'_>) -> Result<Box<dyn Attack>> {
+    let mut config = args.attack.config();
+    for raw in &args.params {
+        let Some((key, value)) = raw.split_once('=') else {
+            bail!("--param {raw:?} is not KEY=VALUE");
+        };
+        config = config.with_param(key.trim(), value)?;
+    }
+    let patch_training = match &config {
+        AttackConfig::Patch(p) => {
             let train = args.patch_train.load()?;
             check_image_shape(clf.network(), train.rows(), train.cols())?;
-            let x = train.to_tensor(.., Normalization::None)?;
             if !args.quiet {
                 eprintln!(
                     "training the patch on {} ({} steps)…",
                     args.patch_train.name(),
-                    a.steps
+                    p.steps
                 );
             }
-            Box::new(a.train(clf, &x, args.seed)?)
+            Some(train.to_tensor(.., Normalization::None)?)
         }
-    })
-}
-
-/// `--param KEY=VALUE` overrides, consumed by name.
-#[derive(Debug, Default)]
-struct Params(Vec<(String, String)>);
-
-impl Params {
-    fn parse(raw: &[String]) -> Result<Self> {
-        let mut v = Vec::new();
-        for r in raw {
-            let Some((k, val)) = r.split_once('=') else {
-                bail!("--param {r:?} is not KEY=VALUE");
-            };
-            v.push((k.trim().to_owned(), val.trim().to_owned()));
-        }
-        Ok(Params(v))
-    }
-
-    /// Removes `key` and returns its last value.
-    fn take(&mut self, key: &str) -> Option<String> {
-        let mut found = None;
-        self.0.retain(|(k, v)| {
-            if k == key {
-                found = Some(v.clone());
-                false
-            } else {
-                true
-            }
-        });
-        found
-    }
-
-    fn usize(&mut self, key: &str, field: &mut usize) -> Result<()> {
-        if let Some(v) = self.take(key) {
-            *field = v
-                .parse()
-                .with_context(|| format!("--param {key}={v}: not a count"))?;
-        }
-        Ok(())
-    }
-
-    fn f32(&mut self, key: &str, field: &mut f32) -> Result<()> {
-        if let Some(v) = self.take(key) {
-            *field = v
-                .parse()
-                .with_context(|| format!("--param {key}={v}: not a number"))?;
-        }
-        Ok(())
-    }
-
-    fn bool(&mut self, key: &str, field: &mut bool) -> Result<()> {
-        if let Some(v) = self.take(key) {
-            *field = match v.to_ascii_lowercase().as_str() {
-                "true" | "1" | "yes" => true,
-                "false" | "0" | "no" => false,
-                _ => bail!("--param {key}={v}: not true or false"),
-            };
-        }
-        Ok(())
-    }
-
-    /// Errors on keys no field took.
-    fn finish(self, kind: AttackKind) -> Result<()> {
-        if let Some((k, _)) = self.0.first() {
-            bail!(
-                "--param {k}: not a parameter of {} (see `effpath attack --help`)",
-                kind.name()
-            );
-        }
-        Ok(())
-    }
+        AttackConfig::Fgsm(_)
+        | AttackConfig::FgsmTargeted(_)
+        | AttackConfig::Bim(_)
+        | AttackConfig::BimTargeted(_)
+        | AttackConfig::Deepfool(_)
+        | AttackConfig::Jsma(_)
+        | AttackConfig::CwL2(_)
+        | AttackConfig::CwL2Targeted(_)
+        | AttackConfig::RandomNoise(_) => None,
+    };
+    Ok(config.attack(clf, patch_training.as_ref(), args.seed)?)
 }
 
 /// Writes the `.npz` archive of all attempted examples.

@@ -13,8 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use effpath::attack::{
-    AdversarialPatch, Attack, AttackResult, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma,
-    RandomNoise, Summary, random_targets,
+    AttackConfig, AttackKind, AttackResult, Classifier, Summary, random_targets,
 };
 use effpath::detect::Detector;
 use effpath::detect::{ExperimentData, ExperimentOptions, last_layers, run_experiment};
@@ -34,16 +33,17 @@ use crate::report::{
 };
 use effpath::models::Shipped;
 
-/// Every attack the demo knows, in report order.
-pub const ATTACKS: [&str; 8] = [
-    "fgsm",
-    "bim",
-    "deepfool",
-    "jsma",
-    "cw-l2",
-    "cw-l2-targeted",
-    "random-noise",
-    "patch",
+/// The attacks the demo runs, in report order (the paper's; the targeted FGSM and BIM of
+/// `effpath attack` are left out).
+pub const ATTACKS: [AttackKind; 8] = [
+    AttackKind::Fgsm,
+    AttackKind::Bim,
+    AttackKind::Deepfool,
+    AttackKind::Jsma,
+    AttackKind::CwL2,
+    AttackKind::CwL2Targeted,
+    AttackKind::RandomNoise,
+    AttackKind::Patch,
 ];
 
 /// Sizes of a demo run: what `--fast` and the default run differ in.
@@ -63,6 +63,8 @@ pub struct Preset {
     /// Training images profiled into class paths (the first ones of the training split);
     /// `None` profiles all of them.
     pub profile_images: Option<usize>,
+    /// BIM's number of step sizes (each run for 10 steps; the original's 100 on MNIST).
+    pub bim_epsilons: usize,
 }
 
 /// The default run on MNIST (measured in the README: under 10 minutes on 2 cores).
@@ -73,6 +75,7 @@ pub const DEFAULT_PRESET: Preset = Preset {
     cw_iterations: 300,
     cw_binary_steps: 6,
     profile_images: None,
+    bim_epsilons: 100,
 };
 
 /// `--fast` on MNIST (about a minute on 2 cores; README).
@@ -83,6 +86,7 @@ pub const FAST_PRESET: Preset = Preset {
     cw_iterations: 200,
     cw_binary_steps: 6,
     profile_images: Some(2000),
+    bim_epsilons: 100,
 };
 
 /// The default run on Fashion-MNIST with the small ResNet (each image costs about 20 LeNet
@@ -94,6 +98,7 @@ pub const FASHION_DEFAULT_PRESET: Preset = Preset {
     cw_iterations: 150,
     cw_binary_steps: 5,
     profile_images: None,
+    bim_epsilons: 10,
 };
 
 /// `--fast` on Fashion-MNIST.
@@ -104,6 +109,7 @@ pub const FASHION_FAST_PRESET: Preset = Preset {
     cw_iterations: 100,
     cw_binary_steps: 4,
     profile_images: Some(1000),
+    bim_epsilons: 5,
 };
 
 impl Preset {
@@ -155,7 +161,7 @@ pub struct DemoArgs {
     cw_per_class: Option<usize>,
 
     /// Attacks to run (comma-separated)
-    #[arg(long, value_delimiter = ',', default_values_t = ATTACKS.map(String::from))]
+    #[arg(long, value_delimiter = ',', default_values_t = ATTACKS.map(|a| a.name().to_string()))]
     attacks: Vec<String>,
 
     /// Repetitions of each detection experiment (fresh splits and seeds) [default: 5;
@@ -211,7 +217,7 @@ pub struct DemoOptions {
     /// The sizes.
     pub sizes: Preset,
     /// Attacks, each one of [`ATTACKS`].
-    pub attacks: Vec<String>,
+    pub attacks: Vec<AttackKind>,
     /// θ (checked where the class paths are profiled).
     pub theta: f64,
     /// Seed.
@@ -226,9 +232,15 @@ impl DemoArgs {
     /// The checked options: the preset (`--fast` or the default run), each size flag given
     /// explicitly overriding it.
     pub fn options(&self) -> Result<DemoOptions> {
-        if let Some(a) = self.attacks.iter().find(|a| !ATTACKS.contains(&a.as_str())) {
-            bail!("unknown attack `{a}` (known: {})", ATTACKS.join(", "));
-        }
+        let names = || ATTACKS.map(AttackKind::name).join(", ");
+        let attacks = self
+            .attacks
+            .iter()
+            .map(|a| match a.parse::<AttackKind>() {
+                Ok(k) if ATTACKS.contains(&k) => Ok(k),
+                Ok(_) | Err(_) => bail!("unknown attack `{a}` (known: {})", names()),
+            })
+            .collect::<Result<Vec<_>>>()?;
         let preset = Preset::of(self.data, self.fast);
         let model = self
             .model
@@ -252,6 +264,7 @@ impl DemoArgs {
             cw_iterations: self.cw_iterations.unwrap_or(preset.cw_iterations),
             cw_binary_steps: self.cw_binary_steps.unwrap_or(preset.cw_binary_steps),
             profile_images: self.profile_images.or(preset.profile_images),
+            bim_epsilons: preset.bim_epsilons,
         };
         for (flag, v) in [
             ("--per-class", sizes.per_class),
@@ -271,7 +284,7 @@ impl DemoArgs {
             out: self.out.clone(),
             fast: self.fast,
             sizes,
-            attacks: self.attacks.clone(),
+            attacks,
             theta: self.theta,
             seed: self.seed,
             empty_layer: self.empty_layer.unwrap_or(match self.data {
@@ -324,10 +337,16 @@ fn features(
     Ok((m, dropped, complete))
 }
 
-/// Runs attack `name` on `normal`: the images, their labels and the positions the C&W
-/// attacks take.
+/// Whether `kind` is one of the C&W attacks (which take the `cw_per_class` subset).
+fn is_cw(kind: AttackKind) -> bool {
+    matches!(kind, AttackKind::CwL2 | AttackKind::CwL2Targeted)
+}
+
+/// Runs attack `kind` with the run's sizes on `normal`: the images, their labels and the
+/// positions the C&W attacks take. Targets (random, per image) go to the targeted kinds and
+/// to JSMA, the paper's targeted saliency attack.
 fn run_attack(
-    name: &str,
+    kind: AttackKind,
     args: &DemoOptions,
     clf: &Classifier<'_>,
     normal: (&Array4<f32>, &[usize], &[usize]),
@@ -336,37 +355,33 @@ fn run_attack(
 ) -> Result<Vec<AttackResult>> {
     let (x, labels, cw_subset) = normal;
     let progress = |n: u64| bar.inc(n);
+    let mut config = kind.config();
+    match &mut config {
+        AttackConfig::CwL2(cw) | AttackConfig::CwL2Targeted(cw) => {
+            cw.max_iterations = args.sizes.cw_iterations;
+            cw.binary_search_steps = args.sizes.cw_binary_steps;
+        }
+        AttackConfig::Bim(bim) => bim.epsilons = args.sizes.bim_epsilons,
+        AttackConfig::Fgsm(_)
+        | AttackConfig::FgsmTargeted(_)
+        | AttackConfig::BimTargeted(_)
+        | AttackConfig::Deepfool(_)
+        | AttackConfig::Jsma(_)
+        | AttackConfig::RandomNoise(_)
+        | AttackConfig::Patch(_) => {}
+    }
+    let attack = config.attack(clf, Some(train_pixels), args.seed)?;
     let targets = random_targets(labels, clf.num_classes(), args.seed);
-    let cw_x = x.select(Axis(0), cw_subset);
-    let cw_labels: Vec<usize> = cw_subset.iter().map(|&i| labels[i]).collect();
-    let cw_targets: Vec<usize> = cw_subset.iter().map(|&i| targets[i]).collect();
-    let cw = CarliniWagnerL2 {
-        max_iterations: args.sizes.cw_iterations,
-        binary_search_steps: args.sizes.cw_binary_steps,
-        ..CarliniWagnerL2::default()
-    };
-    let seed = args.seed;
-    Ok(match name {
-        "fgsm" => Fgsm::default().run_with_progress(clf, x, labels, None, seed, &progress)?,
-        "bim" => Bim::default().run_with_progress(clf, x, labels, None, seed, &progress)?,
-        "deepfool" => {
-            DeepFool::default().run_with_progress(clf, x, labels, None, seed, &progress)?
-        }
-        "jsma" => {
-            Jsma::default().run_with_progress(clf, x, labels, Some(&targets), seed, &progress)?
-        }
-        "cw-l2" => cw.run_with_progress(clf, &cw_x, &cw_labels, None, seed, &progress)?,
-        "cw-l2-targeted" => {
-            cw.run_with_progress(clf, &cw_x, &cw_labels, Some(&cw_targets), seed, &progress)?
-        }
-        "random-noise" => {
-            RandomNoise::default().run_with_progress(clf, x, labels, None, seed, &progress)?
-        }
-        "patch" => {
-            let patch = AdversarialPatch::default().train(clf, train_pixels, seed)?;
-            patch.run_with_progress(clf, x, labels, None, seed, &progress)?
-        }
-        other => bail!("unknown attack `{other}` (known: {})", ATTACKS.join(", ")),
+    let aimed = kind.targeted() || kind == AttackKind::Jsma;
+    Ok(if is_cw(kind) {
+        let cw_x = x.select(Axis(0), cw_subset);
+        let cw_labels: Vec<usize> = cw_subset.iter().map(|&i| labels[i]).collect();
+        let cw_targets: Vec<usize> = cw_subset.iter().map(|&i| targets[i]).collect();
+        let t = aimed.then_some(cw_targets.as_slice());
+        attack.run_with_progress(clf, &cw_x, &cw_labels, t, args.seed, &progress)?
+    } else {
+        let t = aimed.then_some(targets.as_slice());
+        attack.run_with_progress(clf, x, labels, t, args.seed, &progress)?
     })
 }
 
@@ -634,9 +649,10 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     out.flush()?;
     let mut attack_rows = Vec::new();
     let mut adversarial: Vec<(String, Array4<f32>)> = Vec::new();
-    for name in &args.attacks {
+    for &kind in &args.attacks {
+        let name = &kind.name().to_string();
         let t = Instant::now();
-        let attacked = if name.starts_with("cw-") {
+        let attacked = if is_cw(kind) {
             cw_subset.len()
         } else {
             keep.len()
@@ -644,7 +660,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         let bar = output::progress_bar(attacked as u64, args.quiet);
         bar.set_message(name.clone());
         let results = run_attack(
-            name,
+            kind,
             args,
             &clf,
             (&x, &labels, &cw_subset),
@@ -851,7 +867,7 @@ mod tests {
         let o = options(&[]).unwrap();
         assert!(!o.fast);
         assert_eq!(o.sizes, DEFAULT_PRESET);
-        assert_eq!(o.attacks, ATTACKS.map(String::from).to_vec());
+        assert_eq!(o.attacks, ATTACKS.to_vec());
     }
 
     #[test]
@@ -867,6 +883,7 @@ mod tests {
                 cw_iterations: 200,
                 cw_binary_steps: 6,
                 profile_images: Some(2000),
+                bim_epsilons: 100,
             }
         );
         // Every attack stays in.
@@ -898,6 +915,7 @@ mod tests {
                 cw_iterations: 1000,
                 cw_binary_steps: 9,
                 profile_images: Some(500),
+                bim_epsilons: FAST_PRESET.bim_epsilons,
             }
         );
         // The order of the flags does not matter.
