@@ -18,6 +18,12 @@ mod report;
 
 use std::process::ExitCode;
 
+/// mimalloc keeps freed large blocks for reuse; glibc's allocator returns every block above
+/// its (adaptive) mmap threshold to the kernel, so each forward pass's tensors came back as
+/// fresh, page-faulted, zeroed pages (docs/decisions.md, "Allocator").
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 /// Effective-path analysis of deep neural networks (Qiu et al., CVPR 2019).
