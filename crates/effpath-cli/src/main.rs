@@ -15,6 +15,7 @@ mod output;
 mod pixels;
 mod plot;
 mod report;
+mod targets;
 
 use std::process::ExitCode;
 

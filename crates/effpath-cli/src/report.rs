@@ -525,7 +525,7 @@ impl Report {
             &dir.join("results.json"),
             &json!({"data": self.data.name(), "model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
                     "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds, "stages": stages_json,
-                    "guard_cost": guard_json}),
+                    "guard_cost": guard_json, "targets": crate::targets::check(&self.auc)}),
         )?;
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
     }
@@ -597,6 +597,7 @@ impl Report {
             "<h1>effpath — adversarial detection by effective paths</h1><p>Data <code>{4}</code> (embedded subset), model <code>{0}</code> (fingerprint <code>{1}</code>), θ = {2}, {3} correctly classified test images attacked; class paths from the training split. Total time {5:.0} s.</p>",
             self.model, self.fingerprint, self.theta, self.normal_images, self.data, self.seconds
         );
+        h.push_str(&crate::targets::html(&crate::targets::check(&self.auc)));
         h.push_str("<h2>AUC per attack and detector</h2><table><tr><th>attack</th>");
         for r in &self.auc {
             let _ = write!(h, "<th>{}</th>", r.detector.name());

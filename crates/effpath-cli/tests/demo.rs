@@ -136,6 +136,14 @@ fn demo_writes_a_complete_report() {
     let gcsv = std::fs::read_to_string(dir.path().join("guard_cost.csv")).unwrap();
     assert_eq!(gcsv.lines().count(), 1 + 5);
     assert!(html.contains("The guard's cost"));
+    // The targets section judges the target attacks that ran (fgsm and deepfool here).
+    let targets = results["targets"].as_array().unwrap();
+    let names: Vec<&str> = targets
+        .iter()
+        .map(|t| t["attack"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["fgsm", "deepfool"]);
+    assert!(html.contains("<h2>Targets</h2>"));
     let sweeps = std::fs::read_to_string(dir.path().join("sweeps.csv")).unwrap();
     for sweep in [
         "sweep_overhead",
