@@ -2,32 +2,35 @@
 
 #![allow(clippy::unwrap_used)]
 
+use std::path::Path;
 use std::process::Command;
+
+mod common;
+
+/// Runs `effpath demo -q --out DIR` with `args`, which must succeed; returns its stdout and
+/// `results.json`.
+fn demo(args: &[&str], dir: &Path) -> (String, serde_json::Value) {
+    let mut all = vec!["demo", "-q", "--out", common::s(dir)];
+    all.extend_from_slice(args);
+    let stdout = common::ok(&all);
+    let results =
+        serde_json::from_slice(&std::fs::read(dir.join("results.json")).unwrap()).unwrap();
+    (stdout, results)
+}
 
 #[test]
 fn demo_writes_a_complete_report() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args([
-            "demo",
+    let (stdout, results) = demo(
+        &[
             "--per-class",
             "4",
             "--repetitions",
             "2",
             "--attacks",
             "fgsm,deepfool,random-noise",
-            "-q",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        dir.path(),
     );
     for attack in ["fgsm", "deepfool", "random-noise"] {
         assert!(
@@ -37,8 +40,6 @@ fn demo_writes_a_complete_report() {
             "no AUC row for {attack}:\n{stdout}"
         );
     }
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["normal_images"], 40);
     // Stage timings: one line each on stdout and a `stages` list in results.json.
     let stages = results["stages"].as_array().unwrap();
@@ -317,9 +318,8 @@ fn demo_rejects_unknown_attacks() {
 #[test]
 fn demo_runs_on_fashion_mnist() {
     let dir = tempfile::tempdir().unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args([
-            "demo",
+    let (_, results) = demo(
+        &[
             "--data",
             "fashion-mnist",
             "--per-class",
@@ -330,21 +330,9 @@ fn demo_runs_on_fashion_mnist() {
             "300",
             "--attacks",
             "fgsm,random-noise",
-            "-q",
-            "--out",
-        ])
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{}\n{}",
-        stdout,
-        String::from_utf8_lossy(&out.stderr)
+        ],
+        dir.path(),
     );
-    let results: serde_json::Value =
-        serde_json::from_slice(&std::fs::read(dir.path().join("results.json")).unwrap()).unwrap();
     assert_eq!(results["data"], "fashion-mnist");
     assert_eq!(results["model"], "resnet-small-fashion");
     assert_eq!(results["normal_images"], 30);
