@@ -34,7 +34,7 @@ use crate::error::{AlgebraError, Result};
 /// Spaces of at most this many elements are always held dense (at most 512 bytes).
 pub const SMALL_SPACE_BITS: usize = 4096;
 
-/// How an [`ElementSet`] holds its elements (see the [module docs](self)).
+/// How an [`ElementSet`] holds its elements (the rules are in the docs of [`ElementSet`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Representation {
     /// One bit per element of the space (`bitvec` words).
@@ -50,7 +50,11 @@ enum Repr {
     Sparse(RoaringTreemap),
 }
 
-/// The kept elements of one element space (a subset of `0..len`).
+/// The kept elements of one element space (a subset of `0..len`), held dense (`bitvec`
+/// words) or sparse (a Roaring bitmap) as fits their number: a space of at most
+/// [`SMALL_SPACE_BITS`] elements is always dense; otherwise a set is built sparse below 1/32
+/// of the space, turns dense as soon as it grows past that, and turns sparse again only when
+/// an operation shrinks it below 1/128. Every operation works on any mix of the two.
 #[derive(Clone)]
 pub struct ElementSet {
     len: usize,
@@ -174,8 +178,8 @@ impl ElementSet {
     }
 
     /// The same set held in the given representation (for tests of representation mixes, and
-    /// for callers who know their access pattern). Later operations may move it again (see the
-    /// [module docs](self)).
+    /// for callers who know their access pattern). Later operations may move it again (the
+    /// rules are in the docs of [`ElementSet`]).
     pub fn with_representation(mut self, r: Representation) -> Self {
         self.repr = match (self.repr, r) {
             (Repr::Sparse(m), Representation::Dense) => Repr::Dense(sparse_to_bits(self.len, &m)),

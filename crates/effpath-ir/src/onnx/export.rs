@@ -94,7 +94,7 @@ fn value_info(name: &str, per_sample: &[usize]) -> ValueInfoProto {
     }
 }
 
-/// Converts a network to an ONNX model (opset [`EXPORT_OPSET`] or newer when an op needs it,
+/// Converts a network to an ONNX model (opset 11 (`EXPORT_OPSET`) or newer when an op needs it,
 /// batch axis named `N`). Tensor names are the
 /// node names; initializers are `<node>.weight`, `<node>.bias`, ….
 pub fn export_model(net: &Network) -> ModelProto {
