@@ -226,7 +226,7 @@ fn demo_detector_files_work_with_detect() {
     let cp = dir.path().join("classpaths.bin");
     // The class paths load for the shipped model (fingerprint checked) and hold 10 classes.
     let net = effpath::models::lenet5_mnist().unwrap();
-    let paths = effpath::ClassPaths::load(&cp, Some(net.fingerprint().0.into())).unwrap();
+    let paths = effpath::ClassPaths::load_for(&cp, &net).unwrap();
     assert_eq!(paths.classes(), 10);
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     let commands = html_commands(&html, "cmd");

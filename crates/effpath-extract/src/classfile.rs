@@ -6,6 +6,7 @@ use std::io::{Read, Seek};
 use std::path::Path;
 
 use effpath_algebra::{Fingerprint, PathSet, PathSetReader};
+use effpath_ir::Network;
 
 use crate::error::{ExtractError, Result};
 use crate::extractor::{ExtractOptions, Seed};
@@ -367,6 +368,18 @@ impl ClassPaths {
         let bytes = std::fs::read(path).map_err(|e| effpath_data::DataError::io(path, e))?;
         ClassPaths::from_bytes(&bytes, expected)
     }
+
+    /// Reads a class-path file that must belong to `net` (its fingerprint is checked): the
+    /// one call a user of a network and its class paths needs.
+    ///
+    /// ```no_run
+    /// let net = effpath_ir::zoo::lenet5(0);
+    /// let cp = effpath_extract::ClassPaths::load_for("classpaths.bin", &net)?;
+    /// # Ok::<(), effpath_extract::ExtractError>(())
+    /// ```
+    pub fn load_for(path: impl AsRef<Path>, net: &Network) -> Result<ClassPaths> {
+        ClassPaths::load(path, Some(net.fingerprint().0.into()))
+    }
 }
 
 #[cfg(test)]
@@ -402,6 +415,21 @@ mod tests {
             ..ProfileOptions::default()
         };
         ClassPaths::profile(net, x, labels, &options, |_, _| {}).unwrap()
+    }
+
+    #[test]
+    fn load_for_accepts_its_network_and_refuses_another() {
+        let net = effpath_ir::zoo::lenet5(4);
+        let (x, labels) = inputs(&net, 4);
+        let cp = profile(&net, &x, &labels, ExtractOptions::default());
+        let dir = std::env::temp_dir().join(format!("effpath-load-for-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let file = dir.join("cp.bin");
+        cp.save(&file).unwrap();
+        assert_eq!(ClassPaths::load_for(&file, &net).unwrap(), cp);
+        let other = effpath_ir::zoo::lenet5(5);
+        assert!(ClassPaths::load_for(&file, &other).is_err());
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     /// A small class-path set over a tiny space (a few hundred bytes as a file).

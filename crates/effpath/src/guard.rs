@@ -121,7 +121,7 @@ pub struct Verdict {
 /// ```no_run
 /// use effpath::guard::{DetectorFile, Guard};
 /// let net = effpath::models::lenet5_mnist()?;
-/// let cp = effpath::ClassPaths::load("classpaths.bin", Some(net.fingerprint().0.into()))?;
+/// let cp = effpath::ClassPaths::load_for("classpaths.bin", &net)?;
 /// let det = DetectorFile::load("detector.json")?;
 /// let guard = Guard::new(&net, &cp, det)?;
 /// let x = effpath::Mnist::embedded_test()?.to_tensor(0..8, effpath::Normalization::MNIST)?.into_dyn();

@@ -53,7 +53,7 @@ struct Line {
 pub fn run(args: &DetectArgs, out: &mut impl Write) -> Result<()> {
     let model = args.model.load()?;
     let net = &model.net;
-    let cp = ClassPaths::load(&args.classpaths, Some(net.fingerprint().0.into()))
+    let cp = ClassPaths::load_for(&args.classpaths, net)
         .with_context(|| format!("cannot use class paths {}", args.classpaths.display()))?;
     let file = DetectorFile::load(&args.detector)?;
     let guard = Guard::new(net, &cp, file)?;

@@ -52,7 +52,7 @@ pub struct FeaturesArgs {
 pub fn run(args: &FeaturesArgs, out: &mut impl Write) -> Result<()> {
     let model = args.model.load()?;
     let net = &model.net;
-    let cp = ClassPaths::load(&args.classpaths, Some(net.fingerprint().0.into()))
+    let cp = ClassPaths::load_for(&args.classpaths, net)
         .with_context(|| format!("cannot use class paths {}", args.classpaths.display()))?;
     let mut options = FeatureOptions {
         extract: *cp.options(),
