@@ -19,19 +19,19 @@ mod targets;
 
 use std::process::ExitCode;
 
+use clap::Parser;
+
 /// mimalloc keeps freed large blocks for reuse; glibc's allocator returns every block above
 /// its (adaptive) mmap threshold to the kernel, so each forward pass's tensors came back as
 /// fresh, page-faulted, zeroed pages (docs/decisions.md, "Allocator").
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-use clap::Parser;
-
 /// Effective-path analysis of deep neural networks (Qiu et al., CVPR 2019).
 ///
-/// MODEL is a path to an .onnx file, `lenet5-mnist` (the shipped LeNet-5 trained on MNIST)
-/// or `lenet5` (the built-in untrained LeNet-5 for 1×28×28 inputs; use ./lenet5 for a file
-/// of that name).
+/// MODEL is a path to an .onnx file, a shipped trained model — `lenet5-mnist` (LeNet-5 on
+/// MNIST) or `resnet-small-fashion` (a small ResNet on Fashion-MNIST) — or `lenet5` (the
+/// built-in untrained LeNet-5 for 1×28×28 inputs; use ./lenet5 for a file of that name).
 #[derive(Debug, Parser)]
 #[command(name = "effpath", version, propagate_version = true)]
 struct Cli {

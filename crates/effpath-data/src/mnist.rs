@@ -191,7 +191,7 @@ mod tests {
         Ok(())
     }
 
-    /// Reads the full Fashion-MNIST if a copy is around (it is not shipped).
+    /// Reads the full Fashion-MNIST if a copy is around (only a subset is embedded).
     #[test]
     fn fashion_mnist_if_present() -> Result<()> {
         let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
