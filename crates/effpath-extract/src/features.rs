@@ -219,10 +219,9 @@ impl<'a> PathFeatures<'a> {
     fn similarities(&self, path: &Path, class: usize, out: &mut Vec<Option<f64>>) -> Result<()> {
         for &l in &self.layers {
             out.push(match self.class_paths.class(class) {
-                Some(p) => match path.similarity_layer(p, l, self.kind)? {
-                    Some(s) => Some(s),
-                    None => self.empty_layer.value(),
-                },
+                Some(p) => path
+                    .similarity_layer(p, l, self.kind)?
+                    .or(self.empty_layer.value()),
                 None => None,
             });
         }
