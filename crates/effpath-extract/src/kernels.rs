@@ -145,9 +145,18 @@ pub(crate) fn first_non_finite(v: &[f32]) -> Option<usize> {
         .map(|i| start + i)
 }
 
-/// Values per block of [`gather_at_least`]'s scan: a block without a hit costs one vector
-/// comparison.
+/// Values per block of [`gather_at_least`]'s scan: a block costs one vector comparison and
+/// one mask; only its hits cost more.
 const BLOCK: usize = 16;
+
+/// The hits `≥ cut` of one block (up to [`BLOCK`] values) as a bit mask, bit `l` for value `l`.
+#[inline(always)]
+fn hit_mask(block: &[f64], cut: f64) -> u32 {
+    block
+        .iter()
+        .enumerate()
+        .fold(0u32, |m, (l, &x)| m | (u32::from(x >= cut) << l))
+}
 
 /// Writes into `order[..k]` the indices of the values `≥ cut`, in index order, and returns
 /// `k` and their sum (taken in index order). `order` grows to `v.len()` and is never shrunk,
@@ -159,22 +168,18 @@ pub(crate) fn gather_at_least(v: &[f64], cut: f64, order: &mut Vec<u32>) -> (usi
     let order = &mut order[..v.len()];
     Arch::new().dispatch(|| {
         let (mut n, mut sum) = (0usize, 0.0f64);
-        // Branch-free within a block: every index is written, the count advances on a hit.
-        let mut scan = |base: usize, block: &[f64]| {
-            for (l, &x) in block.iter().enumerate() {
-                let hit = x >= cut;
-                order[n] = (base + l) as u32;
-                n += usize::from(hit);
-                sum += if hit { x } else { 0.0 };
-            }
-        };
-        let mut blocks = v.chunks_exact(BLOCK);
-        for (b, block) in (&mut blocks).enumerate() {
-            if block.iter().fold(false, |hit, &x| hit | (x >= cut)) {
-                scan(b * BLOCK, block);
+        // A block's hits are its mask's set bits, taken lowest first (index order); an
+        // effective path keeps a few of a neuron's inputs, so most blocks have none.
+        for (b, block) in v.chunks(BLOCK).enumerate() {
+            let mut mask = hit_mask(block, cut);
+            while mask != 0 {
+                let l = mask.trailing_zeros() as usize;
+                order[n] = (b * BLOCK + l) as u32;
+                sum += block[l];
+                n += 1;
+                mask &= mask - 1;
             }
         }
-        scan(v.len() - blocks.remainder().len(), blocks.remainder());
         (n, sum)
     })
 }
