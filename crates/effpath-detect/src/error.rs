@@ -137,6 +137,54 @@ pub enum DetectError {
     /// An error from the atomic file writer of `effpath-data`.
     #[error(transparent)]
     Data(#[from] DataError),
+    /// A baseline was given a number of layers (feature matrices) other than it was fitted on.
+    #[error("the baseline was fitted on {expected} layers, got {found}")]
+    LayerCount {
+        /// Layers at fitting time.
+        expected: usize,
+        /// Layers given.
+        found: usize,
+    },
+    /// A class label is not below the number of classes.
+    #[error("label {label} at row {row} is not below the number of classes ({classes})")]
+    LabelRange {
+        /// Row of the label.
+        row: usize,
+        /// The label.
+        label: usize,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// A class has no training row, so its mean is undefined.
+    #[error("class {class} has no training row")]
+    EmptyClass {
+        /// The class.
+        class: usize,
+    },
+    /// A LID reference batch is too small for the number of neighbours.
+    #[error("LID needs {needed} reference points besides the query, the batch has {found}")]
+    TooFewNeighbours {
+        /// Neighbours asked for.
+        needed: usize,
+        /// Reference points available (not counting the query itself).
+        found: usize,
+    },
+    /// A squeezer's parameter is out of range (bits 1…8, a median window of at least 1).
+    #[error("squeezer parameter `{parameter}` = {value} is out of range")]
+    Squeezer {
+        /// `bits` or `size`.
+        parameter: &'static str,
+        /// The value given.
+        value: u8,
+    },
+    /// An image batch is not `(N, C, H, W)` with values in `[0, 1]`.
+    #[error("squeezer input at flat index {index} is {value}, not a pixel in [0, 1]")]
+    PixelRange {
+        /// Flat index of the value.
+        index: usize,
+        /// The value.
+        value: f64,
+    },
 }
 
 impl DetectError {

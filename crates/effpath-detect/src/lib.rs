@@ -8,6 +8,7 @@
 //!
 //! | module | contents |
 //! | --- | --- |
+//! | [`baseline`] | [`Mahalanobis`], [`Lid`], [`Squeezer`]: the standard detectors' features |
 //! | [`detector`] | [`Detector`], [`DetectorKind`], [`DetectorConfig`], [`DetectorModel`] (JSON save/load) |
 //! | [`linear`] | [`LinearModel`]: the joint-similarity model, SGD hinge + elastic net |
 //! | [`forest`] | [`RandomForest`]: bootstrap Gini trees, mean leaf frequency |
@@ -39,6 +40,7 @@
 //! ```
 
 pub mod adaboost;
+pub mod baseline;
 pub mod boosting;
 mod data;
 pub mod detector;
@@ -53,6 +55,7 @@ pub mod split;
 mod tree;
 
 pub use adaboost::{AdaBoost, AdaBoostAlgorithm, AdaBoostOptions};
+pub use baseline::{Lid, Mahalanobis, Squeezer, squeeze_scores};
 pub use boosting::{BoostingOptions, GradientBoosting};
 pub use detector::{Detector, DetectorConfig, DetectorKind, DetectorModel};
 pub use error::{DetectError, Result};
