@@ -8,6 +8,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use effpath::attack::Summary;
+use effpath::baselines::BaselineKind;
 use effpath::detect::{AucResult, OperatingSummary};
 use effpath::{DetectorKind, Embedded};
 use serde_json::json;
@@ -177,6 +178,9 @@ pub struct Report {
     pub dropped: Vec<(String, usize)>,
     /// AUC results, one per detector.
     pub auc: Vec<AucResult>,
+    /// AUC results of the baselines on the same rows (each scored by its detector, logistic
+    /// regression), in [`BaselineKind::ALL`] order.
+    pub baselines: Vec<(BaselineKind, AucResult)>,
     /// Feature rows of the normal images.
     pub normal_rows: Vec<Vec<f64>>,
     /// Feature rows of each attack's adversarial examples.
@@ -195,6 +199,17 @@ pub struct Report {
     pub guard_costs: Vec<GuardCost>,
 }
 
+/// One attack's best path detector against its best baseline.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Versus {
+    /// The attack.
+    pub attack: String,
+    /// The best path detector and its mean AUC.
+    pub path: (String, f64),
+    /// The best baseline and its mean AUC (`None` without baselines).
+    pub baseline: Option<(String, f64)>,
+}
+
 /// `TPR mean ± std [realised FPR mean]`.
 fn operating_cell(s: &OperatingSummary) -> String {
     format!("{:.3} ± {:.3} [{:.3}]", s.tpr.0, s.tpr.1, s.fpr.0)
@@ -205,21 +220,112 @@ fn mean(v: &[f64]) -> f64 {
 }
 
 impl Report {
+    /// Every detector's results under its report name: the path detectors, then the
+    /// baselines.
+    fn detector_rows(&self) -> Vec<(String, &AucResult)> {
+        self.auc
+            .iter()
+            .map(|r| (r.detector.name().to_string(), r))
+            .chain(
+                self.baselines
+                    .iter()
+                    .map(|(k, r)| (k.name().to_string(), r)),
+            )
+            .collect()
+    }
+
+    /// Per attack: the best path detector's and the best baseline's mean AUC, with their
+    /// names.
+    pub fn versus_baselines(&self) -> Vec<Versus> {
+        let best = |rows: &mut dyn Iterator<Item = (String, &AucResult)>, k: usize| {
+            rows.map(|(n, r)| (n, r.summary()[k].0)).fold(
+                None,
+                |b: Option<(String, f64)>, (n, m)| match b {
+                    Some((_, bm)) if bm >= m => b,
+                    _ => Some((n, m)),
+                },
+            )
+        };
+        self.auc[0]
+            .attacks
+            .iter()
+            .enumerate()
+            .map(|(k, a)| {
+                let path = best(
+                    &mut self.auc.iter().map(|r| (r.detector.name().to_string(), r)),
+                    k,
+                )
+                .unwrap_or_default();
+                let base = best(
+                    &mut self
+                        .baselines
+                        .iter()
+                        .map(|(b, r)| (b.name().to_string(), r)),
+                    k,
+                );
+                Versus {
+                    attack: a.clone(),
+                    path,
+                    baseline: base,
+                }
+            })
+            .collect()
+    }
+
+    /// The path detectors against the baselines, one line per attack, as HTML.
+    fn versus_html(&self) -> String {
+        if self.baselines.is_empty() {
+            return String::new();
+        }
+        let mut h = String::from(
+            "<h2>Effective paths against the baselines</h2><p>Mahalanobis (Lee et al. 2018), LID (Ma et al. 2018) and feature squeezing (Xu et al. 2018) on the same normal and adversarial rows and splits as the path detectors, each baseline's feature row scored by logistic regression. Per attack, the best path detector against the best baseline (mean AUC).</p><table><tr><th>attack</th><th>best path detector</th><th>best baseline</th><th>verdict</th></tr>",
+        );
+        for v in self.versus_baselines() {
+            let (a, (pn, pm), (bn, bm)) = (v.attack, v.path, v.baseline.unwrap_or_default());
+            let verdict = if pm >= bm {
+                "paths ≥ baselines"
+            } else {
+                "<b>a baseline is better</b>"
+            };
+            let _ = write!(
+                h,
+                "<tr><td>{a}</td><td>{pn} {pm:.4}</td><td>{bn} {bm:.4}</td><td>{verdict}</td></tr>"
+            );
+        }
+        h.push_str("</table>");
+        h
+    }
+
     /// Prints the AUC table: attacks × detectors, mean ± std.
     pub fn print_table(&self, out: &mut impl Write) -> Result<()> {
         let attacks = &self.auc[0].attacks;
         write!(out, "\nAUC (mean ± std over repetitions)\n{:<16}", "attack")?;
-        for r in &self.auc {
-            write!(out, "{:>22}", r.detector.name())?;
+        for (name, _) in self.detector_rows() {
+            write!(out, "{name:>22}")?;
         }
         writeln!(out)?;
         for (k, a) in attacks.iter().enumerate() {
             write!(out, "{a:<16}")?;
-            for r in &self.auc {
+            for (_, r) in self.detector_rows() {
                 let (m, s) = r.summary()[k];
                 write!(out, "{:>22}", format!("{m:.4} ± {s:.4}"))?;
             }
             writeln!(out)?;
+        }
+        if !self.baselines.is_empty() {
+            writeln!(out, "\nbest path detector vs best baseline (mean AUC)")?;
+            for v in self.versus_baselines() {
+                let (a, (pn, pm), (bn, bm)) = (v.attack, v.path, v.baseline.unwrap_or_default());
+                let verdict = if pm >= bm {
+                    "paths ≥ baselines"
+                } else {
+                    "a baseline is better"
+                };
+                writeln!(
+                    out,
+                    "{a:<16} {pn:>14} {pm:.4}   {bn:>18} {bm:.4}   {verdict}"
+                )?;
+            }
         }
         for (t, target) in self.auc[0].target_fprs.iter().enumerate() {
             write!(
@@ -228,13 +334,13 @@ impl Report {
                 output::percent(*target),
                 "attack"
             )?;
-            for r in &self.auc {
-                write!(out, "{:>26}", r.detector.name())?;
+            for (name, _) in self.detector_rows() {
+                write!(out, "{name:>26}")?;
             }
             writeln!(out)?;
             for (k, a) in attacks.iter().enumerate() {
                 write!(out, "{a:<16}")?;
-                for r in &self.auc {
+                for (_, r) in self.detector_rows() {
                     write!(out, "{:>26}", operating_cell(&r.operating_summary()[k][t]))?;
                 }
                 writeln!(out)?;
@@ -276,7 +382,7 @@ impl Report {
                 figs.push((stem.to_string(), caption.to_string()));
                 Ok(())
             };
-        for r in &self.auc {
+        for (name, r) in self.detector_rows() {
             let series: Vec<(String, Vec<(f64, f64)>)> = r
                 .attacks
                 .iter()
@@ -289,7 +395,7 @@ impl Report {
                     )
                 })
                 .collect();
-            let title = format!("ROC — {} detector", r.detector.name());
+            let title = format!("ROC — {} detector", name);
             let lines = Lines {
                 series: &series,
                 title: &title,
@@ -301,11 +407,8 @@ impl Report {
                 legend_upper_left: false,
             };
             save(
-                &format!("roc_{}", r.detector.name()),
-                &format!(
-                    "ROC curves of the {} detector (first repetition)",
-                    r.detector.name()
-                ),
+                &format!("roc_{}", name),
+                &format!("ROC curves of the {} detector (first repetition)", name),
                 &|p| plot::save(&lines, p),
             )?;
         }
@@ -427,28 +530,22 @@ impl Report {
     ) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
         let mut csv = String::from("detector,attack,auc_mean,auc_std,repetitions\n");
-        for r in &self.auc {
+        for (name, r) in self.detector_rows() {
             for (k, (m, s)) in r.summary().into_iter().enumerate() {
-                let _ = writeln!(
-                    csv,
-                    "{},{},{m},{s},{}",
-                    r.detector.name(),
-                    r.attacks[k],
-                    r.auc[k].len()
-                );
+                let _ = writeln!(csv, "{},{},{m},{s},{}", name, r.attacks[k], r.auc[k].len());
             }
         }
         output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
         let mut ocsv = String::from(
             "detector,attack,target_fpr,tpr_mean,tpr_std,test_fpr_mean,test_fpr_std,repetitions\n",
         );
-        for r in &self.auc {
+        for (name, r) in self.detector_rows() {
             for (k, per_target) in r.operating_summary().into_iter().enumerate() {
                 for o in per_target {
                     let _ = writeln!(
                         ocsv,
                         "{},{},{},{},{},{},{},{}",
-                        r.detector.name(),
+                        name,
                         r.attacks[k],
                         o.target_fpr,
                         o.tpr.0,
@@ -519,7 +616,7 @@ impl Report {
             .iter()
             .map(|g| json!({"layers": g.layers, "guard_ms": g.guard_ms, "forward_ms": g.forward_ms, "ratio": g.ratio(), "images": g.images}))
             .collect();
-        let auc_json: Vec<_> = self.auc.iter().map(|r| json!({"detector": r.detector.name(), "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
+        let auc_json: Vec<_> = self.detector_rows().into_iter().map(|(name, r)| json!({"detector": name, "family": if self.auc.iter().any(|a| std::ptr::eq(a, r)) { "path" } else { "baseline" }, "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
             "target_fprs": r.target_fprs, "operating_points": r.operating, "operating_summary": r.operating_summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
@@ -599,27 +696,29 @@ impl Report {
         );
         h.push_str(&crate::targets::html(&crate::targets::check(&self.auc)));
         h.push_str("<h2>AUC per attack and detector</h2><table><tr><th>attack</th>");
-        for r in &self.auc {
-            let _ = write!(h, "<th>{}</th>", r.detector.name());
+        for (name, _) in self.detector_rows() {
+            let _ = write!(h, "<th>{name}</th>");
         }
         h.push_str("</tr>");
         for (k, a) in self.auc[0].attacks.iter().enumerate() {
             let _ = write!(h, "<tr><td>{a}</td>");
-            for r in &self.auc {
+            for (_, r) in self.detector_rows() {
                 let (m, s) = r.summary()[k];
                 let _ = write!(h, "<td>{m:.4} ± {s:.4}</td>");
             }
             h.push_str("</tr>");
         }
-        h.push_str("</table><h2>TPR at a fixed false-positive rate</h2><p>The threshold of each repetition's detector is the one that flags at most the given fraction of the normal <em>training</em> rows; the true-positive rate is measured on the adversarial test rows (mean ± std over repetitions), and in brackets the false-positive rate it realises on the normal test rows.</p><table><tr><th>attack</th><th>FPR target</th>");
-        for r in &self.auc {
-            let _ = write!(h, "<th>{}</th>", r.detector.name());
+        h.push_str("</table>");
+        h.push_str(&self.versus_html());
+        h.push_str("<h2>TPR at a fixed false-positive rate</h2><p>The threshold of each repetition's detector is the one that flags at most the given fraction of the normal <em>training</em> rows; the true-positive rate is measured on the adversarial test rows (mean ± std over repetitions), and in brackets the false-positive rate it realises on the normal test rows.</p><table><tr><th>attack</th><th>FPR target</th>");
+        for (name, _) in self.detector_rows() {
+            let _ = write!(h, "<th>{name}</th>");
         }
         h.push_str("</tr>");
         for (k, a) in self.auc[0].attacks.iter().enumerate() {
             for (t, target) in self.auc[0].target_fprs.iter().enumerate() {
                 let _ = write!(h, "<tr><td>{a}</td><td>{}</td>", output::percent(*target));
-                for r in &self.auc {
+                for (_, r) in self.detector_rows() {
                     let _ = write!(
                         h,
                         "<td>{}</td>",

@@ -58,6 +58,9 @@ fn demo_writes_a_complete_report() {
         "detector-logistic",
         "detector-files",
         "sweep-theta",
+        "baseline-mahalanobis",
+        "baseline-lid",
+        "baseline-feature-squeezing",
         "guard-overhead",
         "report",
     ] {
@@ -74,7 +77,25 @@ fn demo_writes_a_complete_report() {
     assert!(stages.iter().all(|s| s["seconds"].as_f64().unwrap() >= 0.0));
     assert!(sum <= results["seconds"].as_f64().unwrap() + 1e-9, "{sum}");
     let aucs = results["auc"].as_array().unwrap();
-    assert_eq!(aucs.len(), 6, "one entry per detector");
+    assert_eq!(aucs.len(), 9, "one entry per path detector and baseline");
+    let families: Vec<(&str, &str)> = aucs
+        .iter()
+        .map(|d| {
+            (
+                d["detector"].as_str().unwrap(),
+                d["family"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        &families[6..],
+        [
+            ("mahalanobis", "baseline"),
+            ("lid", "baseline"),
+            ("feature-squeezing", "baseline")
+        ]
+    );
+    assert!(families[..6].iter().all(|(_, f)| *f == "path"));
     for d in aucs {
         for per_attack in d["auc"].as_array().unwrap() {
             for a in per_attack.as_array().unwrap() {
@@ -109,12 +130,19 @@ fn demo_writes_a_complete_report() {
         }
     }
     let ops = std::fs::read_to_string(dir.path().join("operating_points.csv")).unwrap();
-    assert_eq!(ops.lines().count(), 1 + 6 * 3 * 2);
+    assert_eq!(ops.lines().count(), 1 + 9 * 3 * 2);
     let csv = std::fs::read_to_string(dir.path().join("auc.csv")).unwrap();
-    assert_eq!(csv.lines().count(), 1 + 6 * 3);
+    assert_eq!(csv.lines().count(), 1 + 9 * 3);
+    assert!(
+        csv.lines()
+            .any(|l| l.starts_with("feature-squeezing,fgsm,"))
+    );
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
     assert!(html.contains("TPR at a fixed false-positive rate"));
+    // Each attack's best path detector against the best baseline, said plainly.
+    assert!(html.contains("Effective paths against the baselines"));
+    assert!(stdout.contains("best path detector vs best baseline"));
     assert!(html.contains("Stage timings") && html.contains("<td>detector-svm</td>"));
     // The guard's measured cost for n = 1…5 (LeNet's weighted layers): in results.json,
     // guard_cost.csv and the report; more layers never make it much cheaper.

@@ -26,6 +26,8 @@
 //! * from `effpath-attack` (also [`attack`]): FGSM, BIM, DeepFool, JSMA, C&W L2, random
 //!   noise and adversarial patch attacks in `[0, 1]` pixel space ([`Attack`], [`Classifier`],
 //!   [`AttackResult`], [`AttackError`]);
+//! * [`baselines`]: the standard detectors (Mahalanobis, LID, feature squeezing) as feature
+//!   rows beside the path features ([`baselines::BaselineKind`], [`baselines::BaselineSet`]);
 //! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
 //!   checked to belong together, flagging adversarial inputs at inference time;
 //! * [`models`]: trained networks shipped with effpath ([`models::Shipped`]: the LeNet-5 on
@@ -59,6 +61,7 @@
 //! # Ok::<(), effpath::Error>(())
 //! ```
 
+pub mod baselines;
 pub mod guard;
 pub mod models;
 
@@ -128,6 +131,14 @@ pub enum Error {
         /// The name given.
         name: String,
         /// The shipped models' names.
+        known: Vec<&'static str>,
+    },
+    /// A name that is not one of the baselines ([`baselines::BaselineKind`]).
+    #[error("unknown baseline {name:?} (known: {})", known.join(", "))]
+    UnknownBaseline {
+        /// The name given.
+        name: String,
+        /// The baselines' names.
         known: Vec<&'static str>,
     },
     /// A guard's parts do not belong together, or a detector file is not valid.

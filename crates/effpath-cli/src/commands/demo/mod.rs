@@ -15,8 +15,9 @@ use clap::Args;
 use effpath::attack::{
     AttackConfig, AttackKind, AttackResult, Classifier, Summary, random_targets,
 };
+use effpath::baselines::{BaselineKind, BaselineSet};
 use effpath::detect::Detector;
-use effpath::detect::{ExperimentData, ExperimentOptions, last_layers, run_experiment};
+use effpath::detect::{AucResult, ExperimentData, ExperimentOptions, last_layers, run_experiment};
 use effpath::guard::DetectorFile;
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
@@ -323,18 +324,77 @@ fn normal_indices(
     Ok(keep)
 }
 
-/// Features of pixel images as complete rows; returns the matrix and the number dropped.
-fn features(
-    f: &PathFeatures<'_>,
-    pixels: &Array4<f32>,
-    norm: Normalization,
-) -> Result<(Array2<f64>, usize, Vec<Vec<f64>>)> {
+/// Path features of pixel images as complete rows.
+struct FeatureSet {
+    /// The complete rows.
+    matrix: Array2<f64>,
+    /// Rows dropped for an undefined similarity.
+    dropped: usize,
+    /// The complete rows as vectors (for the report).
+    rows: Vec<Vec<f64>>,
+    /// Which images the complete rows are of.
+    kept: Vec<usize>,
+}
+
+/// Features of pixel images as complete rows.
+fn features(f: &PathFeatures<'_>, pixels: &Array4<f32>, norm: Normalization) -> Result<FeatureSet> {
     let mut x = pixels.clone();
     norm.apply(&mut x);
     let rows = f.compute_batch(&x.into_dyn())?;
-    let (m, dropped) = FeatureRow::complete_matrix(&rows, f.len());
-    let complete = m.rows().into_iter().map(|r| r.to_vec()).collect();
-    Ok((m, dropped, complete))
+    let (matrix, dropped) = FeatureRow::complete_matrix(&rows, f.len());
+    let kept = (0..rows.len())
+        .filter(|&i| rows[i].complete().is_some_and(|v| v.len() == f.len()))
+        .collect();
+    let rows = matrix.rows().into_iter().map(|r| r.to_vec()).collect();
+    Ok(FeatureSet {
+        matrix,
+        dropped,
+        rows,
+        kept,
+    })
+}
+
+/// The baselines on the images the path detectors saw (the same kept rows), each scored by
+/// logistic regression with the path detectors' splits, repetitions and seed.
+fn baselines(
+    args: &DemoOptions,
+    stage: &mut dyn FnMut(String, Instant) -> Result<()>,
+    set: BaselineSet<'_>,
+    normal_kept: &[usize],
+    attacks: &[(String, Array4<f32>, Vec<usize>)],
+) -> Result<Vec<(BaselineKind, AucResult)>> {
+    let attack_pixels: Vec<Array4<f32>> = attacks
+        .iter()
+        .map(|(_, a, kept)| a.select(Axis(0), kept))
+        .collect();
+    let attack_refs: Vec<&Array4<f32>> = attack_pixels.iter().collect();
+    let normal = set.normal.select(Axis(0), normal_kept);
+    let set = BaselineSet {
+        normal: &normal,
+        ..set
+    };
+    let mut out = Vec::new();
+    for kind in BaselineKind::ALL {
+        let t = Instant::now();
+        let (normal_rows, attack_rows) = set.features(kind, &attack_refs)?;
+        let data = ExperimentData {
+            normal: normal_rows,
+            attacks: attacks
+                .iter()
+                .map(|(name, _, _)| name.clone())
+                .zip(attack_rows)
+                .collect(),
+        };
+        let opts = ExperimentOptions {
+            detector: DetectorKind::Logistic,
+            repetitions: args.sizes.repetitions,
+            seed: args.seed,
+            ..ExperimentOptions::default()
+        };
+        out.push((kind, run_experiment(&data, &opts)?));
+        stage(format!("baseline-{}", kind.name()), t)?;
+    }
+    Ok(out)
 }
 
 /// Whether `kind` is one of the C&W attacks (which take the `cw_per_class` subset).
@@ -498,11 +558,11 @@ fn sweeps(
             },
         )?;
         let mut d = ExperimentData {
-            normal: features(&f, x, norm)?.0,
+            normal: features(&f, x, norm)?.matrix,
             attacks: Vec::new(),
         };
         for (a, adv) in adversarial.iter().filter(|(a, _)| names.contains(a)) {
-            d.attacks.push((a.clone(), features(&f, adv, norm)?.0));
+            d.attacks.push((a.clone(), features(&f, adv, norm)?.matrix));
         }
         rows.push(linear_auc(&d, args, 0.1, None)?);
     }
@@ -708,19 +768,22 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         ..FeatureOptions::default()
     };
     let f = PathFeatures::new(&net, &cp, fopts)?;
-    let (normal, dropped, normal_rows) = features(&f, &x, norm)?;
+    let normal_set = features(&f, &x, norm)?;
+    let normal_rows = normal_set.rows;
     let mut data = ExperimentData {
-        normal,
+        normal: normal_set.matrix,
         attacks: Vec::new(),
     };
     let mut attack_feature_rows = Vec::new();
-    let mut dropped_rows = vec![("normal".to_string(), dropped)];
+    let mut attack_kept = Vec::new();
+    let mut dropped_rows = vec![("normal".to_string(), normal_set.dropped)];
     for (name, adv) in &adversarial {
-        let (m, d, rows) = features(&f, adv, norm)?;
-        dropped_rows.push((name.clone(), d));
-        if m.nrows() >= 10 {
-            data.attacks.push((name.clone(), m));
-            attack_feature_rows.push((name.clone(), rows));
+        let set = features(&f, adv, norm)?;
+        dropped_rows.push((name.clone(), set.dropped));
+        if set.matrix.nrows() >= 10 {
+            data.attacks.push((name.clone(), set.matrix));
+            attack_feature_rows.push((name.clone(), set.rows));
+            attack_kept.push((name.clone(), adv.clone(), set.kept));
         }
     }
     if data.attacks.is_empty() {
@@ -758,6 +821,22 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         results.push(run_experiment(&data, &opts)?);
         print_stage(out, stages.record(format!("detector-{}", kind.name()), t))?;
     }
+    let train_labels_2k: Vec<usize> = train.labels()[..train_pixels.len_of(Axis(0))]
+        .iter()
+        .map(|&l| l as usize)
+        .collect();
+    let baseline_results = baselines(
+        args,
+        &mut |name, t| print_stage(&mut *out, stages.record(name, t)),
+        BaselineSet {
+            network: &net,
+            normalization: norm,
+            train: (&train_pixels, &train_labels_2k),
+            normal: &x,
+        },
+        &normal_set.kept,
+        &attack_kept,
+    )?;
     let t = Instant::now();
     let files = write_detector_files(args, &net, &cp, &data, fopts, &f.names())?;
     print_stage(out, stages.record("detector-files", t))?;
@@ -810,6 +889,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         attacks: attack_rows,
         dropped: dropped_rows,
         auc: results,
+        baselines: baseline_results,
         normal_rows,
         attack_rows: attack_feature_rows,
         files,
