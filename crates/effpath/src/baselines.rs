@@ -220,19 +220,25 @@ impl BaselineSet<'_> {
                 let rows = |queries: &[Array2<f64>], own: bool| -> Result<Array2<f64>> {
                     let n = queries.first().map_or(0, |q| q.nrows());
                     let mut out = Array2::<f64>::zeros((n, queries.len()));
-                    for i in 0..n {
-                        // Normal image i is scored in its own batch; others round-robin.
-                        let b = if own {
-                            batches.iter().position(|r| r.contains(&i)).unwrap_or(0)
+                    for (b, range) in batches.iter().enumerate() {
+                        // Normal images are scored in their own batch (themselves left out);
+                        // the others go round-robin over the batches.
+                        let members: Vec<usize> = if own {
+                            range.clone().collect()
                         } else {
-                            i % batches.len().max(1)
+                            (b..n).step_by(batches.len()).collect()
                         };
-                        let range = batches.get(b).cloned().unwrap_or(0..0);
-                        let own_index = own.then(|| i - range.start);
+                        let own_index: Vec<Option<usize>> = members
+                            .iter()
+                            .map(|&i| own.then(|| i - range.start))
+                            .collect();
                         for (l, q) in queries.iter().enumerate() {
                             let batch = reference[l].slice_axis(Axis(0), range.clone().into());
-                            let query = q.slice_axis(Axis(0), (i..i + 1).into());
-                            out[[i, l]] = lid.batch(batch, query, &[own_index])?[0];
+                            let query = q.select(Axis(0), &members);
+                            let lid_values = lid.batch(batch, query.view(), &own_index)?;
+                            for (&i, v) in members.iter().zip(lid_values) {
+                                out[[i, l]] = v;
+                            }
                         }
                     }
                     Ok(out)

@@ -92,26 +92,25 @@ impl Lid {
         }
         check_finite(batch)?;
         check_finite(queries)?;
+        // Squared distances |q|² + |b|² − 2 q·b, all pairs in one matrix product (clamped at
+        // 0 against cancellation).
+        let qb = queries.dot(&batch.t());
+        let norm2 =
+            |m: ArrayView2<f64>| -> Vec<f64> { m.rows().into_iter().map(|r| r.dot(&r)).collect() };
+        let (qn, bn) = (norm2(queries), norm2(batch));
         let mut d = Vec::with_capacity(batch.nrows());
-        queries
-            .rows()
+        qb.rows()
             .into_iter()
             .zip(self_index)
-            .map(|(q, own)| {
+            .zip(&qn)
+            .map(|((row, own), &q2)| {
                 d.clear();
                 d.extend(
-                    batch
-                        .rows()
-                        .into_iter()
+                    row.iter()
+                        .zip(&bn)
                         .enumerate()
                         .filter(|(j, _)| Some(*j) != *own)
-                        .map(|(_, b)| {
-                            q.iter()
-                                .zip(b)
-                                .map(|(x, y)| (x - y) * (x - y))
-                                .sum::<f64>()
-                                .sqrt()
-                        }),
+                        .map(|(_, (&qb, &b2))| (q2 + b2 - 2.0 * qb).max(0.0).sqrt()),
                 );
                 self.estimate(&mut d)
             })
