@@ -291,21 +291,50 @@ impl Network {
         at: ValueId,
         want_params: bool,
     ) -> Result<Gradients> {
-        if at.0 >= self.shapes().len() {
-            return Err(IrError::Graph(format!(
-                "value {} does not exist ({} values)",
-                at.0,
-                self.shapes().len()
-            )));
-        }
+        self.run_backward_seeds(acts, &[(at, grad_output)], want_params)
+    }
+
+    /// Like [`Network::backward_input`] for a loss on several values at once: `seeds` pairs
+    /// values with `d loss / d value` (each of that value's shape with the activations'
+    /// batch size); gradients of seeds on the same value add up. The gradient of a loss
+    /// `Σ_l f_l(value_l)` in one backward pass — e.g. an attack matching the activations of
+    /// several layers.
+    pub fn backward_input_seeded(
+        &self,
+        acts: &Activations,
+        seeds: &[(ValueId, &ArrayD<f32>)],
+    ) -> Result<ArrayD<f32>> {
+        Ok(self.run_backward_seeds(acts, seeds, false)?.input)
+    }
+
+    fn run_backward_seeds(
+        &self,
+        acts: &Activations,
+        seeds: &[(ValueId, &ArrayD<f32>)],
+        want_params: bool,
+    ) -> Result<Gradients> {
         let batch = self.check_activations(acts)?;
-        let mut expected = vec![batch];
-        expected.extend_from_slice(self.shape(at));
-        if grad_output.shape() != expected.as_slice() {
-            return Err(self.grad_shape_error(at, grad_output.shape(), &expected));
+        let top = seeds.iter().map(|(v, _)| v.0).max().unwrap_or(0);
+        let mut grads: Vec<Option<ArrayD<f32>>> = vec![None; top + 1];
+        for &(at, grad_output) in seeds {
+            if at.0 >= self.shapes().len() {
+                return Err(IrError::Graph(format!(
+                    "value {} does not exist ({} values)",
+                    at.0,
+                    self.shapes().len()
+                )));
+            }
+            let mut expected = vec![batch];
+            expected.extend_from_slice(self.shape(at));
+            if grad_output.shape() != expected.as_slice() {
+                return Err(self.grad_shape_error(at, grad_output.shape(), &expected));
+            }
+            match &mut grads[at.0] {
+                Some(acc) => *acc += grad_output,
+                slot @ None => *slot = Some(grad_output.as_standard_layout().into_owned()),
+            }
         }
-        let mut grads: Vec<Option<ArrayD<f32>>> = vec![None; at.0 + 1];
-        grads[at.0] = Some(grad_output.as_standard_layout().into_owned());
+        let at = ValueId(top);
         let mut params: Vec<Option<ParamGrad>> = vec![None; self.nodes().len()];
         for i in (0..at.0).rev() {
             let Some(g) = grads[i + 1].take() else {

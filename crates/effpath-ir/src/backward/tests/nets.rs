@@ -136,3 +136,47 @@ fn input_gradient_matches_backward_and_keeps_the_input_shape() {
         Err(crate::IrError::Shape { .. })
     ));
 }
+
+/// Seeds on several values give the sum of the single-seed input gradients (up to the
+/// rounding of the order the contributions meet in), and two seeds on one value add up.
+#[test]
+fn seeded_backward_is_the_sum_of_single_seeds() {
+    let net = residual(5);
+    let x = uniform(&[2, 3, 6, 6], -1.0, 1.0, &mut rng(3));
+    let acts = net.forward(&x).unwrap();
+    let values: Vec<crate::graph::ValueId> = net
+        .weighted_nodes()
+        .into_iter()
+        .map(|i| crate::graph::ValueId(i + 1))
+        .collect();
+    assert!(values.len() >= 2);
+    let seeds: Vec<(crate::graph::ValueId, ndarray::ArrayD<f32>)> = values
+        .iter()
+        .enumerate()
+        .map(|(k, &v)| {
+            (
+                v,
+                uniform(acts.get(v).shape(), -1.0, 1.0, &mut rng(10 + k as u64)),
+            )
+        })
+        .collect();
+    let refs: Vec<_> = seeds.iter().map(|(v, g)| (*v, g)).collect();
+    let got = net.backward_input_seeded(&acts, &refs).unwrap();
+    let mut want = ndarray::ArrayD::<f32>::zeros(x.raw_dim());
+    for (v, g) in &seeds {
+        want += &net.backward_input(&acts, g, *v).unwrap();
+    }
+    let scale = want.iter().fold(0f32, |m, v| m.max(v.abs()));
+    let err = (&got - &want).iter().fold(0f32, |m, v| m.max(v.abs()));
+    assert!(scale > 0.0 && err <= 1e-5 * scale, "err {err} of {scale}");
+    let (v, g) = (&seeds[0].0, &seeds[0].1);
+    let twice = net
+        .backward_input_seeded(&acts, &[(*v, g), (*v, g)])
+        .unwrap();
+    let once = net.backward_input(&acts, &g.mapv(|e| 2.0 * e), *v).unwrap();
+    assert_eq!(twice, once);
+    assert!(
+        net.backward_input_seeded(&acts, &[(crate::graph::ValueId(999), g)])
+            .is_err()
+    );
+}
