@@ -16,7 +16,7 @@ mod tests;
 
 use ndarray::{Array1, Array2, Array4, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
-use crate::error::{IrError, Result};
+use crate::error::{GraphIssue, IrError, Result};
 use crate::forward::{Activations, BatchStats};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
@@ -259,11 +259,11 @@ impl Network {
     fn check_activations(&self, acts: &Activations) -> Result<usize> {
         let values = acts.values();
         if values.len() != self.shapes().len() {
-            return Err(IrError::Graph(format!(
-                "activations hold {} tensors but the network has {} values (activations of another network?)",
-                values.len(),
-                self.shapes().len()
-            )));
+            return Err(GraphIssue::ActivationCount {
+                expected: self.shapes().len(),
+                got: values.len(),
+            }
+            .into());
         }
         let batch = values[0].shape().first().copied().unwrap_or(0);
         for (v, (a, s)) in values.iter().zip(self.shapes()).enumerate() {
@@ -292,11 +292,11 @@ impl Network {
         want_params: bool,
     ) -> Result<Gradients> {
         if at.0 >= self.shapes().len() {
-            return Err(IrError::Graph(format!(
-                "value {} does not exist ({} values)",
-                at.0,
-                self.shapes().len()
-            )));
+            return Err(GraphIssue::NoValue {
+                value: at.0,
+                values: self.shapes().len(),
+            }
+            .into());
         }
         let batch = self.check_activations(acts)?;
         let mut expected = vec![batch];
