@@ -196,13 +196,15 @@ pub(crate) struct Batch<'x> {
 
 impl<'x> Batch<'x> {
     /// Validates the inputs, classifies the images, and reports the skipped ones as done.
-    pub fn new(
-        clf: &Classifier<'_>,
-        images: &'x Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        progress: &dyn Progress,
-    ) -> Result<Self> {
+    pub fn new(run: &AttackRun<'x>) -> Result<Self> {
+        let AttackRun {
+            clf,
+            images,
+            labels,
+            targets,
+            progress,
+            ..
+        } = *run;
         let n = images.len_of(Axis(0));
         clf.network()
             .check_labelled(images.shape(), labels, 0)

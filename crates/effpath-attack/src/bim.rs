@@ -64,18 +64,11 @@ impl Attack for Bim {
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
-        let AttackRun {
-            clf,
-            images,
-            labels,
-            targets,
-            progress,
-            ..
-        } = *run;
+        let AttackRun { clf, progress, .. } = *run;
         check_count("epsilons", self.epsilons)?;
         check_count("steps", self.steps)?;
         check_positive("max_epsilon", self.max_epsilon, false)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let x = batch.active_images();
         let goals = batch.active_goals();
         let mut cands = Vec::with_capacity(goals.len());

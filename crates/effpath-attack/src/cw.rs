@@ -102,20 +102,13 @@ impl Attack for CarliniWagnerL2 {
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
-        let AttackRun {
-            clf,
-            images,
-            labels,
-            targets,
-            progress,
-            ..
-        } = *run;
+        let AttackRun { clf, progress, .. } = *run;
         check_count("binary_search_steps", self.binary_search_steps)?;
         check_count("max_iterations", self.max_iterations)?;
         check_positive("learning_rate", self.learning_rate, false)?;
         check_positive("initial_const", self.initial_const, false)?;
         check_positive("confidence", self.confidence, true)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let x0 = batch.active_images();
         let mut states: Vec<State> = batch
             .active_goals()

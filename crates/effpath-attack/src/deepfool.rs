@@ -60,8 +60,6 @@ impl Attack for DeepFool {
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let AttackRun {
             clf,
-            images,
-            labels,
             targets,
             progress,
             ..
@@ -72,7 +70,7 @@ impl Attack for DeepFool {
         if targets.is_some() {
             return Err(InputIssue::Untargeted { attack: "DeepFool" }.into());
         }
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let mut x = batch.active_images();
         let goals = batch.active_goals();
         let n = goals.len();

@@ -56,17 +56,10 @@ impl Attack for Fgsm {
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
-        let AttackRun {
-            clf,
-            images,
-            labels,
-            targets,
-            progress,
-            ..
-        } = *run;
+        let AttackRun { clf, progress, .. } = *run;
         check_count("epsilons", self.epsilons)?;
         check_positive("max_epsilon", self.max_epsilon, false)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let search = StepSearch {
             direction: Direction::Sign,
             epsilons: self.epsilons,

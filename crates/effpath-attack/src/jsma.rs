@@ -80,11 +80,9 @@ impl Attack for Jsma {
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let AttackRun {
             clf,
-            images,
-            labels,
-            targets,
             seed,
             progress,
+            ..
         } = *run;
         check_count("max_iter", self.max_iter)?;
         check_count(
@@ -102,7 +100,7 @@ impl Attack for Jsma {
                 },
             ));
         }
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let x0 = batch.active_images();
         let goals = batch.active_goals();
         let target_lists = self.targets(clf, &x0, &goals, &batch.active, seed)?;

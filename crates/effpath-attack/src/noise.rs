@@ -41,14 +41,12 @@ impl Attack for RandomNoise {
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let AttackRun {
             clf,
-            images,
-            labels,
-            targets,
             seed,
             progress,
+            ..
         } = *run;
         check_count("max_draws", self.max_draws)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let goals = batch.active_goals();
         let [c, h, w] = clf.input_shape();
         let mut rngs: Vec<_> = batch.active.iter().map(|&i| image_rng(seed, i)).collect();

@@ -183,7 +183,10 @@ impl Attack for TrainedPatch {
             .into());
         }
         let all = vec![self.target_class; labels.len()];
-        let batch = Batch::new(clf, images, labels, Some(&all), progress)?;
+        let batch = Batch::new(&AttackRun {
+            targets: Some(&all),
+            ..*run
+        })?;
         let (_, _, h, w) = images.dim();
         let s = self.patch.dim().1;
         if s > h.min(w) {
