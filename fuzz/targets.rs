@@ -18,7 +18,7 @@ use std::sync::Arc;
 use effpath::algebra::{ElementKind, LayerKind, Path, PathSet, PathSetReader};
 use effpath::extract::{
     ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, NetworkSpace, Seed,
-    ThresholdBase,
+    ThresholdBase, fnv1a,
 };
 use effpath::ir::onnx::{self, ImportLimits};
 use effpath::ir::{
@@ -395,13 +395,6 @@ pub fn path_file(data: &[u8]) {
 
 // ---------------------------------------------------------------------------------------------
 // class-path files
-
-/// FNV-1a 64 (the class-file header checksum).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// Offset of the class count in a class-path file (magic, version, options record).
 const CLASS_COUNT_AT: usize = 8 + 4 + 26;

@@ -6,7 +6,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::classifier::Classifier;
-use crate::error::{AttackError, Result};
+use crate::error::{AttackError, InputIssue, ParamIssue, Result};
 use crate::result::{AttackResult, Distortion};
 
 /// Receives progress: `advance(n)` is called when `n` more images are finished (attacked or
@@ -41,21 +41,12 @@ pub trait Attack {
     /// A short name (`"fgsm"`, `"cw-l2"`, …).
     fn name(&self) -> &'static str;
 
-    /// Runs the attack, reporting finished images to `progress`.
+    /// Runs the attack on `run`'s images, reporting finished images to its `progress`.
     ///
-    /// `targets` (one class per image) makes the attack targeted: success then requires the
-    /// adversarial prediction to equal the target. Errors on shapes that do not match the
-    /// model, pixel values outside `[0, 1]`, labels or targets that are not classes of the
-    /// model, invalid hyper-parameters, or a targeted run of an untargeted-only attack.
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>>;
+    /// Errors on shapes that do not match the model, pixel values outside `[0, 1]`, labels
+    /// or targets that are not classes of the model, invalid hyper-parameters, or a targeted
+    /// run of an untargeted-only attack.
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>>;
 
     /// [`Attack::run_with_progress`] without progress reporting.
     fn run(
@@ -66,7 +57,70 @@ pub trait Attack {
         targets: Option<&[usize]>,
         seed: u64,
     ) -> Result<Vec<AttackResult>> {
-        self.run_with_progress(clf, images, labels, targets, seed, &NoProgress)
+        self.run_with_progress(&AttackRun {
+            clf,
+            images,
+            labels,
+            targets,
+            seed,
+            progress: &NoProgress,
+        })
+    }
+}
+
+/// The inputs of one attack run ([`Attack::run_with_progress`]).
+///
+/// ```
+/// use effpath_attack::{Attack, AttackRun, Classifier, Fgsm};
+/// let net = effpath_ir::zoo::lenet5(0);
+/// let clf = Classifier::new(&net, effpath_data::Normalization::MNIST)?;
+/// let images = ndarray::Array4::<f32>::from_elem((2, 1, 28, 28), 0.5);
+/// let done = std::cell::Cell::new(0);
+/// let progress = |n: u64| done.set(done.get() + n);
+/// let run = AttackRun { targets: None, seed: 7, progress: &progress, ..AttackRun::new(&clf, &images, &[3, 5]) };
+/// let results = Fgsm::default().run_with_progress(&run)?;
+/// assert_eq!((results.len(), done.get()), (2, 2));
+/// # Ok::<(), effpath_attack::AttackError>(())
+/// ```
+#[derive(Clone, Copy)]
+pub struct AttackRun<'a> {
+    /// The model attacked.
+    pub clf: &'a Classifier<'a>,
+    /// The images `(N, C, H, W)`, pixels in `[0, 1]`.
+    pub images: &'a Array4<f32>,
+    /// One label per image.
+    pub labels: &'a [usize],
+    /// One target class per image: makes the attack targeted (success then requires the
+    /// adversarial prediction to equal the target).
+    pub targets: Option<&'a [usize]>,
+    /// Seed of every random choice.
+    pub seed: u64,
+    /// Receives the finished images.
+    pub progress: &'a dyn Progress,
+}
+
+impl<'a> AttackRun<'a> {
+    /// An untargeted run of seed 0 without progress reporting.
+    pub fn new(clf: &'a Classifier<'a>, images: &'a Array4<f32>, labels: &'a [usize]) -> Self {
+        AttackRun {
+            clf,
+            images,
+            labels,
+            targets: None,
+            seed: 0,
+            progress: &NoProgress,
+        }
+    }
+}
+
+impl std::fmt::Debug for AttackRun<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttackRun")
+            .field("images", &self.images.dim())
+            .field("labels", &self.labels.len())
+            .field("targets", &self.targets.map(<[usize]>::len))
+            .field("seed", &self.seed)
+            .finish_non_exhaustive()
     }
 }
 
@@ -142,47 +196,43 @@ pub(crate) struct Batch<'x> {
 
 impl<'x> Batch<'x> {
     /// Validates the inputs, classifies the images, and reports the skipped ones as done.
-    pub fn new(
-        clf: &Classifier<'_>,
-        images: &'x Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        progress: &dyn Progress,
-    ) -> Result<Self> {
-        let (n, c, h, w) = images.dim();
-        if [c, h, w] != clf.input_shape() {
-            return Err(AttackError::Input(format!(
-                "images of shape {:?} (N, C, H, W), but the model expects (N, {:?})",
-                images.dim(),
-                clf.input_shape()
-            )));
+    pub fn new(run: &AttackRun<'x>) -> Result<Self> {
+        let AttackRun {
+            clf,
+            images,
+            labels,
+            targets,
+            progress,
+            ..
+        } = *run;
+        let n = images.len_of(Axis(0));
+        clf.network()
+            .check_labelled(images.shape(), labels, 0)
+            .map_err(InputIssue::Fit)?;
+        if let Some(t) = targets {
+            if t.len() != n {
+                return Err(InputIssue::TargetCount {
+                    images: n,
+                    targets: t.len(),
+                }
+                .into());
+            }
+            let classes = clf.num_classes();
+            if let Some(index) = t.iter().position(|&t| t >= classes) {
+                return Err(InputIssue::Target {
+                    index,
+                    target: t[index],
+                    classes,
+                }
+                .into());
+            }
         }
-        if labels.len() != n {
-            return Err(AttackError::Input(format!(
-                "{} labels for {n} images",
-                labels.len()
-            )));
-        }
-        if let Some(t) = targets
-            && t.len() != n
-        {
-            return Err(AttackError::Input(format!(
-                "{} targets for {n} images",
-                t.len()
-            )));
-        }
-        let k = clf.num_classes();
-        let classes = labels.iter().chain(targets.unwrap_or(&[]));
-        if let Some(bad) = classes.into_iter().find(|&&l| l >= k) {
-            return Err(AttackError::Input(format!(
-                "class {bad} is not below the model's {k} classes"
-            )));
-        }
-        if let Some(i) = images.iter().position(|v| !(0.0..=1.0).contains(v)) {
-            return Err(AttackError::Input(format!(
-                "pixel values must be in [0, 1]; flat index {i} holds {}",
-                images.iter().nth(i).copied().unwrap_or(f32::NAN)
-            )));
+        if let Some(index) = images.iter().position(|v| !(0.0..=1.0).contains(v)) {
+            return Err(InputIssue::Pixel {
+                index,
+                value: images.iter().nth(index).copied().unwrap_or(f32::NAN),
+            }
+            .into());
         }
         let predictions = if n == 0 {
             Vec::new()
@@ -245,8 +295,8 @@ impl<'x> Batch<'x> {
         let mut adv_pred = self.predictions.clone();
         if !idx.is_empty() {
             let views: Vec<_> = idx.iter().map(|&i| adv[i].view()).collect();
-            let stacked = ndarray::stack(Axis(0), &views)
-                .map_err(|e| AttackError::Input(format!("candidate shapes: {e}")))?;
+            let stacked =
+                ndarray::stack(Axis(0), &views).map_err(AttackError::shape("candidates"))?;
             for (&i, p) in idx.iter().zip(clf.predict(&stacked)?) {
                 adv_pred[i] = p;
             }
@@ -310,10 +360,9 @@ pub(crate) fn check_positive(name: &'static str, value: f32, allow_zero: bool) -
     if ok {
         Ok(())
     } else {
-        let bound = if allow_zero { "≥ 0" } else { "> 0" };
         Err(AttackError::param(
             name,
-            format!("{value} is not finite and {bound}"),
+            ParamIssue::NotPositive { value, allow_zero },
         ))
     }
 }
@@ -321,7 +370,7 @@ pub(crate) fn check_positive(name: &'static str, value: f32, allow_zero: bool) -
 /// Checks that a count is at least 1.
 pub(crate) fn check_count(name: &'static str, value: usize) -> Result<()> {
     if value == 0 {
-        return Err(AttackError::param(name, "must be at least 1"));
+        return Err(AttackError::param(name, ParamIssue::Zero));
     }
     Ok(())
 }

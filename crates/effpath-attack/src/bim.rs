@@ -2,7 +2,7 @@
 
 use ndarray::{Array3, Array4, Axis, Zip};
 
-use crate::attack::{Attack, Batch, Goal, Progress, ce_grad, check_count, check_positive};
+use crate::attack::{Attack, AttackRun, Batch, Goal, ce_grad, check_count, check_positive};
 use crate::classifier::Classifier;
 use crate::error::Result;
 use crate::fgsm::sign;
@@ -63,19 +63,12 @@ impl Attack for Bim {
         "bim"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        _seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun { clf, progress, .. } = *run;
         check_count("epsilons", self.epsilons)?;
         check_count("steps", self.steps)?;
         check_positive("max_epsilon", self.max_epsilon, false)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let x = batch.active_images();
         let goals = batch.active_goals();
         let mut cands = Vec::with_capacity(goals.len());

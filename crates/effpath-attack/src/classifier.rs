@@ -4,7 +4,7 @@ use effpath_data::Normalization;
 use effpath_ir::{Activations, Network};
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix4};
 
-use crate::error::{AttackError, Result};
+use crate::error::{AttackError, InputIssue, ModelIssue, Result};
 
 /// A network seen from `[0, 1]` pixel space: inputs are `(N, C, H, W)` batches of pixels, the
 /// normalisation `(x − mean) / std` is applied inside, and gradients are taken with respect
@@ -32,16 +32,14 @@ impl<'a> Classifier<'a> {
     /// Wraps `net`, whose per-sample input must be `(C, H, W)`.
     pub fn new(net: &'a Network, normalization: Normalization) -> Result<Self> {
         if net.input_shape().len() != 3 {
-            return Err(AttackError::Model(format!(
-                "the input shape {:?} is not (C, H, W)",
-                net.input_shape()
-            )));
+            return Err(AttackError::Model(ModelIssue::InputRank {
+                shape: net.input_shape().to_vec(),
+            }));
         }
         if net.num_classes() < 2 {
-            return Err(AttackError::Model(format!(
-                "the network has {} output class(es); attacks need at least 2",
-                net.num_classes()
-            )));
+            return Err(AttackError::Model(ModelIssue::Classes {
+                classes: net.num_classes(),
+            }));
         }
         Ok(Classifier { net, normalization })
     }
@@ -131,11 +129,11 @@ impl Forward<'_> {
     /// `d loss / d pixels` `(N, C, H, W)` for `dlogits = d loss / d logits` `(N, classes)`.
     pub fn backward(&self, dlogits: &Array2<f32>) -> Result<Array4<f32>> {
         if dlogits.dim() != self.logits.dim() {
-            return Err(AttackError::Input(format!(
-                "logit gradient of shape {:?}, expected {:?}",
-                dlogits.dim(),
-                self.logits.dim()
-            )));
+            return Err(InputIssue::LogitGradient {
+                expected: self.logits.dim(),
+                got: dlogits.dim(),
+            }
+            .into());
         }
         let net = self.clf.net;
         let mut shape = vec![dlogits.nrows()];
@@ -144,13 +142,13 @@ impl Forward<'_> {
             .as_standard_layout()
             .into_owned()
             .into_shape_with_order(shape)
-            .map_err(|e| AttackError::Model(format!("logit shape: {e}")))?;
+            .map_err(AttackError::shape("logit gradient"))?;
         let mut dx = net.backward_input(&self.acts, &g, net.logits())?;
         if let Normalization::MeanStd { std, .. } = self.clf.normalization {
             dx.mapv_inplace(|v| v / std);
         }
         dx.into_dimensionality::<Ix4>()
-            .map_err(|e| AttackError::Model(format!("input gradient shape: {e}")))
+            .map_err(AttackError::shape("input gradient"))
     }
 }
 

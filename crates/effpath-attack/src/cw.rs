@@ -1,16 +1,12 @@
 //! Carlini–Wagner L2, as Carlini's `l2_attack.py` (the copy the original used).
 
-use ndarray::{Array2, Array3, Array4, Axis, Zip};
+use ndarray::{Array2, Array3, Axis, Zip};
 
-use crate::attack::{Attack, Batch, Goal, Progress, check_count, check_positive};
-use crate::classifier::{Classifier, argmax};
+use crate::adam::Adam;
+use crate::attack::{Attack, AttackRun, Batch, Goal, Progress, check_count, check_positive};
+use crate::classifier::argmax;
 use crate::error::{AttackError, Result};
 use crate::result::AttackResult;
-
-/// Adam's constants (TensorFlow's defaults, as the reference uses `tf.train.AdamOptimizer`).
-const BETA1: f64 = 0.9;
-const BETA2: f64 = 0.999;
-const ADAM_EPS: f64 = 1e-8;
 
 /// Carlini–Wagner L2 attack, a port of Carlini's `l2_attack.py` with batch size 1 per image.
 ///
@@ -64,9 +60,9 @@ struct State {
     timg: Array3<f32>,
     orig: Array3<f32>,
     w: Array3<f32>,
-    m: Array3<f32>,
-    v: Array3<f32>,
-    t: i32,
+    /// Adam over `w` (TensorFlow's, as the reference uses `tf.train.AdamOptimizer`), in
+    /// `f64`.
+    adam: Adam,
     c: f64,
     lower: f64,
     upper: f64,
@@ -92,9 +88,7 @@ impl State {
 
     fn reset_step(&mut self) {
         self.w.fill(0.0);
-        self.m.fill(0.0);
-        self.v.fill(0.0);
-        self.t = 0;
+        self.adam.reset();
         self.iter = 0;
         self.prev = 1e6;
         self.best_l2 = 1e10;
@@ -107,21 +101,14 @@ impl Attack for CarliniWagnerL2 {
         "cw-l2"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        _seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun { clf, progress, .. } = *run;
         check_count("binary_search_steps", self.binary_search_steps)?;
         check_count("max_iterations", self.max_iterations)?;
         check_positive("learning_rate", self.learning_rate, false)?;
         check_positive("initial_const", self.initial_const, false)?;
         check_positive("confidence", self.confidence, true)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let x0 = batch.active_images();
         let mut states: Vec<State> = batch
             .active_goals()
@@ -136,9 +123,7 @@ impl Attack for CarliniWagnerL2 {
                     timg,
                     orig,
                     w: zeros.clone(),
-                    m: zeros.clone(),
-                    v: zeros,
-                    t: 0,
+                    adam: Adam::new(zeros.dim(), self.learning_rate),
                     c: f64::from(self.initial_const),
                     lower: 0.0,
                     upper: 1e10,
@@ -175,8 +160,7 @@ impl Attack for CarliniWagnerL2 {
                 })
                 .collect();
             let views: Vec<_> = newimgs.iter().map(|n| n.view()).collect();
-            let xa = ndarray::stack(Axis(0), &views)
-                .map_err(|e| AttackError::Input(format!("image shapes: {e}")))?;
+            let xa = ndarray::stack(Axis(0), &views).map_err(AttackError::shape("images"))?;
             let fwd = clf.forward(&xa)?;
             let z = fwd.logits();
             let mut dlogits = Array2::<f32>::zeros(z.raw_dim());
@@ -243,24 +227,15 @@ impl Attack for CarliniWagnerL2 {
                     continue;
                 }
                 let s = &mut states[i];
-                s.t += 1;
-                let lr_t = f64::from(self.learning_rate) * (1.0 - BETA2.powi(s.t)).sqrt()
-                    / (1.0 - BETA1.powi(s.t));
-                Zip::from(&mut s.w)
-                    .and(&mut s.m)
-                    .and(&mut s.v)
-                    .and(&newimgs[a])
+                let grad = Zip::from(&newimgs[a])
                     .and(&s.orig)
                     .and(dpix.index_axis(Axis(0), a))
-                    .for_each(|w, m, v, &n, &o, &dp| {
+                    .map_collect(|&n, &o, &dp| {
                         let th = (n - 0.5) * 2.0;
-                        let g = f64::from((2.0 * (n - o) + dp) * 0.5 * (1.0 - th * th));
-                        let mm = BETA1 * f64::from(*m) + (1.0 - BETA1) * g;
-                        let vv = BETA2 * f64::from(*v) + (1.0 - BETA2) * g * g;
-                        *m = mm as f32;
-                        *v = vv as f32;
-                        *w -= (lr_t * mm / (vv.sqrt() + ADAM_EPS)) as f32;
+                        f64::from((2.0 * (n - o) + dp) * 0.5 * (1.0 - th * th))
                     });
+                s.adam
+                    .step(&mut s.w, grad.view(), |w, step: f64| *w -= step as f32);
                 s.iter += 1;
                 if s.iter >= self.max_iterations {
                     self.end_step(s, progress);

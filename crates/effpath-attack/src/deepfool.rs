@@ -1,10 +1,9 @@
 //! DeepFool (L2), as foolbox 1.3.2's `DeepFoolAttack` with `p = 2`.
 
-use ndarray::{Array2, Array3, Array4, Axis, Zip};
+use ndarray::{Array2, Array3, Axis, Zip};
 
-use crate::attack::{Attack, Batch, Progress, check_count, check_positive};
-use crate::classifier::Classifier;
-use crate::error::{AttackError, Result};
+use crate::attack::{Attack, AttackRun, Batch, check_count, check_positive};
+use crate::error::{InputIssue, Result};
 use crate::result::AttackResult;
 
 /// DeepFool, L2 version, as in foolbox 1.3.2.
@@ -58,22 +57,20 @@ impl Attack for DeepFool {
         "deepfool"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        _seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun {
+            clf,
+            targets,
+            progress,
+            ..
+        } = *run;
         check_count("steps", self.steps)?;
         check_count("subsample", self.subsample)?;
         check_positive("overshoot", self.overshoot, true)?;
         if targets.is_some() {
-            return Err(AttackError::Input("DeepFool is untargeted only".into()));
+            return Err(InputIssue::Untargeted { attack: "DeepFool" }.into());
         }
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let mut x = batch.active_images();
         let goals = batch.active_goals();
         let n = goals.len();

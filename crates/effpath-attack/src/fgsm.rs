@@ -3,7 +3,9 @@
 
 use ndarray::{Array3, Array4, Axis, Zip};
 
-use crate::attack::{Attack, Batch, Goal, Progress, ce_grad, check_count, check_positive};
+use crate::attack::{
+    Attack, AttackRun, Batch, Goal, Progress, ce_grad, check_count, check_positive,
+};
 use crate::classifier::Classifier;
 use crate::error::Result;
 use crate::result::AttackResult;
@@ -53,18 +55,11 @@ impl Attack for Fgsm {
         "fgsm"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        _seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun { clf, progress, .. } = *run;
         check_count("epsilons", self.epsilons)?;
         check_positive("max_epsilon", self.max_epsilon, false)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let search = StepSearch {
             direction: Direction::Sign,
             epsilons: self.epsilons,
@@ -206,8 +201,8 @@ fn first_success(
             .map(|(i, j)| candidate(x, d, i, eps(j + 1)))
             .collect();
         let views: Vec<_> = views.iter().map(|v| v.view()).collect();
-        let stacked = ndarray::stack(Axis(0), &views)
-            .map_err(|e| crate::AttackError::Input(format!("candidate shapes: {e}")))?;
+        let stacked =
+            ndarray::stack(Axis(0), &views).map_err(crate::AttackError::shape("candidates"))?;
         let preds = clf.predict(&stacked)?;
         let mut still = Vec::with_capacity(active.len());
         for (a, &i) in active.iter().enumerate() {

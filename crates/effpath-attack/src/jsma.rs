@@ -4,10 +4,10 @@ use ndarray::{Array3, Array4, Axis};
 use rand::seq::index::sample;
 
 use crate::attack::{
-    Attack, Batch, Goal, Progress, ce_grad, check_count, check_positive, image_rng,
+    Attack, AttackRun, Batch, Goal, ce_grad, check_count, check_positive, image_rng,
 };
 use crate::classifier::Classifier;
-use crate::error::{AttackError, Result};
+use crate::error::{AttackError, ParamIssue, Result};
 use crate::fgsm::{Direction, StepSearch, sign};
 use crate::result::AttackResult;
 
@@ -77,15 +77,13 @@ impl Attack for Jsma {
         "jsma"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun {
+            clf,
+            seed,
+            progress,
+            ..
+        } = *run;
         check_count("max_iter", self.max_iter)?;
         check_count(
             "max_perturbations_per_pixel",
@@ -96,10 +94,13 @@ impl Attack for Jsma {
         if self.num_random_targets >= k {
             return Err(AttackError::param(
                 "num_random_targets",
-                format!("{} is not below the {k} classes", self.num_random_targets),
+                ParamIssue::NotBelowClasses {
+                    value: self.num_random_targets,
+                    classes: k,
+                },
             ));
         }
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let x0 = batch.active_images();
         let goals = batch.active_goals();
         let target_lists = self.targets(clf, &x0, &goals, &batch.active, seed)?;
@@ -142,8 +143,7 @@ impl Attack for Jsma {
                 break;
             }
             let views: Vec<_> = active.iter().map(|&i| states[i].x.view()).collect();
-            let xa = ndarray::stack(Axis(0), &views)
-                .map_err(|e| AttackError::Input(format!("image shapes: {e}")))?;
+            let xa = ndarray::stack(Axis(0), &views).map_err(AttackError::shape("images"))?;
             let fwd = clf.forward(&xa)?;
             let preds = fwd.predictions();
             let tclass: Vec<(usize, f32)> = active
@@ -271,8 +271,7 @@ impl Jsma {
             .collect();
         if !hits.is_empty() {
             let views: Vec<_> = hits.iter().map(|(_, c)| c.view()).collect();
-            let stacked = ndarray::stack(Axis(0), &views)
-                .map_err(|e| AttackError::Input(format!("image shapes: {e}")))?;
+            let stacked = ndarray::stack(Axis(0), &views).map_err(AttackError::shape("images"))?;
             for ((i, _), p) in hits.iter().zip(clf.predict(&stacked)?) {
                 lists[*i] = vec![p];
             }

@@ -20,7 +20,8 @@
 //! [`AttackKind`] names every attack (`ALL`, `FromStr`) and [`AttackConfig`] holds one with
 //! its hyper-parameters (serde-tagged by kind; `with_param` sets one by name, type-checked).
 //!
-//! Shared pieces: `classifier` ([`Classifier`], pixel-space logits and gradients), `attack`
+//! Shared pieces: `classifier` ([`Classifier`], pixel-space logits and gradients), `adam`
+//! (the optimiser of C&W and the patch), `attack`
 //! (the [`Attack`] trait, [`Progress`], [`random_targets`]), `result` ([`AttackResult`],
 //! [`Distortion`], [`Summary`]) and `error` ([`AttackError`]).
 //!
@@ -47,6 +48,7 @@
 //! # Ok::<(), effpath_attack::AttackError>(())
 //! ```
 
+mod adam;
 mod attack;
 mod bim;
 mod classifier;
@@ -60,12 +62,12 @@ mod patch;
 mod registry;
 mod result;
 
-pub use attack::{Attack, NoProgress, Progress, random_targets};
+pub use attack::{Attack, AttackRun, NoProgress, Progress, random_targets};
 pub use bim::Bim;
 pub use classifier::{Classifier, Forward};
 pub use cw::CarliniWagnerL2;
 pub use deepfool::DeepFool;
-pub use error::{AttackError, Result};
+pub use error::{AttackError, InputIssue, ModelIssue, ParamIssue, Result};
 pub use fgsm::Fgsm;
 pub use jsma::Jsma;
 pub use noise::RandomNoise;

@@ -1,10 +1,9 @@
 //! The "unrecognizable" random-noise attack of the original (`random_attack.py`).
 
-use ndarray::{Array3, Array4, Axis};
+use ndarray::{Array3, Axis};
 use rand::Rng;
 
-use crate::attack::{Attack, Batch, Progress, check_count, image_rng};
-use crate::classifier::Classifier;
+use crate::attack::{Attack, AttackRun, Batch, check_count, image_rng};
 use crate::error::{AttackError, Result};
 use crate::result::AttackResult;
 
@@ -39,17 +38,15 @@ impl Attack for RandomNoise {
         "random-noise"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun {
+            clf,
+            seed,
+            progress,
+            ..
+        } = *run;
         check_count("max_draws", self.max_draws)?;
-        let batch = Batch::new(clf, images, labels, targets, progress)?;
+        let batch = Batch::new(run)?;
         let goals = batch.active_goals();
         let [c, h, w] = clf.input_shape();
         let mut rngs: Vec<_> = batch.active.iter().map(|&i| image_rng(seed, i)).collect();
@@ -70,8 +67,7 @@ impl Attack for RandomNoise {
                 }
             }
             let views: Vec<_> = noise.iter().map(|n| n.view()).collect();
-            let x = ndarray::stack(Axis(0), &views)
-                .map_err(|e| AttackError::Input(format!("noise shapes: {e}")))?;
+            let x = ndarray::stack(Axis(0), &views).map_err(AttackError::shape("noise"))?;
             let preds = clf.predict(&x)?;
             let mut still = Vec::with_capacity(active.len());
             let mut offset = 0;

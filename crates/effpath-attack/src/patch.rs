@@ -1,18 +1,14 @@
 //! Adversarial patch (Brown et al. 2017): a universal, targeted patch trained on training
 //! images and pasted at a random place on each attacked image.
 
-use ndarray::{Array3, Array4, ArrayView3, ArrayViewMut3, Axis, Slice, Zip};
+use ndarray::{Array3, Array4, ArrayView3, ArrayViewMut3, Axis, Slice};
 use rand::Rng;
 
-use crate::attack::{Attack, Batch, Progress, ce_grad, check_count, check_positive, image_rng};
+use crate::adam::Adam;
+use crate::attack::{Attack, AttackRun, Batch, ce_grad, check_count, check_positive, image_rng};
 use crate::classifier::Classifier;
-use crate::error::{AttackError, Result};
+use crate::error::{AttackError, InputIssue, ParamIssue, Result};
 use crate::result::AttackResult;
-
-/// Adam's constants.
-const BETA1: f32 = 0.9;
-const BETA2: f32 = 0.999;
-const ADAM_EPS: f32 = 1e-8;
 
 /// How to train an adversarial patch.
 ///
@@ -75,36 +71,36 @@ impl AdversarialPatch {
         if !(self.scale > 0.0 && self.scale <= 1.0) {
             return Err(AttackError::param(
                 "scale",
-                format!("{} is not in (0, 1]", self.scale),
+                ParamIssue::NotFraction { value: self.scale },
             ));
         }
         let k = clf.num_classes();
         if self.target_class >= k {
             return Err(AttackError::param(
                 "target_class",
-                format!("{} is not below the {k} classes", self.target_class),
+                ParamIssue::NotBelowClasses {
+                    value: self.target_class,
+                    classes: k,
+                },
             ));
         }
         let (n, c, h, w) = train.dim();
         if n == 0 || [c, h, w] != clf.input_shape() {
-            return Err(AttackError::Input(format!(
-                "training images of shape {:?}, expected (N ≥ 1, {:?})",
-                train.dim(),
-                clf.input_shape()
-            )));
+            return Err(InputIssue::TrainingShape {
+                expected: clf.input_shape(),
+                got: train.dim(),
+            }
+            .into());
         }
         if train.iter().any(|v| !(0.0..=1.0).contains(v)) {
-            return Err(AttackError::Input(
-                "training pixel values must be in [0, 1]".into(),
-            ));
+            return Err(InputIssue::TrainingPixels.into());
         }
         let s = self.side(h, w);
         let mut rng = image_rng(seed, usize::MAX);
         let mut patch = Array3::from_shape_simple_fn((c, s, s), || rng.random::<f32>());
-        let mut m = Array3::<f32>::zeros(patch.raw_dim());
-        let mut v = Array3::<f32>::zeros(patch.raw_dim());
+        let mut adam = Adam::new(patch.dim(), self.learning_rate);
         let classes = vec![(self.target_class, 1.0); self.batch_size];
-        for t in 1..=self.steps {
+        for _ in 0..self.steps {
             let mut x = Array4::<f32>::zeros((self.batch_size, c, h, w));
             let mut places = Vec::with_capacity(self.batch_size);
             for (b, mut xb) in x.outer_iter_mut().enumerate() {
@@ -119,17 +115,9 @@ impl AdversarialPatch {
             for &(b, top, left) in &places {
                 grad += &window(g.index_axis(Axis(0), b), top, left, s);
             }
-            let lr_t = self.learning_rate * (1.0 - BETA2.powi(t as i32)).sqrt()
-                / (1.0 - BETA1.powi(t as i32));
-            Zip::from(&mut patch)
-                .and(&mut m)
-                .and(&mut v)
-                .and(&grad)
-                .for_each(|p, m, v, &g| {
-                    *m = BETA1 * *m + (1.0 - BETA1) * g;
-                    *v = BETA2 * *v + (1.0 - BETA2) * g * g;
-                    *p = (*p - lr_t * *m / (v.sqrt() + ADAM_EPS)).clamp(0.0, 1.0);
-                });
+            adam.step(&mut patch, grad.view(), |p, step: f32| {
+                *p = (*p - step).clamp(0.0, 1.0);
+            });
         }
         Ok(TrainedPatch {
             patch,
@@ -177,31 +165,37 @@ impl Attack for TrainedPatch {
         "patch"
     }
 
-    fn run_with_progress(
-        &self,
-        clf: &Classifier<'_>,
-        images: &Array4<f32>,
-        labels: &[usize],
-        targets: Option<&[usize]>,
-        seed: u64,
-        progress: &dyn Progress,
-    ) -> Result<Vec<AttackResult>> {
+    fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
+        let AttackRun {
+            clf,
+            images,
+            labels,
+            targets,
+            seed,
+            progress,
+        } = *run;
         if let Some(t) = targets
             && t.iter().any(|&t| t != self.target_class)
         {
-            return Err(AttackError::Input(format!(
-                "a patch is universal: every target must be its class {}",
-                self.target_class
-            )));
+            return Err(InputIssue::PatchTarget {
+                class: self.target_class,
+            }
+            .into());
         }
         let all = vec![self.target_class; labels.len()];
-        let batch = Batch::new(clf, images, labels, Some(&all), progress)?;
+        let batch = Batch::new(&AttackRun {
+            targets: Some(&all),
+            ..*run
+        })?;
         let (_, _, h, w) = images.dim();
         let s = self.patch.dim().1;
         if s > h.min(w) {
-            return Err(AttackError::Input(format!(
-                "a {s}×{s} patch does not fit {h}×{w} images"
-            )));
+            return Err(InputIssue::PatchSize {
+                side: s,
+                height: h,
+                width: w,
+            }
+            .into());
         }
         let mut cands = Vec::with_capacity(batch.active.len());
         for &i in &batch.active {

@@ -5,8 +5,8 @@
 mod common;
 
 use effpath_attack::{
-    AdversarialPatch, Attack, AttackError, AttackResult, Bim, CarliniWagnerL2, Classifier,
-    DeepFool, Distortion, Fgsm, Jsma, RandomNoise, Summary, random_targets,
+    AdversarialPatch, Attack, AttackError, AttackResult, AttackRun, Bim, CarliniWagnerL2,
+    Classifier, DeepFool, Distortion, Fgsm, Jsma, RandomNoise, Summary, random_targets,
 };
 use ndarray::{Array4, Axis};
 
@@ -350,7 +350,10 @@ fn progress_counts_every_image_once() {
     ] {
         total.store(0, std::sync::atomic::Ordering::Relaxed);
         attack
-            .run_with_progress(&clf, &x, &labels, None, 0, &progress)
+            .run_with_progress(&AttackRun {
+                progress: &progress,
+                ..AttackRun::new(&clf, &x, &labels)
+            })
             .expect("runs");
         assert_eq!(
             total.load(std::sync::atomic::Ordering::Relaxed),

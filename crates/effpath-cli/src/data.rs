@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args, ValueEnum};
+use effpath::ir::FitIssue;
 use effpath::ndarray::{ArrayD, Axis};
 use effpath::{Embedded, IdxOptions, LabeledImages, Network, Normalization, Split};
 use effpath::{read_images, read_npy};
@@ -61,16 +62,31 @@ impl Dataset {
     }
 }
 
-/// Checks that `rows`×`cols` grayscale images, fed as `(1, rows, cols)`, fit the model input.
+/// Checks that `rows`×`cols` grayscale images, fed as `(1, rows, cols)`, fit the model input
+/// (the library's check, [`Network::check_labelled`], without labels).
 pub fn check_image_shape(net: &Network, rows: usize, cols: usize) -> Result<()> {
-    let expected = net.input_shape();
-    if expected != [1, rows, cols] {
-        bail!(
-            "the images are 1×{rows}×{cols} (grayscale) but the model expects input {}",
-            crate::output::shape(expected)
+    net.check_labelled::<u8>(&[0, 1, rows, cols], &[], 0)
+        .map_err(fit_error)
+}
+
+/// Checks that the first `n` images of `data` and their labels fit the model
+/// ([`Network::check_labelled`]).
+pub fn check_fit(net: &Network, data: &LabeledImages, n: usize) -> Result<()> {
+    let labels = data.labels().get(..n).unwrap_or(data.labels());
+    net.check_labelled(&[labels.len(), 1, data.rows(), data.cols()], labels, 0)
+        .map_err(fit_error)
+}
+
+/// The one-line error of a fit check, with image shapes written as on the command line.
+fn fit_error(issue: FitIssue) -> anyhow::Error {
+    if let FitIssue::ImageShape { expected, got } = &issue {
+        return anyhow::anyhow!(
+            "the images are {} (grayscale) but the model expects input {}",
+            output::shape(got),
+            output::shape(expected)
         );
     }
-    Ok(())
+    issue.into()
 }
 
 /// One input, chosen by `--input`, `--images --index` or `--dataset --index` (shared by

@@ -9,7 +9,7 @@ use proptest::prelude::*;
 use serde_json::Value;
 
 mod common;
-use common::{effpath, ok, s};
+use common::{effpath, failure, ok, s};
 
 const ALEXNET: &str = "../effpath-ir/tests/data/onnx-conformance/light/light_bvlc_alexnet.onnx";
 const MNIST_DIR: &str = "../effpath-data/data/mnist";
@@ -24,16 +24,12 @@ fn json(args: &[&str]) -> Value {
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("bad JSON ({e}): {stdout}"))
 }
 
-/// Runs a command that must fail with exit code 1 and one `error:` line; returns that line.
+/// Runs a command that must fail with exit code 1, one `error:` line and nothing on stdout;
+/// returns that line.
 fn fails(args: &[&str]) -> String {
-    let out = effpath(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "stderr: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
+    let out = failure(args);
     assert!(out.stdout.is_empty(), "stdout: {:?}", out.stdout);
-    stderr
+    String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
 /// An IDX image file (plain) of `n` images `rows`×`cols` with pixel `f(image, flat index)`.

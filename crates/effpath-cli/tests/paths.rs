@@ -12,21 +12,10 @@ use effpath::{
 use serde_json::Value;
 
 mod common;
-use common::{effpath, ok, s};
+use common::{effpath, fails, ok, s};
 
 /// PNG files start with these bytes.
 const PNG_MAGIC: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
-
-/// Runs a command that must fail with exit code 1 and one `error:` line; returns that line.
-fn fails(args: &[&str]) -> String {
-    let out = effpath(args);
-    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{args:?}: {stderr}");
-    assert!(!stderr.contains("panicked"), "{stderr}");
-    assert!(stderr.starts_with("error: "), "{stderr}");
-    assert_eq!(stderr.trim_end().lines().count(), 1, "{stderr}");
-    stderr
-}
 
 fn read_json(path: &Path) -> Value {
     let text = std::fs::read_to_string(path).expect("the JSON file exists");

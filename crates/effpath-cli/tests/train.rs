@@ -3,14 +3,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::process::Command;
-
-fn effpath(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_effpath"))
-        .args(args)
-        .output()
-        .unwrap()
-}
+mod common;
+use common::effpath;
 
 fn accuracy(model: &str, extra: &[&str]) -> f64 {
     let mut args = vec![

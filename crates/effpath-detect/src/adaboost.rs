@@ -23,6 +23,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Columns, check_scoring, check_training, sigmoid};
 use crate::detector::Detector;
 use crate::error::{DetectError, Result};
+use crate::options;
 use crate::tree::{Criterion, Tree, TreeParams};
 
 /// The boosting variant.
@@ -67,16 +68,8 @@ impl AdaBoostOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.n_estimators == 0 {
-            return Err(DetectError::option("n_estimators", "must be at least 1"));
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(DetectError::option(
-                "learning_rate",
-                format!("must be finite and > 0, got {}", self.learning_rate),
-            ));
-        }
-        Ok(())
+        options::at_least_one("n_estimators", self.n_estimators)?;
+        options::positive("learning_rate", self.learning_rate)
     }
 }
 

@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Columns, check_scoring, check_training, sigmoid};
 use crate::detector::Detector;
 use crate::error::{DetectError, Result};
+use crate::options;
 use crate::tree::{Criterion, Tree, TreeParams};
 
 /// Hyper-parameters of [`GradientBoosting`]; the default is scikit-learn's (100 trees of
@@ -51,19 +52,9 @@ impl BoostingOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.n_estimators == 0 {
-            return Err(DetectError::option("n_estimators", "must be at least 1"));
-        }
-        if self.max_depth == 0 {
-            return Err(DetectError::option("max_depth", "must be at least 1"));
-        }
-        if !(self.learning_rate.is_finite() && self.learning_rate > 0.0) {
-            return Err(DetectError::option(
-                "learning_rate",
-                format!("must be finite and > 0, got {}", self.learning_rate),
-            ));
-        }
-        Ok(())
+        options::at_least_one("n_estimators", self.n_estimators)?;
+        options::at_least_one("max_depth", self.max_depth)?;
+        options::positive("learning_rate", self.learning_rate)
     }
 }
 

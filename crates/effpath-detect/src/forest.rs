@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Columns, check_scoring, check_training};
 use crate::detector::Detector;
 use crate::error::{DetectError, Result};
+use crate::options;
 use crate::tree::{Criterion, Tree, TreeParams};
 
 /// How many features each tree node examines.
@@ -76,11 +77,9 @@ impl ForestOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        if self.n_trees == 0 {
-            return Err(DetectError::option("n_trees", "must be at least 1"));
-        }
-        if self.max_features == MaxFeatures::Count(0) {
-            return Err(DetectError::option("max_features", "must be at least 1"));
+        options::at_least_one("n_trees", self.n_trees)?;
+        if let MaxFeatures::Count(count) = self.max_features {
+            options::at_least_one("max_features", count)?;
         }
         Ok(())
     }

@@ -49,6 +49,7 @@ mod experiment;
 pub mod forest;
 pub mod linear;
 pub mod operating;
+mod options;
 pub mod roc;
 pub mod smartcore_models;
 pub mod split;

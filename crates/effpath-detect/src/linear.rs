@@ -46,6 +46,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{check_scoring, check_training};
 use crate::detector::Detector;
 use crate::error::{DetectError, Result};
+use crate::options;
 
 /// Hyper-parameters of [`LinearModel`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -129,15 +130,8 @@ impl LinearOptions {
                 format!("must be in [0, 1], got {}", self.l1_ratio),
             ));
         }
-        if self.max_iter == 0 {
-            return Err(DetectError::option("max_iter", "must be at least 1"));
-        }
-        if self.n_iter_no_change == 0 {
-            return Err(DetectError::option(
-                "n_iter_no_change",
-                "must be at least 1",
-            ));
-        }
+        options::at_least_one("max_iter", self.max_iter)?;
+        options::at_least_one("n_iter_no_change", self.n_iter_no_change)?;
         if let Some(tol) = self.tol
             && !tol.is_finite()
         {

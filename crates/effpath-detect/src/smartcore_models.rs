@@ -29,6 +29,7 @@ use smartcore::svm::svc::{SVC, SVCParameters};
 use crate::data::{check_scoring, check_training, sigmoid};
 use crate::detector::Detector;
 use crate::error::{DetectError, Result};
+use crate::options;
 
 /// Hyper-parameters of [`Svm`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,21 +68,9 @@ impl SvmOptions {
     }
 
     fn validate(&self) -> Result<()> {
-        if !(self.c.is_finite() && self.c > 0.0) {
-            return Err(DetectError::option(
-                "c",
-                format!("must be finite and > 0, got {}", self.c),
-            ));
-        }
-        if self.epochs == 0 {
-            return Err(DetectError::option("epochs", "must be at least 1"));
-        }
-        if !(self.tol.is_finite() && self.tol > 0.0) {
-            return Err(DetectError::option(
-                "tol",
-                format!("must be finite and > 0, got {}", self.tol),
-            ));
-        }
+        options::positive("c", self.c)?;
+        options::at_least_one("epochs", self.epochs)?;
+        options::positive("tol", self.tol)?;
         if self.max_train_rows.is_some_and(|m| m < 2) {
             return Err(DetectError::option(
                 "max_train_rows",

@@ -8,6 +8,7 @@ use std::path::Path;
 use effpath_algebra::{Fingerprint, PathSet, PathSetReader};
 use effpath_ir::Network;
 
+use crate::checksum::fnv1a;
 use crate::error::{ExtractError, Result};
 use crate::extractor::{ExtractOptions, Seed};
 use crate::profile::ClassPaths;
@@ -19,13 +20,6 @@ pub const CLASS_FILE_MAGIC: [u8; 8] = *b"EFCLASS\x01";
 pub const CLASS_FILE_VERSION: u32 = 1;
 /// Largest number of classes in a class-path file.
 pub const MAX_CLASSES: u32 = 1 << 20;
-
-/// FNV-1a, 64 bits: detects corrupted headers (not an authentication code).
-fn fnv1a(bytes: &[u8]) -> u64 {
-    bytes.iter().fold(0xcbf2_9ce4_8422_2325, |h, &b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3)
-    })
-}
 
 /// A bounds-checked little-endian reader over the header.
 struct Reader<'a> {
@@ -144,15 +138,15 @@ struct Header {
 }
 
 /// The class-file checks on one path-set label (as [`ClassPaths::try_from_parts`]).
-fn check_label(label: u32, images: &[usize]) -> Result<()> {
+pub(crate) fn check_label(label: u32, images: &[usize]) -> Result<()> {
     match images.get(label as usize) {
-        None => Err(ExtractError::Labels(format!(
-            "class path {label} of {} classes",
-            images.len()
-        ))),
-        Some(0) => Err(ExtractError::Labels(format!(
-            "class {label} has a path but no images"
-        ))),
+        None => Err(ExtractError::ClassOutOfRange {
+            class: label as usize,
+            classes: images.len(),
+        }),
+        Some(0) => Err(ExtractError::ClassWithoutImages {
+            class: label as usize,
+        }),
         Some(_) => Ok(()),
     }
 }

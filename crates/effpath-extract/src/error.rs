@@ -2,6 +2,8 @@
 
 use thiserror::Error;
 
+use crate::extractor::ExtractOptions;
+
 /// Everything that can go wrong while extracting or aggregating paths.
 #[derive(Debug, Error)]
 #[non_exhaustive]
@@ -54,12 +56,35 @@ pub enum ExtractError {
         /// First offending per-sample index.
         index: usize,
     },
-    /// Images and labels of different lengths, or a label outside the classes.
+    /// Labelled images that do not fit the network (image shape, label count, a label
+    /// outside the classes).
     #[error("labels: {0}")]
-    Labels(String),
+    Fit(#[from] effpath_ir::FitIssue),
+    /// A class (of a path or a path-set label) that the class paths do not have.
+    #[error("labels: class {class} is out of range for {classes} classes")]
+    ClassOutOfRange {
+        /// The class.
+        class: usize,
+        /// Number of classes.
+        classes: usize,
+    },
+    /// A class with a path but no image that built it.
+    #[error("labels: class {class} has a path but no images")]
+    ClassWithoutImages {
+        /// The class.
+        class: usize,
+    },
+    /// Prior image counts (see `Profiler::with_prior_counts`) not one per class.
+    #[error("labels: {got} prior counts for a network with {expected} classes")]
+    PriorCounts {
+        /// Number of classes.
+        expected: usize,
+        /// Number of counts given.
+        got: usize,
+    },
     /// Two class-path sets that cannot be merged (other options or class count).
     #[error("class paths cannot be merged: {0}")]
-    Mismatch(String),
+    Mismatch(Mismatch),
     /// The bytes do not start with the class-path file magic.
     #[error("not an effpath class-path file: magic bytes {found:02x?}, expected {expected:02x?}")]
     ClassFileMagic {
@@ -104,6 +129,50 @@ pub enum ExtractError {
     /// A path operation failed.
     #[error(transparent)]
     Algebra(#[from] effpath_algebra::AlgebraError),
+}
+
+/// Why two class-path sets cannot be merged (the payload of [`ExtractError::Mismatch`]).
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Mismatch {
+    /// They were extracted with different options.
+    Options {
+        /// The options of the set merged into.
+        ours: ExtractOptions,
+        /// The options of the set merged in.
+        theirs: ExtractOptions,
+    },
+    /// They have different class counts.
+    Classes {
+        /// Classes of the set merged into.
+        ours: usize,
+        /// Classes of the set merged in.
+        theirs: usize,
+    },
+}
+
+impl std::fmt::Display for Mismatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Mismatch::Options { ours: a, theirs: b } => {
+                let differences = [
+                    (a.theta != b.theta).then(|| format!("theta {} vs {}", a.theta, b.theta)),
+                    (a.seed != b.seed).then(|| format!("seed {:?} vs {:?}", a.seed, b.seed)),
+                    (a.last_layers != b.last_layers)
+                        .then(|| format!("last layers {:?} vs {:?}", a.last_layers, b.last_layers)),
+                    (a.threshold_base != b.threshold_base).then(|| {
+                        format!(
+                            "threshold base {:?} vs {:?}",
+                            a.threshold_base, b.threshold_base
+                        )
+                    }),
+                ];
+                let differences: Vec<String> = differences.into_iter().flatten().collect();
+                write!(f, "extraction options differ: {}", differences.join(", "))
+            }
+            Mismatch::Classes { ours, theirs } => write!(f, "{ours} classes vs {theirs} classes"),
+        }
+    }
 }
 
 /// Result alias of this crate.

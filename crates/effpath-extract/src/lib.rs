@@ -22,8 +22,10 @@
 //! Modules: `select` (the θ selection primitive), `rules` (per-op backward rules), `space`
 //! ([`NetworkSpace`]: which nodes are traced layers), `extractor` ([`Extractor`], options,
 //! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]: streaming), `classfile`
-//! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `error`.
+//! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `checksum` ([`fnv1a`],
+//! its header checksum), `error`.
 
+mod checksum;
 mod classfile;
 mod error;
 mod extractor;
@@ -35,8 +37,9 @@ mod select;
 mod space;
 mod state;
 
+pub use checksum::{Fnv1a, fnv1a};
 pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
-pub use error::{ExtractError, Result};
+pub use error::{ExtractError, Mismatch, Result};
 pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
 pub use features::{EmptyLayer, FeatureOptions, FeatureRow, PathFeatures};
 pub use profile::{ACTIVATION_BUDGET, ClassPaths, ProfileOptions, Profiler};

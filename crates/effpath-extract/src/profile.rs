@@ -8,7 +8,7 @@ use effpath_ir::Network;
 use ndarray::{ArrayD, Axis};
 use rayon::prelude::*;
 
-use crate::error::{ExtractError, Result};
+use crate::error::{ExtractError, Mismatch, Result};
 use crate::extractor::{ExtractOptions, Extractor};
 
 /// Bytes of recorded activations one profiling forward pass may hold (256 MiB).
@@ -86,14 +86,8 @@ impl ClassPaths {
         progress: impl Fn(usize, usize),
     ) -> Result<ClassPaths> {
         let n = images.shape().first().copied().unwrap_or(0);
-        if labels.len() != n {
-            return Err(ExtractError::Labels(format!(
-                "{} labels for {n} images",
-                labels.len()
-            )));
-        }
+        net.check_labelled(images.shape(), labels, 0)?;
         let mut profiler = Profiler::new(net, options)?;
-        profiler.check_labels(labels)?;
         let batch = options.batch_size.max(1);
         for start in (0..n).step_by(batch) {
             let end = (start + batch).min(n);
@@ -120,7 +114,7 @@ impl ClassPaths {
         let mut acc = Accumulator::new(space, classes, options);
         for (c, p) in paths {
             if c >= classes {
-                return Err(ExtractError::Labels(format!("class {c} of {classes}")));
+                return Err(ExtractError::ClassOutOfRange { class: c, classes });
             }
             acc.images[c] += 1;
             acc.add(c, &p)?;
@@ -186,20 +180,7 @@ impl ClassPaths {
         options: ExtractOptions,
     ) -> Result<Self> {
         for label in paths.labels() {
-            match images.get(label as usize) {
-                None => {
-                    return Err(ExtractError::Labels(format!(
-                        "class path {label} of {} classes",
-                        images.len()
-                    )));
-                }
-                Some(0) => {
-                    return Err(ExtractError::Labels(format!(
-                        "class {label} has a path but no images"
-                    )));
-                }
-                Some(_) => {}
-            }
+            crate::classfile::check_label(label, &images)?;
         }
         Ok(ClassPaths {
             paths,
@@ -239,32 +220,17 @@ impl ClassPaths {
     /// built for different networks (spaces), with different options or class counts.
     pub fn merge(&mut self, other: &ClassPaths) -> Result<()> {
         self.space().check_same(other.space())?;
-        let (a, b) = (&self.options, &other.options);
-        let differences = [
-            (a.theta != b.theta).then(|| format!("theta {} vs {}", a.theta, b.theta)),
-            (a.seed != b.seed).then(|| format!("seed {:?} vs {:?}", a.seed, b.seed)),
-            (a.last_layers != b.last_layers)
-                .then(|| format!("last layers {:?} vs {:?}", a.last_layers, b.last_layers)),
-            (a.threshold_base != b.threshold_base).then(|| {
-                format!(
-                    "threshold base {:?} vs {:?}",
-                    a.threshold_base, b.threshold_base
-                )
-            }),
-        ];
-        let differences: Vec<String> = differences.into_iter().flatten().collect();
-        if !differences.is_empty() {
-            return Err(ExtractError::Mismatch(format!(
-                "extraction options differ: {}",
-                differences.join(", ")
-            )));
+        if self.options != other.options {
+            return Err(ExtractError::Mismatch(Mismatch::Options {
+                ours: self.options,
+                theirs: other.options,
+            }));
         }
         if self.classes() != other.classes() {
-            return Err(ExtractError::Mismatch(format!(
-                "{} classes vs {} classes",
-                self.classes(),
-                other.classes()
-            )));
+            return Err(ExtractError::Mismatch(Mismatch::Classes {
+                ours: self.classes(),
+                theirs: other.classes(),
+            }));
         }
         for (label, path) in other.paths.iter() {
             let merged = match self.paths.remove(label) {
@@ -342,26 +308,13 @@ impl<'n> Profiler<'n> {
     /// per class of the network). The counts are not part of [`Profiler::finish`]'s result.
     pub fn with_prior_counts(mut self, counts: &[usize]) -> Result<Self> {
         if counts.len() != self.prior.len() {
-            return Err(ExtractError::Labels(format!(
-                "{} prior counts for a network with {} classes",
-                counts.len(),
-                self.prior.len()
-            )));
+            return Err(ExtractError::PriorCounts {
+                expected: self.prior.len(),
+                got: counts.len(),
+            });
         }
         self.prior = counts.to_vec();
         Ok(self)
-    }
-
-    fn check_labels(&self, labels: &[usize]) -> Result<()> {
-        let classes = self.prior.len();
-        match labels.iter().position(|&l| l >= classes) {
-            Some(i) => Err(ExtractError::Labels(format!(
-                "label {} (image {}) for a network with {classes} classes",
-                labels[i],
-                self.seen + i
-            ))),
-            None => Ok(()),
-        }
     }
 
     /// Adds a batch `(B, …)` of images (normalised as the model expects) with their labels:
@@ -370,13 +323,7 @@ impl<'n> Profiler<'n> {
     /// paths. Errors leave the profiler in an unspecified but safe state.
     pub fn add_batch(&mut self, images: &ArrayD<f32>, labels: &[usize]) -> Result<()> {
         let n = images.shape().first().copied().unwrap_or(0);
-        if labels.len() != n {
-            return Err(ExtractError::Labels(format!(
-                "{} labels for a batch of {n} images",
-                labels.len()
-            )));
-        }
-        self.check_labels(labels)?;
+        self.net.check_labelled(images.shape(), labels, self.seen)?;
         if n <= self.batch_size {
             return self.add_slice(images, labels);
         }

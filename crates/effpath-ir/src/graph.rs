@@ -1,6 +1,6 @@
 //! The validated network graph: nodes in topological order, each producing one value.
 
-use crate::error::{IrError, Result};
+use crate::error::{GraphIssue, IrError, Result};
 use crate::op::Op;
 use crate::shape::{self, ShapeIssue};
 
@@ -80,32 +80,31 @@ impl Network {
         output: ValueId,
     ) -> Result<Network> {
         if output.0 > nodes.len() {
-            return Err(IrError::Graph(format!(
-                "output value {} does not exist ({} nodes)",
-                output.0,
-                nodes.len()
-            )));
+            return Err(GraphIssue::NoOutput {
+                value: output.0,
+                nodes: nodes.len(),
+            }
+            .into());
         }
         if shape::numel(&input_shape).is_none_or(|n| n == 0) {
-            return Err(IrError::Graph(format!(
-                "input shape {input_shape:?} is empty or overflows"
-            )));
+            return Err(GraphIssue::EmptyInput { shape: input_shape }.into());
         }
         let (nodes, output) = prune(nodes, output);
         let mut names = std::collections::HashSet::new();
         let mut shapes = vec![input_shape];
         for (i, node) in nodes.iter().enumerate() {
             if !names.insert(node.name.as_str()) {
-                return Err(IrError::Graph(format!(
-                    "duplicate node name `{}`",
-                    node.name
-                )));
+                return Err(GraphIssue::DuplicateName {
+                    name: node.name.clone(),
+                }
+                .into());
             }
             if let Some(bad) = node.inputs.iter().find(|v| v.0 > i) {
-                return Err(IrError::Graph(format!(
-                    "node `{}` reads value {} which is not produced before it (cycle or dangling input)",
-                    node.name, bad.0
-                )));
+                return Err(GraphIssue::Dangling {
+                    node: node.name.clone(),
+                    value: bad.0,
+                }
+                .into());
             }
             let ins: Vec<&[usize]> = node.inputs.iter().map(|v| shapes[v.0].as_slice()).collect();
             let out = shape::infer(&node.op, &ins).map_err(|e| shape_error(node, e))?;
@@ -140,9 +139,7 @@ impl Network {
         if let Some([mean, std]) = mean_std
             && !(mean.is_finite() && std.is_finite() && std > 0.0)
         {
-            return Err(IrError::Graph(format!(
-                "input normalisation mean {mean}, std {std}: need a finite mean and std > 0"
-            )));
+            return Err(GraphIssue::Normalization { mean, std }.into());
         }
         self.input_normalization = mean_std;
         Ok(self)

@@ -18,7 +18,8 @@
 //! ```
 //!
 //! Modules: `op` (the op enum and parameters), `shape` (shape inference), `graph`
-//! (validation), `builder`, `forward` (kernels), `fingerprint`, `random` (seeded weights),
+//! (validation), `fit` (labelled images against a network), `builder`, `forward` (kernels),
+//! `fingerprint`, `random` (seeded weights),
 //! [`zoo`] (LeNet-5, a small ResNet), [`onnx`] (import/export), `backward` (gradients),
 //! `loss`.
 
@@ -27,6 +28,7 @@ mod backward;
 mod builder;
 mod error;
 mod fingerprint;
+mod fit;
 mod forward;
 mod graph;
 mod loss;
@@ -39,7 +41,7 @@ pub mod zoo;
 
 pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
-pub use error::{IrError, Result};
+pub use error::{FitIssue, GraphIssue, IrError, Result};
 pub use fingerprint::Fingerprint;
 pub use forward::{Activations, Mode, argmax};
 pub use graph::{Network, Node, ValueId};

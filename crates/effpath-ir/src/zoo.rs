@@ -5,7 +5,7 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
 use crate::builder::NetworkBuilder;
-use crate::error::{IrError, Result};
+use crate::error::{GraphIssue, Result};
 use crate::graph::{Network, ValueId};
 use crate::op::{BatchNorm, Conv2d, Op, Window2d};
 use crate::random::{fill_normal, glorot_uniform};
@@ -111,7 +111,7 @@ fn build_lenet5(
 /// shifts over 336 channels); about 9.3 M multiply–accumulates per 28×28 sample.
 ///
 /// Train it with batch statistics ([`Network::forward_train`]); inference uses the running
-/// statistics. Errors ([`IrError::Graph`]) on a zero input dimension or zero classes.
+/// statistics. Errors ([`IrError::Graph`](crate::IrError::Graph)) on a zero input dimension or zero classes.
 ///
 /// ```
 /// let net = effpath_ir::zoo::resnet_small(0, [1, 28, 28], 10)?;
@@ -123,9 +123,12 @@ fn build_lenet5(
 /// ```
 pub fn resnet_small(seed: u64, input: [usize; 3], classes: usize) -> Result<Network> {
     if input.contains(&0) || classes == 0 {
-        return Err(IrError::Graph(format!(
-            "resnet_small needs a non-empty input (got {input:?}) and at least one class (got {classes})"
-        )));
+        return Err(GraphIssue::EmptyModel {
+            model: "resnet_small",
+            input: input.to_vec(),
+            classes,
+        }
+        .into());
     }
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut b = NetworkBuilder::new(input.to_vec());

@@ -375,7 +375,12 @@ fn truncated_and_garbage_bytes_are_decode_errors() {
     let bytes = tensor::encode_model(&model());
     for len in [1, bytes.len() / 3, bytes.len() - 1] {
         match onnx::from_bytes(&bytes[..len]) {
-            Err(IrError::OnnxDecode(_) | IrError::Graph(_) | IrError::OnnxTensor { .. }) => {}
+            Err(
+                IrError::OnnxDecode { .. }
+                | IrError::OnnxNoGraph
+                | IrError::Graph(_)
+                | IrError::OnnxTensor { .. },
+            ) => {}
             Err(e) => panic!("{len}: unexpected error kind {e}"),
             Ok(_) => panic!("{len}: a truncated model imported"),
         }

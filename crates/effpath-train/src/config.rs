@@ -2,7 +2,7 @@
 
 use effpath_data::Normalization;
 
-use crate::error::{Result, TrainError};
+use crate::error::{ConfigIssue, Result, TrainError};
 
 /// Learning-rate schedule over epochs.
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -75,34 +75,35 @@ impl Default for TrainConfig {
 impl TrainConfig {
     /// Checks every value.
     pub fn validate(&self) -> Result<()> {
-        let bad = |m: String| Err(TrainError::Config(m));
+        let bad = |issue: ConfigIssue| Err(TrainError::Config(issue));
         if self.epochs == 0 || self.batch_size == 0 {
-            return bad(format!(
-                "epochs ({}) and batch size ({}) must be ≥ 1",
-                self.epochs, self.batch_size
-            ));
+            return bad(ConfigIssue::Counts {
+                epochs: self.epochs,
+                batch_size: self.batch_size,
+            });
         }
         if !(self.lr.is_finite() && self.lr > 0.0) {
-            return bad(format!("learning rate {} must be positive", self.lr));
+            return bad(ConfigIssue::LearningRate { lr: self.lr });
         }
         if !(0.0..1.0).contains(&self.momentum) {
-            return bad(format!("momentum {} must be in [0, 1)", self.momentum));
+            return bad(ConfigIssue::Momentum {
+                momentum: self.momentum,
+            });
         }
         if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
-            return bad(format!("weight decay {} must be ≥ 0", self.weight_decay));
+            return bad(ConfigIssue::WeightDecay {
+                weight_decay: self.weight_decay,
+            });
         }
         if !(0.0..=1.0).contains(&self.bn_momentum) {
-            return bad(format!(
-                "batch-norm momentum {} must be in [0, 1]",
-                self.bn_momentum
-            ));
+            return bad(ConfigIssue::BnMomentum {
+                bn_momentum: self.bn_momentum,
+            });
         }
         if let Schedule::Step { every, gamma } = self.schedule
             && (every == 0 || !(gamma > 0.0 && gamma <= 1.0))
         {
-            return bad(format!(
-                "step schedule every {every} epochs × {gamma}: need every ≥ 1, 0 < gamma ≤ 1"
-            ));
+            return bad(ConfigIssue::StepSchedule { every, gamma });
         }
         Ok(())
     }

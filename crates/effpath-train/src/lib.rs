@@ -27,6 +27,6 @@ mod sgd;
 mod trainer;
 
 pub use config::{Schedule, TrainConfig};
-pub use error::{Result, TrainError};
+pub use error::{ConfigIssue, DataSplit, Result, TrainError};
 pub use sgd::Sgd;
 pub use trainer::{EpochStats, Event, TrainReport, evaluate, train};

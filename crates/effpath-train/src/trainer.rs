@@ -8,7 +8,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::config::TrainConfig;
-use crate::error::{Result, TrainError};
+use crate::error::{DataSplit, Result, TrainError};
 use crate::sgd::Sgd;
 
 /// Statistics of one epoch.
@@ -53,23 +53,11 @@ pub enum Event {
     Epoch(EpochStats),
 }
 
-fn check_data(net: &Network, data: &LabeledImages, what: &str) -> Result<()> {
-    let shape = [1, data.rows(), data.cols()];
-    if net.input_shape() != shape {
-        return Err(TrainError::Data(format!(
-            "{what} images are {:?} but the network expects {:?}",
-            shape,
-            net.input_shape()
-        )));
-    }
-    let classes = net.num_classes();
-    if let Some(l) = data.labels().iter().find(|&&l| l as usize >= classes) {
-        return Err(TrainError::Data(format!(
-            "{what} label {l} for a network with {classes} classes"
-        )));
-    }
+fn check_data(net: &Network, data: &LabeledImages, set: DataSplit) -> Result<()> {
+    net.check_labelled(&[data.len(), 1, data.rows(), data.cols()], data.labels(), 0)
+        .map_err(|issue| TrainError::Unfit { set, issue })?;
     if data.is_empty() {
-        return Err(TrainError::Data(format!("{what} set is empty")));
+        return Err(TrainError::EmptySet { set });
     }
     Ok(())
 }
@@ -125,9 +113,9 @@ pub fn train(
     mut progress: impl FnMut(&Event),
 ) -> Result<TrainReport> {
     cfg.validate()?;
-    check_data(net, data, "training")?;
+    check_data(net, data, DataSplit::Training)?;
     if let Some(t) = test {
-        check_data(net, t, "test")?;
+        check_data(net, t, DataSplit::Test)?;
     }
     let mut rng = ChaCha8Rng::seed_from_u64(cfg.seed);
     let mut order: Vec<usize> = (0..data.len()).collect();
@@ -154,9 +142,12 @@ pub fn train(
             }
             let mut gshape = vec![idx.len()];
             gshape.extend_from_slice(net.shape(logits_v));
-            let g = g
-                .into_shape_with_order(IxDyn(&gshape))
-                .map_err(|e| TrainError::Data(e.to_string()))?;
+            let g = g.into_shape_with_order(IxDyn(&gshape)).map_err(|source| {
+                TrainError::GradientShape {
+                    shape: gshape.clone(),
+                    source,
+                }
+            })?;
             let grads = net.backward(&acts, &g, logits_v)?;
             lr = cfg.lr_at(epoch, step, steps);
             sgd.step(net, &grads, lr);
@@ -201,7 +192,7 @@ pub fn evaluate(
     normalization: Normalization,
     batch: usize,
 ) -> Result<f64> {
-    check_data(net, data, "evaluation")?;
+    check_data(net, data, DataSplit::Evaluation)?;
     let mut correct = 0;
     let n = data.len();
     for start in (0..n).step_by(batch.max(1)) {

@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Error, Network, Result};
 
-const FORMAT: &str = "effpath-guard";
-const VERSION: u32 = 1;
+/// The `format` of every detector file.
+pub(crate) const FORMAT: &str = "effpath-guard";
+/// The detector file version written and read.
+pub(crate) const VERSION: u32 = 1;
 
 /// A trained detector with everything needed to apply it again: the model it belongs to,
 /// how features were computed, and the decision threshold. Saved as JSON.
@@ -68,8 +70,8 @@ impl DetectorFile {
 
     /// Writes the file atomically as JSON.
     pub fn save(&self, path: impl AsRef<FsPath>) -> Result<()> {
-        let json = serde_json::to_vec_pretty(self)
-            .map_err(|e| guard_error(format!("cannot encode: {e}")))?;
+        let json =
+            serde_json::to_vec_pretty(self).map_err(|source| Error::GuardEncode { source })?;
         crate::write_atomic(path, |w| w.write_all(&json))?;
         Ok(())
     }
@@ -85,23 +87,23 @@ impl DetectorFile {
     /// version and the detector's internal consistency ([`DetectorModel::validate`]: a tree
     /// whose children point back or out of range would otherwise loop or panic when scoring).
     pub fn from_json(json: &[u8], source: &str) -> Result<Self> {
-        let file: DetectorFile = serde_json::from_slice(json)
-            .map_err(|e| guard_error(format!("{source}: not a detector file: {e}")))?;
+        let file: DetectorFile = serde_json::from_slice(json).map_err(|e| Error::GuardJson {
+            file: source.to_owned(),
+            source: e,
+        })?;
         if file.format != FORMAT || file.version != VERSION {
-            return Err(guard_error(format!(
-                "{source}: format {} version {} (expected {FORMAT} version {VERSION})",
-                file.format, file.version
-            )));
+            return Err(Error::GuardFormat {
+                file: source.to_owned(),
+                format: file.format,
+                version: file.version,
+            });
         }
-        file.detector
-            .validate()
-            .map_err(|e| guard_error(format!("{source}: {e}")))?;
+        file.detector.validate().map_err(|e| Error::GuardDetector {
+            file: source.to_owned(),
+            source: e,
+        })?;
         Ok(file)
     }
-}
-
-fn guard_error(message: String) -> Error {
-    Error::Guard(message)
 }
 
 /// The verdict on one image.
@@ -142,18 +144,17 @@ impl<'a> Guard<'a> {
     pub fn new(net: &'a Network, class_paths: &'a ClassPaths, file: DetectorFile) -> Result<Self> {
         let fp = net.fingerprint().to_string();
         if file.model_fingerprint != fp {
-            return Err(guard_error(format!(
-                "the detector was trained for model {} but this model is {fp}",
-                file.model_fingerprint
-            )));
+            return Err(Error::GuardModel {
+                detector: file.model_fingerprint,
+                model: fp,
+            });
         }
         let features = PathFeatures::new(net, class_paths, file.features)?;
         if features.names() != file.feature_names {
-            return Err(guard_error(format!(
-                "the detector expects features {:?} but these class paths give {:?}",
-                file.feature_names,
-                features.names()
-            )));
+            return Err(Error::GuardFeatures {
+                expected: file.feature_names,
+                got: features.names(),
+            });
         }
         Ok(Guard { features, file })
     }

@@ -141,9 +141,61 @@ pub enum Error {
         /// The baselines' names.
         known: Vec<&'static str>,
     },
-    /// A guard's parts do not belong together, or a detector file is not valid.
-    #[error("guard: {0}")]
-    Guard(String),
+    /// A detector file could not be encoded as JSON (never for a valid detector).
+    #[error("guard: cannot encode: {source}")]
+    GuardEncode {
+        /// The encoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A detector file is not JSON of a detector file.
+    #[error("guard: {file}: not a detector file: {source}")]
+    GuardJson {
+        /// The file (or the name of the bytes) read.
+        file: String,
+        /// The decoder's error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A detector file of another format or version.
+    #[error(
+        "guard: {file}: format {format} version {version} (expected {} version {})",
+        guard::FORMAT,
+        guard::VERSION
+    )]
+    GuardFormat {
+        /// The file read.
+        file: String,
+        /// Its format tag.
+        format: String,
+        /// Its version.
+        version: u32,
+    },
+    /// A detector file whose detector is inconsistent ([`DetectorModel::validate`]).
+    #[error("guard: {file}: {source}")]
+    GuardDetector {
+        /// The file read.
+        file: String,
+        /// What is wrong with the detector.
+        #[source]
+        source: DetectError,
+    },
+    /// A detector trained for another network.
+    #[error("guard: the detector was trained for model {detector} but this model is {model}")]
+    GuardModel {
+        /// Fingerprint (hex) recorded in the detector file.
+        detector: String,
+        /// Fingerprint (hex) of the network given.
+        model: String,
+    },
+    /// A detector trained on other features than the class paths give.
+    #[error("guard: the detector expects features {expected:?} but these class paths give {got:?}")]
+    GuardFeatures {
+        /// The feature names recorded in the detector file.
+        expected: Vec<String>,
+        /// The feature names of the class paths given.
+        got: Vec<String>,
+    },
 }
 
 /// `Result` with [`Error`] as the default error type.

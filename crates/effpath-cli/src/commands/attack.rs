@@ -12,10 +12,10 @@ use effpath::data::{NpzArray, archive, write_npz};
 use effpath::ndarray::{Array1, Array4, Axis};
 use effpath::{LabeledImages, Normalization};
 use effpath_attack::{
-    Attack, AttackConfig, AttackKind, AttackResult, Classifier, Summary, random_targets,
+    Attack, AttackConfig, AttackKind, AttackResult, AttackRun, Classifier, Summary, random_targets,
 };
 
-use crate::data::{Dataset, LabeledArgs, check_image_shape};
+use crate::data::{Dataset, LabeledArgs, check_fit, check_image_shape};
 use crate::model::ModelArgs;
 use crate::output::{self, Align, Table};
 
@@ -82,7 +82,7 @@ pub fn run(args: &AttackArgs, out: &mut impl Write) -> Result<()> {
     let model = args.model.load()?;
     let net = &model.net;
     let (data, source) = args.data.load()?;
-    check_image_shape(net, data.rows(), data.cols())?;
+    check_fit(net, &data, data.len())?;
     let norm = args.data.normalization(net);
     let clf = Classifier::new(net, norm)?;
     let (indices, x, labels) = select(&clf, &data, args)?;
@@ -97,14 +97,14 @@ pub fn run(args: &AttackArgs, out: &mut impl Write) -> Result<()> {
     let attack = build(args, &clf)?;
     let bar = output::progress_bar(indices.len() as u64, args.quiet);
     let start = Instant::now();
-    let results = attack.run_with_progress(
-        &clf,
-        &x,
-        &labels,
-        targets.as_deref(),
-        args.seed,
-        &|n: u64| bar.inc(n),
-    )?;
+    let results = attack.run_with_progress(&AttackRun {
+        clf: &clf,
+        images: &x,
+        labels: &labels,
+        targets: targets.as_deref(),
+        seed: args.seed,
+        progress: &|n: u64| bar.inc(n),
+    })?;
     let seconds = start.elapsed().as_secs_f64();
     bar.finish_and_clear();
     write_archive(args, &indices, &x, &results)?;
@@ -125,14 +125,6 @@ fn select(
     args: &AttackArgs,
 ) -> Result<(Vec<usize>, Array4<f32>, Vec<usize>)> {
     let classes = clf.num_classes();
-    if let Some((i, &l)) = data
-        .labels()
-        .iter()
-        .enumerate()
-        .find(|&(_, &l)| usize::from(l) >= classes)
-    {
-        bail!("label {l} of image {i} is not a class of the model ({classes} classes)");
-    }
     let per_class = args
         .per_class
         .map_or(usize::MAX, |k| usize::try_from(k).unwrap_or(usize::MAX));

@@ -7,7 +7,7 @@ use clap::Args;
 use effpath::{LabeledImages, Network};
 use serde::Serialize;
 
-use crate::data::{LabeledArgs, check_image_shape};
+use crate::data::{LabeledArgs, check_fit, check_image_shape};
 use crate::model::ModelArgs;
 use crate::output::{self, Align, Table};
 
@@ -67,14 +67,7 @@ pub fn run(args: &EvalArgs, out: &mut impl Write) -> Result<()> {
     if n == 0 {
         bail!("{source} holds no images");
     }
-    let classes = net.num_classes();
-    if let Some((i, &label)) = data.labels()[..n]
-        .iter()
-        .enumerate()
-        .find(|&(_, &l)| usize::from(l) >= classes)
-    {
-        bail!("label {label} of image {i} is not a class of the model ({classes} classes)");
-    }
+    check_fit(net, &data, n)?;
     let confusion = confusion(net, &data, n, args)?;
     let summary = summarize(confusion, n);
     if args.json {

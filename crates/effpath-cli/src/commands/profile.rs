@@ -307,16 +307,19 @@ impl Manifest {
 /// FNV-1a 64 over the image size, the pixels and the labels of `range` (detects a different
 /// data set on resume; not a cryptographic hash).
 fn data_digest(data: &LabeledImages, range: Range<usize>) -> String {
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut eat = |b: u8| h = (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01b3);
+    use std::hash::Hasher;
+    let mut h = effpath::extract::Fnv1a::default();
     for v in [data.rows() as u64, data.cols() as u64] {
-        v.to_le_bytes().into_iter().for_each(&mut eat);
+        h.write(&v.to_le_bytes());
     }
     let images = data.images();
     let images = images.slice_axis(effpath::ndarray::Axis(0), range.clone().into());
-    images.iter().copied().for_each(&mut eat);
-    data.labels()[range].iter().copied().for_each(&mut eat);
-    format!("{h:016x}")
+    match images.as_slice() {
+        Some(pixels) => h.write(pixels),
+        None => images.iter().for_each(|&b| h.write_u8(b)),
+    }
+    h.write(&data.labels()[range]);
+    format!("{:016x}", h.finish())
 }
 
 /// One profiling run: the network, the `u8` images, how to normalise them and the options.

@@ -16,7 +16,7 @@ mod tests;
 
 use ndarray::{Array1, Array2, Array4, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
-use crate::error::{IrError, Result};
+use crate::error::{GraphIssue, IrError, Result};
 use crate::forward::{Activations, BatchStats};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
@@ -259,11 +259,11 @@ impl Network {
     fn check_activations(&self, acts: &Activations) -> Result<usize> {
         let values = acts.values();
         if values.len() != self.shapes().len() {
-            return Err(IrError::Graph(format!(
-                "activations hold {} tensors but the network has {} values (activations of another network?)",
-                values.len(),
-                self.shapes().len()
-            )));
+            return Err(GraphIssue::ActivationCount {
+                expected: self.shapes().len(),
+                got: values.len(),
+            }
+            .into());
         }
         let batch = values[0].shape().first().copied().unwrap_or(0);
         for (v, (a, s)) in values.iter().zip(self.shapes()).enumerate() {
@@ -318,11 +318,11 @@ impl Network {
         let mut grads: Vec<Option<ArrayD<f32>>> = vec![None; top + 1];
         for &(at, grad_output) in seeds {
             if at.0 >= self.shapes().len() {
-                return Err(IrError::Graph(format!(
-                    "value {} does not exist ({} values)",
-                    at.0,
-                    self.shapes().len()
-                )));
+                return Err(GraphIssue::NoValue {
+                    value: at.0,
+                    values: self.shapes().len(),
+                }
+                .into());
             }
             let mut expected = vec![batch];
             expected.extend_from_slice(self.shape(at));

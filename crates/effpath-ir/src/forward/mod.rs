@@ -19,7 +19,7 @@ pub(crate) use slice::interior;
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 
-use crate::error::{IrError, Result};
+use crate::error::{GraphIssue, IrError, Result};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -248,35 +248,32 @@ impl Network {
     /// ```
     pub fn update_batch_norm_stats(&mut self, acts: &Activations, momentum: f32) -> Result<()> {
         if !(0.0..=1.0).contains(&momentum) {
-            return Err(IrError::Graph(format!(
-                "batch-norm momentum {momentum} must be in [0, 1]"
-            )));
+            return Err(GraphIssue::Momentum { momentum }.into());
         }
         if acts.mode != Mode::Train {
             return Ok(());
         }
         if acts.batch_stats.len() != self.nodes().len() {
-            return Err(IrError::Graph(format!(
-                "activations hold batch statistics of {} nodes but the network has {} (activations of another network?)",
-                acts.batch_stats.len(),
-                self.nodes().len()
-            )));
+            return Err(GraphIssue::BatchStatsCount {
+                expected: self.nodes().len(),
+                got: acts.batch_stats.len(),
+            }
+            .into());
         }
         let m = momentum as f64;
         for (i, stats) in acts.batch_stats.iter().enumerate() {
             let Some(stats) = stats else { continue };
             let name = self.nodes()[i].name.clone();
             let Some((mut mean, mut var)) = self.batch_norm_stats_mut(i) else {
-                return Err(IrError::Graph(format!(
-                    "activations hold batch statistics for node `{name}`, which is not a batch norm (activations of another network?)"
-                )));
+                return Err(GraphIssue::BatchStatsNode { node: name }.into());
             };
             if mean.len() != stats.mean.len() {
-                return Err(IrError::Graph(format!(
-                    "batch norm `{name}` has {} channels but the activations have {} (activations of another network?)",
-                    mean.len(),
-                    stats.mean.len()
-                )));
+                return Err(GraphIssue::BatchStatsChannels {
+                    node: name,
+                    expected: mean.len(),
+                    got: stats.mean.len(),
+                }
+                .into());
             }
             let unbias = if stats.count > 1 {
                 stats.count as f64 / (stats.count - 1) as f64
@@ -334,7 +331,7 @@ impl Network {
         }
         let out = values[logits.0]
             .take()
-            .ok_or_else(|| IrError::Graph("logits were not computed".into()))?;
+            .ok_or(GraphIssue::NotComputed { value: logits.0 })?;
         if !out.is_standard_layout() {
             return Ok(flatten_batch(&out));
         }

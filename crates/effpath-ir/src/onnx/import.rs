@@ -9,7 +9,7 @@ use super::proto::type_proto;
 use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
 use super::tensor::{tensor_dims, tensor_element_count, tensor_to_f32};
 use crate::builder::NetworkBuilder;
-use crate::error::{IrError, Result};
+use crate::error::{GraphIssue, IrError, Result};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -194,21 +194,18 @@ pub fn import_model(model: &ModelProto) -> Result<Network> {
 /// biases, batch-norm statistics, LRN constants) must be finite, and batch-norm variances
 /// plus epsilon positive; otherwise the error names the node and the parameter.
 pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Network> {
-    let graph = model
-        .graph
-        .as_ref()
-        .ok_or_else(|| IrError::OnnxDecode("the model has no graph".into()))?;
+    let graph = model.graph.as_ref().ok_or(IrError::OnnxNoGraph)?;
     let opset = model
         .opset_import
         .iter()
         .find(|o| matches!(o.domain(), "" | "ai.onnx"))
         .map_or(1, |o| o.version());
     if graph.node.len() > limits.max_nodes {
-        return Err(IrError::Graph(format!(
-            "{} nodes exceed the import limit of {}",
-            graph.node.len(),
-            limits.max_nodes
-        )));
+        return Err(GraphIssue::TooManyNodes {
+            nodes: graph.node.len(),
+            limit: limits.max_nodes,
+        }
+        .into());
     }
     let mut env: HashMap<&str, Entry> = HashMap::new();
     let mut elements = 0usize;
@@ -245,9 +242,7 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
         .map(|v| v.name())
         .filter(|n| !env.contains_key(n))
         .collect();
-    let primary = *real
-        .first()
-        .ok_or_else(|| IrError::Graph("the graph has no input without an initializer".into()))?;
+    let primary = *real.first().ok_or(GraphIssue::NoInput)?;
     for extra in &real[1..] {
         env.insert(extra, Entry::ExtraInput);
     }
@@ -307,14 +302,14 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
             check_parameters(&net)?;
             Ok(net)
         }
-        Some(_) => Err(IrError::Graph(format!(
-            "graph output `{}` is a constant, not computed from the input",
-            out.name()
-        ))),
-        None => Err(IrError::Graph(format!(
-            "graph output `{}` is not produced by any node",
-            out.name()
-        ))),
+        Some(_) => Err(GraphIssue::ConstantOutput {
+            output: out.name().to_owned(),
+        }
+        .into()),
+        None => Err(GraphIssue::UnproducedOutput {
+            output: out.name().to_owned(),
+        }
+        .into()),
     }
 }
 
@@ -327,12 +322,10 @@ fn input_normalization(model: &ModelProto) -> Result<Option<[f32; 2]>> {
     else {
         return Ok(None);
     };
-    let bad = || {
-        IrError::OnnxDecode(format!(
-            "metadata {}: `{}` is not `mean,std`",
-            super::NORMALIZATION_KEY,
-            entry.value()
-        ))
+    let bad = || IrError::OnnxMetadata {
+        key: super::NORMALIZATION_KEY,
+        value: entry.value().to_owned(),
+        expected: "mean,std",
     };
     let mut parts = entry.value().split(',').map(|p| p.trim().parse::<f32>());
     match (parts.next(), parts.next(), parts.next()) {

@@ -110,10 +110,7 @@ pub fn load_with(path: impl AsRef<Path>, limits: &ImportLimits) -> Result<Networ
         path: path.display().to_string(),
         source,
     })?;
-    let mut model = tensor::decode_model(&bytes).map_err(|e| match e {
-        IrError::OnnxDecode(m) => IrError::OnnxDecode(format!("{}: {m}", path.display())),
-        other => other,
-    })?;
+    let mut model = tensor::decode_model(&bytes).map_err(|e| tensor::with_path(path, e))?;
     // The file's bytes are not needed once decoded: free them before the weights are copied
     // into the network (one copy of a 100 MB model less at the peak).
     drop(bytes);

@@ -370,7 +370,11 @@ pub fn i64_to_tensor(name: &str, a: &ArrayD<i64>) -> TensorProto {
 
 /// Decodes a serialized `TensorProto` (the format of the conformance `input_N.pb` files).
 pub fn decode_tensor(bytes: &[u8]) -> Result<TensorProto> {
-    TensorProto::decode(bytes).map_err(|e| IrError::OnnxDecode(format!("TensorProto: {e}")))
+    TensorProto::decode(bytes).map_err(|source| IrError::OnnxDecode {
+        file: None,
+        message: "TensorProto",
+        source,
+    })
 }
 
 /// Serializes a `TensorProto`.
@@ -380,7 +384,11 @@ pub fn encode_tensor(t: &TensorProto) -> Vec<u8> {
 
 /// Decodes a serialized `ModelProto` (the content of a `.onnx` file).
 pub fn decode_model(bytes: &[u8]) -> Result<ModelProto> {
-    ModelProto::decode(bytes).map_err(|e| IrError::OnnxDecode(format!("ModelProto: {e}")))
+    ModelProto::decode(bytes).map_err(|source| IrError::OnnxDecode {
+        file: None,
+        message: "ModelProto",
+        source,
+    })
 }
 
 /// Serializes a `ModelProto` (the content of a `.onnx` file).
@@ -395,9 +403,18 @@ fn read(path: &Path) -> Result<Vec<u8>> {
     })
 }
 
-fn with_path(path: &Path, e: IrError) -> IrError {
+/// `e` with `path` as the file of a decode error.
+pub(crate) fn with_path(path: &Path, e: IrError) -> IrError {
     match e {
-        IrError::OnnxDecode(m) => IrError::OnnxDecode(format!("{}: {m}", path.display())),
+        IrError::OnnxDecode {
+            file: None,
+            message,
+            source,
+        } => IrError::OnnxDecode {
+            file: Some(path.display().to_string()),
+            message,
+            source,
+        },
         other => other,
     }
 }

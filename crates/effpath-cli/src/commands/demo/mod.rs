@@ -13,7 +13,7 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use effpath::attack::{
-    AttackConfig, AttackKind, AttackResult, Classifier, Summary, random_targets,
+    AttackConfig, AttackKind, AttackResult, AttackRun, Classifier, Summary, random_targets,
 };
 use effpath::baselines::{BaselineKind, BaselineSet};
 use effpath::detect::Detector;
@@ -438,10 +438,24 @@ fn run_attack(
         let cw_labels: Vec<usize> = cw_subset.iter().map(|&i| labels[i]).collect();
         let cw_targets: Vec<usize> = cw_subset.iter().map(|&i| targets[i]).collect();
         let t = aimed.then_some(cw_targets.as_slice());
-        attack.run_with_progress(clf, &cw_x, &cw_labels, t, args.seed, &progress)?
+        attack.run_with_progress(&AttackRun {
+            clf,
+            images: &cw_x,
+            labels: &cw_labels,
+            targets: t,
+            seed: args.seed,
+            progress: &progress,
+        })?
     } else {
         let t = aimed.then_some(targets.as_slice());
-        attack.run_with_progress(clf, x, labels, t, args.seed, &progress)?
+        attack.run_with_progress(&AttackRun {
+            clf,
+            images: x,
+            labels,
+            targets: t,
+            seed: args.seed,
+            progress: &progress,
+        })?
     })
 }
 

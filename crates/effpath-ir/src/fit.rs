@@ -1,0 +1,87 @@
+//! Whether labelled images fit a network: the one check of image shape, label count and
+//! label range that training, profiling, attacks and the command line share.
+
+use crate::error::FitIssue;
+use crate::graph::Network;
+
+impl Network {
+    /// Checks that `images` (the shape of a batch: the image count, then one image's shape)
+    /// with `labels` fit the network: one label per image, the image shape equal to the
+    /// network's input shape, every label one of its classes. `first` is the data-set index
+    /// of the first image (it only numbers the image in the error). Takes the `u8` labels of
+    /// a data set as well as `usize` labels.
+    ///
+    /// ```
+    /// use effpath_ir::FitIssue;
+    /// let net = effpath_ir::zoo::lenet5(0);
+    /// assert_eq!(net.check_labelled(&[2, 1, 28, 28], &[3u8, 9], 0), Ok(()));
+    /// assert_eq!(
+    ///     net.check_labelled(&[2, 1, 28, 28], &[3usize, 10], 100),
+    ///     Err(FitIssue::Label { index: 101, label: 10, classes: 10 })
+    /// );
+    /// assert!(matches!(
+    ///     net.check_labelled(&[1, 3, 28, 28], &[0u8], 0),
+    ///     Err(FitIssue::ImageShape { .. })
+    /// ));
+    /// ```
+    pub fn check_labelled<L: Copy + Into<usize>>(
+        &self,
+        images: &[usize],
+        labels: &[L],
+        first: usize,
+    ) -> Result<(), FitIssue> {
+        let (count, shape) = images.split_first().unwrap_or((&0, &[]));
+        if shape != self.input_shape() {
+            return Err(FitIssue::ImageShape {
+                expected: self.input_shape().to_vec(),
+                got: shape.to_vec(),
+            });
+        }
+        if labels.len() != *count {
+            return Err(FitIssue::LabelCount {
+                images: *count,
+                labels: labels.len(),
+            });
+        }
+        let classes = self.num_classes();
+        match labels.iter().position(|&l| l.into() >= classes) {
+            Some(i) => Err(FitIssue::Label {
+                index: first + i,
+                label: labels[i].into(),
+                classes,
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::FitIssue;
+
+    #[test]
+    fn labelled_images_fit_or_say_why() {
+        let net = crate::zoo::lenet5(0);
+        assert_eq!(net.check_labelled::<u8>(&[0, 1, 28, 28], &[], 0), Ok(()));
+        assert_eq!(
+            net.check_labelled(&[2, 1, 28, 28], &[1u8], 0),
+            Err(FitIssue::LabelCount {
+                images: 2,
+                labels: 1
+            })
+        );
+        assert_eq!(
+            net.check_labelled(&[1, 1, 27, 28], &[1u8], 0),
+            Err(FitIssue::ImageShape {
+                expected: vec![1, 28, 28],
+                got: vec![1, 27, 28]
+            })
+        );
+        assert!(net.check_labelled::<u8>(&[], &[], 0).is_err());
+        let e = net.check_labelled(&[1, 1, 28, 28], &[12usize], 5);
+        assert_eq!(
+            e.map_err(|e| e.to_string()),
+            Err("label 12 of image 5 is not a class of the network (10 classes)".into())
+        );
+    }
+}
