@@ -1,7 +1,7 @@
 //! [`Classifier`]: a network plus its input normalisation, seen from `[0, 1]` pixel space.
 
 use effpath_data::Normalization;
-use effpath_ir::{Activations, Network};
+use effpath_ir::{Activations, Network, ValueId};
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix4};
 
 use crate::error::{AttackError, InputIssue, ModelIssue, Result};
@@ -124,6 +124,23 @@ impl Forward<'_> {
     /// Predicted classes (first maximum on ties).
     pub fn predictions(&self) -> Vec<usize> {
         argmax_rows(&self.logits)
+    }
+
+    /// The network's activations of this pass (values in model-input space).
+    pub fn activations(&self) -> &Activations {
+        &self.acts
+    }
+
+    /// `d loss / d pixels` `(N, C, H, W)` for a loss on several values of the network:
+    /// `seeds` pairs each value with `d loss / d value` (see
+    /// [`effpath_ir::Network::backward_input_seeded`]).
+    pub fn backward_seeded(&self, seeds: &[(ValueId, &ArrayD<f32>)]) -> Result<Array4<f32>> {
+        let mut dx = self.clf.net.backward_input_seeded(&self.acts, seeds)?;
+        if let Normalization::MeanStd { std, .. } = self.clf.normalization {
+            dx.mapv_inplace(|v| v / std);
+        }
+        dx.into_dimensionality::<Ix4>()
+            .map_err(AttackError::shape("input gradient"))
     }
 
     /// `d loss / d pixels` `(N, C, H, W)` for `dlogits = d loss / d logits` `(N, classes)`.

@@ -16,6 +16,7 @@
 //! | `cw` | [`CarliniWagnerL2`]: Carlini–Wagner L2 (9 binary-search steps, Adam) |
 //! | `noise` | [`RandomNoise`]: uniform-noise "unrecognizable" images |
 //! | `patch` | [`AdversarialPatch`] → [`TrainedPatch`]: a universal targeted patch |
+//! | `matching` | [`ActivationMatching`]: the adaptive attack, L2 PGD towards a target image's last-layer activations |
 //!
 //! [`AttackKind`] names every attack (`ALL`, `FromStr`) and [`AttackConfig`] holds one with
 //! its hyper-parameters (serde-tagged by kind; `with_param` sets one by name, type-checked).
@@ -57,6 +58,7 @@ mod deepfool;
 mod error;
 mod fgsm;
 mod jsma;
+mod matching;
 mod noise;
 mod patch;
 mod registry;
@@ -70,6 +72,7 @@ pub use deepfool::DeepFool;
 pub use error::{AttackError, InputIssue, ModelIssue, ParamIssue, Result};
 pub use fgsm::Fgsm;
 pub use jsma::Jsma;
+pub use matching::{ActivationMatching, MatchLoss};
 pub use noise::RandomNoise;
 pub use patch::{AdversarialPatch, TrainedPatch};
 pub use registry::{AttackConfig, AttackKind};

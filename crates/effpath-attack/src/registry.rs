@@ -12,7 +12,9 @@ use serde_json::Value;
 use crate::attack::Attack;
 use crate::classifier::Classifier;
 use crate::error::{AttackError, Result};
-use crate::{AdversarialPatch, Bim, CarliniWagnerL2, DeepFool, Fgsm, Jsma, RandomNoise};
+use crate::{
+    ActivationMatching, AdversarialPatch, Bim, CarliniWagnerL2, DeepFool, Fgsm, Jsma, RandomNoise,
+};
 
 /// The attacks effpath runs. Targeted kinds draw one random target class per image
 /// ([`crate::random_targets`]); JSMA picks its own targets unless the caller gives some.
@@ -39,11 +41,14 @@ pub enum AttackKind {
     RandomNoise,
     /// A universal adversarial patch (trained first).
     Patch,
+    /// The adaptive attack: L2 PGD matching the last layers' activations to those of an
+    /// image of a random target class.
+    ActivationMatching,
 }
 
 impl AttackKind {
     /// Every attack, in report order.
-    pub const ALL: [AttackKind; 10] = [
+    pub const ALL: [AttackKind; 11] = [
         AttackKind::Fgsm,
         AttackKind::FgsmTargeted,
         AttackKind::Bim,
@@ -54,6 +59,7 @@ impl AttackKind {
         AttackKind::CwL2Targeted,
         AttackKind::RandomNoise,
         AttackKind::Patch,
+        AttackKind::ActivationMatching,
     ];
 
     /// The name used on the command line, in files and reports.
@@ -69,13 +75,17 @@ impl AttackKind {
             AttackKind::CwL2Targeted => "cw-l2-targeted",
             AttackKind::RandomNoise => "random-noise",
             AttackKind::Patch => "patch",
+            AttackKind::ActivationMatching => "activation-matching",
         }
     }
 
     /// Whether the attack is run towards a target class per image.
     pub fn targeted(self) -> bool {
         match self {
-            AttackKind::FgsmTargeted | AttackKind::BimTargeted | AttackKind::CwL2Targeted => true,
+            AttackKind::FgsmTargeted
+            | AttackKind::BimTargeted
+            | AttackKind::CwL2Targeted
+            | AttackKind::ActivationMatching => true,
             AttackKind::Fgsm
             | AttackKind::Bim
             | AttackKind::Deepfool
@@ -99,6 +109,9 @@ impl AttackKind {
             AttackKind::CwL2Targeted => AttackConfig::CwL2Targeted(CarliniWagnerL2::default()),
             AttackKind::RandomNoise => AttackConfig::RandomNoise(RandomNoise::default()),
             AttackKind::Patch => AttackConfig::Patch(AdversarialPatch::default()),
+            AttackKind::ActivationMatching => {
+                AttackConfig::ActivationMatching(ActivationMatching::default())
+            }
         }
     }
 }
@@ -158,6 +171,8 @@ pub enum AttackConfig {
     RandomNoise(RandomNoise),
     /// [`AttackKind::Patch`].
     Patch(AdversarialPatch),
+    /// [`AttackKind::ActivationMatching`].
+    ActivationMatching(ActivationMatching),
 }
 
 impl AttackConfig {
@@ -174,6 +189,7 @@ impl AttackConfig {
             AttackConfig::CwL2Targeted(_) => AttackKind::CwL2Targeted,
             AttackConfig::RandomNoise(_) => AttackKind::RandomNoise,
             AttackConfig::Patch(_) => AttackKind::Patch,
+            AttackConfig::ActivationMatching(_) => AttackKind::ActivationMatching,
         }
     }
 
@@ -247,6 +263,7 @@ impl AttackConfig {
             AttackConfig::Jsma(a) => Box::new(a.clone()),
             AttackConfig::CwL2(a) | AttackConfig::CwL2Targeted(a) => Box::new(a.clone()),
             AttackConfig::RandomNoise(a) => Box::new(a.clone()),
+            AttackConfig::ActivationMatching(a) => Box::new(a.clone()),
             AttackConfig::Patch(a) => {
                 let Some(x) = patch_training else {
                     return Err(AttackError::PatchTraining);

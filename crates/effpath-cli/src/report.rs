@@ -197,6 +197,63 @@ pub struct Report {
     pub sweeps: Vec<Sweep>,
     /// The guard's cost per number of last layers.
     pub guard_costs: Vec<GuardCost>,
+    /// The adaptive attack's evasion of the linear detector, per number of matched layers.
+    pub evasion: Vec<EvasionCurve>,
+    /// The detector threshold's FPR on normal training rows the evasion is measured at.
+    pub evasion_fpr: f64,
+    /// Median L2 of the successful plain C&W (cw-l2) examples, for comparison.
+    pub cw_median_l2: Option<f64>,
+}
+
+/// The adaptive attack at one budget.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvasionPoint {
+    /// L2 budget (pixel units).
+    pub epsilon: f64,
+    /// Images attacked (correctly classified).
+    pub attacked: usize,
+    /// Images turned into their target class.
+    pub fooled: usize,
+    /// Of those, the ones the detector does not flag at its threshold.
+    pub evaded: usize,
+    /// The detector's AUC on the fooled images against the normal test images.
+    pub auc: Option<f64>,
+}
+
+impl EvasionPoint {
+    /// The fraction of attacked images that fool both the classifier and the detector.
+    pub fn rate(&self) -> f64 {
+        self.evaded as f64 / self.attacked.max(1) as f64
+    }
+}
+
+/// The adaptive attack matching the last `layers` weighted layers, over the budgets.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EvasionCurve {
+    /// Weighted layers matched (counted from the last).
+    pub layers: usize,
+    /// One point per budget, increasing.
+    pub points: Vec<EvasionPoint>,
+}
+
+impl EvasionCurve {
+    /// The budget at which evasion first reaches 50 % (linear between grid points), if it does.
+    pub fn half_budget(&self) -> Option<f64> {
+        let mut prev: Option<&EvasionPoint> = None;
+        for p in &self.points {
+            if p.rate() >= 0.5 {
+                return Some(match prev {
+                    Some(q) if p.rate() > q.rate() => {
+                        q.epsilon
+                            + (0.5 - q.rate()) / (p.rate() - q.rate()) * (p.epsilon - q.epsilon)
+                    }
+                    _ => p.epsilon,
+                });
+            }
+            prev = Some(p);
+        }
+        None
+    }
 }
 
 /// One attack's best path detector against its best baseline.
@@ -296,6 +353,31 @@ impl Report {
         h
     }
 
+    /// The adaptive attack's results as text lines.
+    fn evasion_lines(&self) -> Vec<String> {
+        let mut lines = Vec::new();
+        for c in &self.evasion {
+            lines.push(format!(
+                "activation matching, last {} layer(s): evasion reaches 50 % at L2 {} (plain C&W median L2 {})",
+                c.layers,
+                c.half_budget().map_or("— (not within the budgets)".to_string(), |b| format!("{b:.2}")),
+                self.cw_median_l2.map_or("—".to_string(), |m| format!("{m:.2}"))
+            ));
+            for p in &c.points {
+                lines.push(format!(
+                    "    ε = {:<4} fooled {:>3}/{:<3} evaded {:>3} ({:.1} %), detector AUC on fooled {}",
+                    p.epsilon,
+                    p.fooled,
+                    p.attacked,
+                    p.evaded,
+                    100.0 * p.rate(),
+                    p.auc.map_or("—".to_string(), |a| format!("{a:.4}"))
+                ));
+            }
+        }
+        lines
+    }
+
     /// Prints the AUC table: attacks × detectors, mean ± std.
     pub fn print_table(&self, out: &mut impl Write) -> Result<()> {
         let attacks = &self.auc[0].attacks;
@@ -344,6 +426,16 @@ impl Report {
                     write!(out, "{:>26}", operating_cell(&r.operating_summary()[k][t]))?;
                 }
                 writeln!(out)?;
+            }
+        }
+        if !self.evasion.is_empty() {
+            writeln!(
+                out,
+                "\nattacks that know the detector (linear detector at {} FPR)",
+                output::percent(self.evasion_fpr)
+            )?;
+            for l in self.evasion_lines() {
+                writeln!(out, "{l}")?;
             }
         }
         Ok(())
@@ -497,6 +589,43 @@ impl Report {
             };
             save(&sw.stem, &sw.title, &|p| plot::save(&lines, p))?;
         }
+        if !self.evasion.is_empty() {
+            let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
+            for c in &self.evasion {
+                series.push((
+                    format!("evasion, last {} layer(s)", c.layers),
+                    c.points.iter().map(|p| (p.epsilon, p.rate())).collect(),
+                ));
+                series.push((
+                    format!("detector AUC on fooled, last {} layer(s)", c.layers),
+                    c.points
+                        .iter()
+                        .filter_map(|p| p.auc.map(|a| (p.epsilon, a)))
+                        .collect(),
+                ));
+            }
+            let x1 = self
+                .evasion
+                .iter()
+                .flat_map(|c| c.points.iter().map(|p| p.epsilon))
+                .fold(0.0, f64::max);
+            let title = "Activation matching against the linear detector";
+            let lines = Lines {
+                series: &series,
+                title,
+                x_desc: "L2 budget ε (pixels)",
+                y_desc: "evasion rate / AUC",
+                x_range: (0.0, if x1 > 0.0 { x1 } else { 1.0 }),
+                y_range: (0.0, 1.0),
+                diagonal: false,
+                legend_upper_left: false,
+            };
+            save(
+                "evasion",
+                "The adaptive attack (L2 PGD matching the last layers' activations to a target-class image) per budget: the fraction of attacked images that fool both the classifier and the linear detector at its threshold, and the detector's AUC on the images that fool the classifier",
+                &|p| plot::save(&lines, p),
+            )?;
+        }
         let labels: Vec<String> = (0..self.class_jaccard.len())
             .map(|c| c.to_string())
             .collect();
@@ -536,6 +665,25 @@ impl Report {
             }
         }
         output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
+        if !self.evasion.is_empty() {
+            let mut ecsv = String::from("layers,epsilon,attacked,fooled,evaded,evasion_rate,auc\n");
+            for c in &self.evasion {
+                for p in &c.points {
+                    let _ = writeln!(
+                        ecsv,
+                        "{},{},{},{},{},{},{}",
+                        c.layers,
+                        p.epsilon,
+                        p.attacked,
+                        p.fooled,
+                        p.evaded,
+                        p.rate(),
+                        p.auc.map_or(String::new(), |a| a.to_string())
+                    );
+                }
+            }
+            output::write_file(&dir.join("evasion.csv"), ecsv.as_bytes())?;
+        }
         let mut ocsv = String::from(
             "detector,attack,target_fpr,tpr_mean,tpr_std,test_fpr_mean,test_fpr_std,repetitions\n",
         );
@@ -616,13 +764,20 @@ impl Report {
             .iter()
             .map(|g| json!({"layers": g.layers, "guard_ms": g.guard_ms, "forward_ms": g.forward_ms, "ratio": g.ratio(), "images": g.images}))
             .collect();
+        let evasion_json: Vec<_> = self
+            .evasion
+            .iter()
+            .map(|c| json!({"layers": c.layers, "half_budget": c.half_budget(), "points": c.points.iter().map(|p| json!({
+                "epsilon": p.epsilon, "attacked": p.attacked, "fooled": p.fooled, "evaded": p.evaded, "rate": p.rate(), "auc": p.auc})).collect::<Vec<_>>()}))
+            .collect();
         let auc_json: Vec<_> = self.detector_rows().into_iter().map(|(name, r)| json!({"detector": name, "family": if self.auc.iter().any(|a| std::ptr::eq(a, r)) { "path" } else { "baseline" }, "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),
             "target_fprs": r.target_fprs, "operating_points": r.operating, "operating_summary": r.operating_summary()})).collect();
         output::write_json_file(
             &dir.join("results.json"),
             &json!({"data": self.data.name(), "model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
                     "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds, "stages": stages_json,
-                    "guard_cost": guard_json, "targets": crate::targets::check(&self.auc)}),
+                    "guard_cost": guard_json, "targets": crate::targets::check(&self.auc), "evasion": evasion_json,
+                    "evasion_fpr": self.evasion_fpr, "cw_median_l2": self.cw_median_l2}),
         )?;
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
     }
@@ -728,7 +883,20 @@ impl Report {
                 h.push_str("</tr>");
             }
         }
-        h.push_str("</table><h2>Attacks</h2><table><tr><th>attack</th><th>success</th><th>mean L0</th><th>mean L2</th><th>median L2</th><th>mean L∞</th><th>time (s)</th></tr>");
+        h.push_str("</table>");
+        if !self.evasion.is_empty() {
+            let _ = write!(
+                h,
+                "<h2>Attacks that know the detector</h2><p>Activation matching (L2 PGD, 40 steps, towards the last layers' activations of a correctly classified image of a random target class) at each budget, against the linear detector at its threshold ({} FPR on normal training rows). Evasion = the attack turns the image into its target class and the detector does not flag it.</p><pre>",
+                output::percent(self.evasion_fpr)
+            );
+            for l in self.evasion_lines() {
+                h.push_str(&html_escape(&l));
+                h.push('\n');
+            }
+            h.push_str("</pre>");
+        }
+        h.push_str("<h2>Attacks</h2><table><tr><th>attack</th><th>success</th><th>mean L0</th><th>mean L2</th><th>median L2</th><th>mean L∞</th><th>time (s)</th></tr>");
         for a in &self.attacks {
             let s = &a.summary;
             let _ = write!(

@@ -61,6 +61,7 @@ fn demo_writes_a_complete_report() {
         "baseline-mahalanobis",
         "baseline-lid",
         "baseline-feature-squeezing",
+        "adaptive-attack",
         "guard-overhead",
         "report",
     ] {
@@ -140,6 +141,29 @@ fn demo_writes_a_complete_report() {
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
     assert!(html.contains("TPR at a fixed false-positive rate"));
+    // The adaptive attack: one evasion curve for the last layer and one for all layers, each
+    // point's counts consistent, evasion.csv with one row per point, the 50 % budget stated.
+    let evasion = results["evasion"].as_array().unwrap();
+    assert_eq!(evasion.len(), 2);
+    assert_eq!(evasion[0]["layers"], 1);
+    for c in evasion {
+        for p in c["points"].as_array().unwrap() {
+            let n = |k: &str| p[k].as_u64().unwrap();
+            assert!(
+                n("evaded") <= n("fooled") && n("fooled") <= n("attacked"),
+                "{p}"
+            );
+            assert!(n("attacked") > 0);
+        }
+    }
+    let ecsv = std::fs::read_to_string(dir.path().join("evasion.csv")).unwrap();
+    let points: usize = evasion
+        .iter()
+        .map(|c| c["points"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(ecsv.lines().count(), 1 + points);
+    assert!(html.contains("Attacks that know the detector"));
+    assert!(stdout.contains("evasion reaches 50 %"));
     // Each attack's best path detector against the best baseline, said plainly.
     assert!(html.contains("Effective paths against the baselines"));
     assert!(stdout.contains("best path detector vs best baseline"));

@@ -190,7 +190,8 @@ fn build(args: &AttackArgs, clf: &Classifier<'_>) -> Result<Box<dyn Attack>> {
         | AttackConfig::Jsma(_)
         | AttackConfig::CwL2(_)
         | AttackConfig::CwL2Targeted(_)
-        | AttackConfig::RandomNoise(_) => None,
+        | AttackConfig::RandomNoise(_)
+        | AttackConfig::ActivationMatching(_) => None,
     };
     Ok(config.attack(clf, patch_training.as_ref(), args.seed)?)
 }

@@ -4,6 +4,7 @@
 //! images, path features, six detectors, AUC per attack, the guard's measured cost per number
 //! of layers, and a report folder.
 
+mod adaptive;
 mod overhead;
 
 use std::io::Write;
@@ -18,7 +19,7 @@ use effpath::attack::{
 use effpath::baselines::{BaselineKind, BaselineSet};
 use effpath::detect::Detector;
 use effpath::detect::{AucResult, ExperimentData, ExperimentOptions, last_layers, run_experiment};
-use effpath::guard::DetectorFile;
+use effpath::guard::{DetectorFile, Guard};
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
     ClassPaths, DetectorKind, DetectorModel, Embedded, EmptyLayer, FeatureOptions, FeatureRow,
@@ -428,7 +429,8 @@ fn run_attack(
         | AttackConfig::Deepfool(_)
         | AttackConfig::Jsma(_)
         | AttackConfig::RandomNoise(_)
-        | AttackConfig::Patch(_) => {}
+        | AttackConfig::Patch(_)
+        | AttackConfig::ActivationMatching(_) => {}
     }
     let attack = config.attack(clf, Some(train_pixels), args.seed)?;
     let targets = random_targets(labels, clf.num_classes(), args.seed);
@@ -854,6 +856,26 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let t = Instant::now();
     let files = write_detector_files(args, &net, &cp, &data, fopts, &f.names())?;
     print_stage(out, stages.record("detector-files", t))?;
+    let t = Instant::now();
+    let linear_file = args.out.join(detector_file_name(DetectorKind::Linear));
+    let guard = Guard::new(&net, &cp, DetectorFile::load(&linear_file)?)?;
+    let cw_x = x.select(Axis(0), &cw_subset);
+    let cw_labels: Vec<usize> = cw_subset.iter().map(|&i| labels[i]).collect();
+    let evasion = adaptive::evasion(
+        &clf,
+        &guard,
+        norm,
+        &x,
+        (&cw_x, &cw_labels),
+        &adaptive::budgets(args.fast),
+        &[1, 0],
+        args.seed,
+    )?;
+    print_stage(out, stages.record("adaptive-attack", t))?;
+    let cw_median_l2 = attack_rows
+        .iter()
+        .find(|a| a.name == AttackKind::CwL2.name() && a.summary.successes > 0)
+        .map(|a| a.summary.l2.median);
     writeln!(
         out,
         "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
@@ -903,6 +925,9 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         attacks: attack_rows,
         dropped: dropped_rows,
         auc: results,
+        evasion,
+        evasion_fpr: DETECTOR_FILE_FPR,
+        cw_median_l2,
         baselines: baseline_results,
         normal_rows,
         attack_rows: attack_feature_rows,
