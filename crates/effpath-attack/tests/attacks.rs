@@ -363,3 +363,48 @@ fn progress_counts_every_image_once() {
         );
     }
 }
+
+/// Activation matching reaches the target class within its budget, the binary search
+/// shrinks the budget (the kept image is within max_epsilon, and a fixed small budget
+/// succeeds less often), and the guides come from the batch: a target class without a
+/// correctly classified image in the batch is never reached.
+#[test]
+fn activation_matching_reaches_targets_within_the_budget() {
+    use effpath_attack::{ActivationMatching, MatchLoss};
+    let net = common::lenet();
+    let clf = common::classifier(&net);
+    let (x, labels) = common::correct_images(&clf, 1);
+    let targets = random_targets(&labels, 10, 3);
+    for loss in [MatchLoss::L2, MatchLoss::Cosine] {
+        let attack = ActivationMatching {
+            loss,
+            ..ActivationMatching::default()
+        };
+        let r = run(&attack, &clf, &x, &labels, Some(&targets));
+        let s = Summary::of(&r);
+        assert!(s.successes >= 8, "{loss:?}: {s:?}");
+        for r in r.iter().filter(|r| r.success) {
+            assert_eq!(Some(r.adversarial_prediction), r.target);
+            assert!(r.distortion.l2 <= attack.max_epsilon + 1e-4, "{r:?}");
+        }
+        let small = run(&attack.at_budget(0.5), &clf, &x, &labels, Some(&targets));
+        assert!(Summary::of(&small).successes < s.successes, "{loss:?}");
+    }
+    // Only one image per class: drop the images of class targets[0]'s label so that no
+    // guide exists for that target.
+    let missing = targets[0];
+    let keep: Vec<usize> = (0..labels.len())
+        .filter(|&i| labels[i] != missing)
+        .collect();
+    let (x2, l2, t2): (Array4<f32>, Vec<usize>, Vec<usize>) = (
+        x.select(Axis(0), &keep),
+        keep.iter().map(|&i| labels[i]).collect(),
+        keep.iter().map(|&i| targets[i]).collect(),
+    );
+    let r = run(&ActivationMatching::default(), &clf, &x2, &l2, Some(&t2));
+    for r in &r {
+        if r.target == Some(missing) {
+            assert!(!r.success, "no guide of class {missing}");
+        }
+    }
+}
