@@ -139,11 +139,14 @@ impl Attack for ActivationMatching {
                     .map(|&v| gacts.activations().get(v).clone())
                     .collect();
                 let sub_goals: Vec<Goal> = idx.iter().map(|&i| goals[i]).collect();
-                for (k, adv) in self
-                    .search(clf, &xc, &sub_goals, &values, &target_acts)?
-                    .into_iter()
-                    .enumerate()
-                {
+                let chunk = Chunk {
+                    clf,
+                    x0: &xc,
+                    goals: &sub_goals,
+                    values: &values,
+                    target: &target_acts,
+                };
+                for (k, adv) in self.search(&chunk)?.into_iter().enumerate() {
                     found[idx[k] - start] = adv;
                 }
             }
@@ -158,18 +161,21 @@ impl Attack for ActivationMatching {
     }
 }
 
+/// The images of one chunk, their goals, the values matched and the guides' activations of
+/// those values (one tensor per value, rows in image order).
+struct Chunk<'c> {
+    clf: &'c Classifier<'c>,
+    x0: &'c Array4<f32>,
+    goals: &'c [Goal],
+    values: &'c [ValueId],
+    target: &'c [ArrayD<f32>],
+}
+
 impl ActivationMatching {
     /// The binary search on the budget for a chunk: the adversarial image at the smallest
     /// successful budget of each image.
-    fn search(
-        &self,
-        clf: &Classifier<'_>,
-        x0: &Array4<f32>,
-        goals: &[Goal],
-        values: &[ValueId],
-        target: &[ArrayD<f32>],
-    ) -> Result<Vec<Option<Array3<f32>>>> {
-        let n = goals.len();
+    fn search(&self, c: &Chunk<'_>) -> Result<Vec<Option<Array3<f32>>>> {
+        let n = c.goals.len();
         let mut lo = vec![0f32; n];
         let mut hi = vec![self.max_epsilon; n];
         let mut best: Vec<Option<Array3<f32>>> = vec![None; n];
@@ -190,17 +196,17 @@ impl ActivationMatching {
                     }
                 })
                 .collect();
-            let sub_goals: Vec<Goal> = alive.iter().map(|&i| goals[i]).collect();
+            let sub_goals: Vec<Goal> = alive.iter().map(|&i| c.goals[i]).collect();
             let sub_target: Vec<ArrayD<f32>> =
-                target.iter().map(|t| t.select(Axis(0), &alive)).collect();
-            let found = self.pgd(
-                clf,
-                &x0.select(Axis(0), &alive),
-                &sub_goals,
-                values,
-                &sub_target,
-                &eps,
-            )?;
+                c.target.iter().map(|t| t.select(Axis(0), &alive)).collect();
+            let sub_x = c.x0.select(Axis(0), &alive);
+            let sub = Chunk {
+                x0: &sub_x,
+                goals: &sub_goals,
+                target: &sub_target,
+                ..*c
+            };
+            let found = self.pgd(&sub, &eps)?;
             for ((&i, f), &e) in alive.iter().zip(found).zip(&eps) {
                 match f {
                     Some(adv) => {
@@ -219,15 +225,14 @@ impl ActivationMatching {
 
     /// PGD at per-image budgets `eps`: the last iterate of each image classified as its
     /// target, if any.
-    fn pgd(
-        &self,
-        clf: &Classifier<'_>,
-        x0: &Array4<f32>,
-        goals: &[Goal],
-        values: &[ValueId],
-        target: &[ArrayD<f32>],
-        eps: &[f32],
-    ) -> Result<Vec<Option<Array3<f32>>>> {
+    fn pgd(&self, c: &Chunk<'_>, eps: &[f32]) -> Result<Vec<Option<Array3<f32>>>> {
+        let Chunk {
+            clf,
+            x0,
+            goals,
+            values,
+            target,
+        } = *c;
         let n = goals.len();
         let mut x = x0.clone();
         let mut found: Vec<Option<Array3<f32>>> = vec![None; n];

@@ -267,6 +267,15 @@ pub struct Versus {
     pub baseline: Option<(String, f64)>,
 }
 
+impl Versus {
+    /// Whether the best path detector's mean AUC is at least the best baseline's.
+    pub fn paths_win(&self) -> bool {
+        self.baseline
+            .as_ref()
+            .is_none_or(|(_, b)| self.path.1 >= *b)
+    }
+}
+
 /// `TPR mean ± std [realised FPR mean]`.
 fn operating_cell(s: &OperatingSummary) -> String {
     format!("{:.3} ± {:.3} [{:.3}]", s.tpr.0, s.tpr.1, s.fpr.0)
@@ -338,12 +347,12 @@ impl Report {
             "<h2>Effective paths against the baselines</h2><p>Mahalanobis (Lee et al. 2018), LID (Ma et al. 2018) and feature squeezing (Xu et al. 2018) on the same normal and adversarial rows and splits as the path detectors, each baseline's feature row scored by logistic regression. Per attack, the best path detector against the best baseline (mean AUC).</p><table><tr><th>attack</th><th>best path detector</th><th>best baseline</th><th>verdict</th></tr>",
         );
         for v in self.versus_baselines() {
-            let (a, (pn, pm), (bn, bm)) = (v.attack, v.path, v.baseline.unwrap_or_default());
-            let verdict = if pm >= bm {
+            let verdict = if v.paths_win() {
                 "paths ≥ baselines"
             } else {
                 "<b>a baseline is better</b>"
             };
+            let (a, (pn, pm), (bn, bm)) = (v.attack, v.path, v.baseline.unwrap_or_default());
             let _ = write!(
                 h,
                 "<tr><td>{a}</td><td>{pn} {pm:.4}</td><td>{bn} {bm:.4}</td><td>{verdict}</td></tr>"
@@ -397,12 +406,12 @@ impl Report {
         if !self.baselines.is_empty() {
             writeln!(out, "\nbest path detector vs best baseline (mean AUC)")?;
             for v in self.versus_baselines() {
-                let (a, (pn, pm), (bn, bm)) = (v.attack, v.path, v.baseline.unwrap_or_default());
-                let verdict = if pm >= bm {
+                let verdict = if v.paths_win() {
                     "paths ≥ baselines"
                 } else {
                     "a baseline is better"
                 };
+                let (a, (pn, pm), (bn, bm)) = (v.attack, v.path, v.baseline.unwrap_or_default());
                 writeln!(
                     out,
                     "{a:<16} {pn:>14} {pm:.4}   {bn:>18} {bm:.4}   {verdict}"
