@@ -374,7 +374,7 @@ impl Report {
             ));
             for p in &c.points {
                 lines.push(format!(
-                    "    ε = {:<4} fooled {:>3}/{:<3} evaded {:>3} ({:.1} %), detector AUC on fooled {}",
+                    "    ε = {:<5.2} fooled {:>3}/{:<3} evaded {:>3} ({:.1} %), detector AUC on fooled {}",
                     p.epsilon,
                     p.fooled,
                     p.attacked,

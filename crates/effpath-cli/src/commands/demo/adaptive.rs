@@ -12,13 +12,17 @@ use effpath::{Normalization, roc_auc};
 
 use crate::report::{EvasionCurve, EvasionPoint};
 
-/// The budgets (L2, pixel units) of the default run and of `--fast`.
-pub fn budgets(fast: bool) -> Vec<f32> {
-    if fast {
-        vec![1.0, 2.0, 3.0, 4.0]
+/// The budgets (L2, pixel units) of the default run and of `--fast`: multiples of the plain
+/// C&W attack's median L2 on the same model when it ran (so that the curves of models of
+/// very different robustness are comparable), else a fixed grid.
+pub fn budgets(fast: bool, cw_median_l2: Option<f64>) -> Vec<f32> {
+    let multiples: &[f32] = if fast {
+        &[0.5, 1.0, 2.0, 4.0]
     } else {
-        vec![0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0]
-    }
+        &[0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 4.0, 6.0]
+    };
+    let unit = cw_median_l2.map_or(1.0, |m| m as f32);
+    multiples.iter().map(|k| k * unit).collect()
 }
 
 /// Scores of `pixels` under `guard` (`None` where a similarity is undefined: flagged).

@@ -857,6 +857,10 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let files = write_detector_files(args, &net, &cp, &data, fopts, &f.names())?;
     print_stage(out, stages.record("detector-files", t))?;
     let t = Instant::now();
+    let cw_median_l2 = attack_rows
+        .iter()
+        .find(|a| a.name == AttackKind::CwL2.name() && a.summary.successes > 0)
+        .map(|a| a.summary.l2.median);
     let linear_file = args.out.join(detector_file_name(DetectorKind::Linear));
     let guard = Guard::new(&net, &cp, DetectorFile::load(&linear_file)?)?;
     let cw_x = x.select(Axis(0), &cw_subset);
@@ -867,15 +871,11 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         norm,
         &x,
         (&cw_x, &cw_labels),
-        &adaptive::budgets(args.fast),
+        &adaptive::budgets(args.fast, cw_median_l2),
         &[1, 0],
         args.seed,
     )?;
     print_stage(out, stages.record("adaptive-attack", t))?;
-    let cw_median_l2 = attack_rows
-        .iter()
-        .find(|a| a.name == AttackKind::CwL2.name() && a.summary.successes > 0)
-        .map(|a| a.summary.l2.median);
     writeln!(
         out,
         "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
