@@ -22,6 +22,7 @@
 //! | [`format`](mod@format) | binary format v2 (v1 still read): layout, constants, `to_bytes` / `from_bytes` / `load_checked`; [`PathSetReader`] reads one label of a path-set file |
 //! | [`bits`] | word-level popcounts on `bitvec` slices that mask dirty tails |
 //! | `error` | [`AlgebraError`] |
+//! | `strategies` (feature `proptest`) | proptest strategies for random spaces and paths, for property tests of code built on paths |
 //!
 //! ```
 //! use std::sync::Arc;
@@ -69,6 +70,8 @@ mod path;
 mod radix;
 mod set;
 mod space;
+#[cfg(feature = "proptest")]
+pub mod strategies;
 
 pub use elements::{DenseOnes, ElementSet, Iter, Representation, SMALL_SPACE_BITS};
 pub use error::{AlgebraError, Result, SparseDefect};
