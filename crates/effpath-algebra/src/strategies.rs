@@ -46,7 +46,9 @@ fn size() -> impl Strategy<Value = usize> {
         Just(64),
         Just(65),
         Just(128),
+        Just(191),
         Just(4097),
+        Just(70_000)
     ]
 }
 
@@ -69,14 +71,14 @@ pub fn path_space() -> BoxedStrategy<Arc<PathSpace>> {
         .boxed()
 }
 
-/// A subset of `0..size`: sparse or dense.
-fn subset(size: usize) -> BoxedStrategy<Vec<usize>> {
+/// A subset of `0..size`: sparse (at most 12 indices) or dense (each index with
+/// probability ½).
+pub fn subset(size: usize) -> BoxedStrategy<BTreeSet<usize>> {
     if size == 0 {
-        return Just(Vec::new()).boxed();
+        return Just(BTreeSet::new()).boxed();
     }
     prop_oneof![
-        prop::collection::btree_set(0..size, 0..=size.min(12))
-            .prop_map(|s: BTreeSet<usize>| s.into_iter().collect()),
+        prop::collection::btree_set(0..size, 0..=size.min(12)),
         prop::collection::vec(any::<bool>(), size).prop_map(|v| v
             .iter()
             .enumerate()
@@ -111,6 +113,7 @@ pub fn path_in(space: Arc<PathSpace>) -> BoxedStrategy<Path> {
                     (ElementKind::Synapse, s),
                     (ElementKind::Weight, w),
                 ] {
+                    let idx: Vec<usize> = idx.into_iter().collect();
                     p.insert_many(l, kind, &idx)
                         .expect("indices below the layer's sizes");
                 }

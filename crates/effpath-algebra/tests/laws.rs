@@ -8,72 +8,17 @@ use std::io::Cursor;
 use std::sync::Arc;
 
 use effpath_algebra::bits::{self, Bits};
+use effpath_algebra::strategies::{path_space, subset};
 use effpath_algebra::{
-    AlgebraError, ElementKind, LayerKind, LayerSelection, LayerSpace, Path, PathCounts, PathSet,
-    PathSetReader, PathSpace, Representation,
+    AlgebraError, ElementKind, LayerSelection, Path, PathCounts, PathSet, PathSetReader, PathSpace,
+    Representation,
 };
 use proptest::prelude::*;
 
 /// Reference model of a path: per layer, the kept indices of neurons, synapses, weights.
 type Model = Vec<[BTreeSet<usize>; 3]>;
 
-const KINDS: [LayerKind; 5] = [
-    LayerKind::Dense,
-    LayerKind::Conv2d,
-    LayerKind::MaxPool2d,
-    LayerKind::AvgPool2d,
-    LayerKind::GlobalAvgPool,
-];
 const SELECTIONS: [LayerSelection; 2] = [LayerSelection::All, LayerSelection::Weighted];
-
-/// Sizes around word boundaries are over-represented.
-fn arb_size() -> impl Strategy<Value = usize> {
-    prop_oneof![
-        0..300usize,
-        Just(1usize),
-        Just(63),
-        Just(64),
-        Just(65),
-        Just(128),
-        Just(191),
-        Just(4097),
-        Just(70_000)
-    ]
-}
-
-fn arb_space() -> impl Strategy<Value = Arc<PathSpace>> {
-    prop::collection::vec((0..KINDS.len(), arb_size(), arb_size(), arb_size()), 1..5).prop_map(
-        |layers| {
-            let layers = layers
-                .into_iter()
-                .enumerate()
-                .map(|(i, (k, n, s, w))| {
-                    let kind = KINDS[k];
-                    let w = if kind.is_weighted() { w } else { 0 };
-                    LayerSpace::flat(format!("l{i}"), kind, n, s, w).expect("valid layer")
-                })
-                .collect();
-            Arc::new(PathSpace::new([1; 32], layers).expect("unique names"))
-        },
-    )
-}
-
-/// A subset of `0..size`: sparse (a few indices) or dense (each index with probability ½).
-fn arb_subset(size: usize) -> BoxedStrategy<BTreeSet<usize>> {
-    if size == 0 {
-        return Just(BTreeSet::new()).boxed();
-    }
-    prop_oneof![
-        prop::collection::btree_set(0..size, 0..=size.min(12)),
-        prop::collection::vec(any::<bool>(), size).prop_map(|v| v
-            .iter()
-            .enumerate()
-            .filter(|(_, b)| **b)
-            .map(|(i, _)| i)
-            .collect()),
-    ]
-    .boxed()
-}
 
 fn arb_model(space: &PathSpace) -> BoxedStrategy<Model> {
     space
@@ -81,9 +26,9 @@ fn arb_model(space: &PathSpace) -> BoxedStrategy<Model> {
         .iter()
         .map(|l| {
             (
-                arb_subset(l.neurons()),
-                arb_subset(l.synapses()),
-                arb_subset(l.weights()),
+                subset(l.neurons()),
+                subset(l.synapses()),
+                subset(l.weights()),
             )
                 .prop_map(|(a, b, c)| [a, b, c])
         })
@@ -93,7 +38,7 @@ fn arb_model(space: &PathSpace) -> BoxedStrategy<Model> {
 
 /// A space and three models over it.
 fn arb_case() -> impl Strategy<Value = (Arc<PathSpace>, Model, Model, Model)> {
-    arb_space().prop_flat_map(|s| {
+    path_space().prop_flat_map(|s| {
         let m = arb_model(&s);
         (Just(s), m.clone(), m.clone(), m)
     })

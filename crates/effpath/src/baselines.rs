@@ -101,19 +101,27 @@ fn model_input(x: &Array4<f32>, norm: Normalization) -> ArrayD<f32> {
     x.into_dyn()
 }
 
-/// One feature matrix per weighted layer (rows = images of `pixels`).
+/// One feature matrix per weighted layer (rows = images of `pixels`), and each image's
+/// predicted class from the same forward pass.
 fn layer_features(
     net: &Network,
     pixels: &Array4<f32>,
     norm: Normalization,
     reduce: Reduce,
-) -> Result<Vec<Array2<f64>>> {
+) -> Result<(Vec<Array2<f64>>, Vec<usize>)> {
     let values = weighted_values(net);
     let mut parts: Vec<Vec<Array2<f64>>> = vec![Vec::new(); values.len()];
+    let mut predicted = Vec::with_capacity(pixels.len_of(Axis(0)));
     for start in (0..pixels.len_of(Axis(0))).step_by(CHUNK) {
         let end = (start + CHUNK).min(pixels.len_of(Axis(0)));
         let chunk = pixels.slice_axis(Axis(0), (start..end).into()).to_owned();
         let acts = net.forward(&model_input(&chunk, norm))?;
+        predicted.extend(
+            acts.logits()
+                .rows()
+                .into_iter()
+                .map(|row| effpath_ir::argmax(row.iter().copied())),
+        );
         for (part, &v) in parts.iter_mut().zip(&values) {
             let a = acts.get(v);
             let n = a.len_of(Axis(0));
@@ -135,13 +143,14 @@ fn layer_features(
             );
         }
     }
-    parts
+    let layers = parts
         .into_iter()
         .map(|p| {
             let views: Vec<_> = p.iter().map(|m| m.view()).collect();
             Ok(ndarray::concatenate(Axis(0), &views).map_err(|_| DetectError::NoFeatures)?)
         })
-        .collect()
+        .collect::<Result<_>>()?;
+    Ok((layers, predicted))
 }
 
 /// Softmax probabilities of `pixels` in `f64`.
@@ -185,28 +194,16 @@ impl BaselineSet<'_> {
         match kind {
             BaselineKind::Mahalanobis => {
                 let (pixels, labels) = self.train;
-                let mut correct = Vec::new();
-                for start in (0..labels.len().min(pixels.len_of(Axis(0)))).step_by(CHUNK) {
-                    let end = (start + CHUNK).min(labels.len());
-                    let chunk = pixels.slice_axis(Axis(0), (start..end).into()).to_owned();
-                    let logits = net.predict(&model_input(&chunk, norm))?;
-                    correct.extend(
-                        logits
-                            .rows()
-                            .into_iter()
-                            .zip(start..end)
-                            .filter(|(row, i)| {
-                                effpath_ir::argmax(row.iter().copied()) == labels[*i]
-                            })
-                            .map(|(_, i)| i),
-                    );
-                }
-                let fit_pixels = pixels.select(Axis(0), &correct);
+                let (all, predicted) = layer_features(net, pixels, norm, Reduce::ChannelMeans)?;
+                let correct: Vec<usize> = (0..labels.len().min(predicted.len()))
+                    .filter(|&i| predicted[i] == labels[i])
+                    .collect();
                 let fit_labels: Vec<usize> = correct.iter().map(|&i| labels[i]).collect();
-                let train = layer_features(net, &fit_pixels, norm, Reduce::ChannelMeans)?;
+                let train: Vec<Array2<f64>> =
+                    all.iter().map(|m| m.select(Axis(0), &correct)).collect();
                 let model = Mahalanobis::fit(&train, &fit_labels, net.num_classes())?;
                 let score = |x: &Array4<f32>| -> Result<Array2<f64>> {
-                    Ok(model.score(&layer_features(net, x, norm, Reduce::ChannelMeans)?)?)
+                    Ok(model.score(&layer_features(net, x, norm, Reduce::ChannelMeans)?.0)?)
                 };
                 Ok((
                     score(self.normal)?,
@@ -215,7 +212,7 @@ impl BaselineSet<'_> {
             }
             BaselineKind::Lid => {
                 let lid = Lid::new(Lid::DEFAULT_K)?;
-                let reference = layer_features(net, self.normal, norm, Reduce::Flatten)?;
+                let (reference, _) = layer_features(net, self.normal, norm, Reduce::Flatten)?;
                 let batches = reference_batches(self.normal.len_of(Axis(0)), Lid::DEFAULT_K);
                 let rows = |queries: &[Array2<f64>], own: bool| -> Result<Array2<f64>> {
                     let n = queries.first().map_or(0, |q| q.nrows());
@@ -246,7 +243,7 @@ impl BaselineSet<'_> {
                 let normal = rows(&reference, true)?;
                 let attacked = attacks
                     .iter()
-                    .map(|a| rows(&layer_features(net, a, norm, Reduce::Flatten)?, false))
+                    .map(|a| rows(&layer_features(net, a, norm, Reduce::Flatten)?.0, false))
                     .collect::<Result<_>>()?;
                 Ok((normal, attacked))
             }
