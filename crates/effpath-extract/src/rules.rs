@@ -7,7 +7,7 @@ use effpath_ir::{BatchNorm, Conv2d, Dense, Node, Op, Window2d};
 use rayon::prelude::*;
 
 use crate::kernels::{SumMax, products};
-use crate::select::{Candidates, Layout, ThresholdBase, arg_approx};
+use crate::select::{Candidates, Layout, Ranking, ThresholdBase, arg_approx};
 
 #[path = "rules_ext.rs"]
 mod ext;
@@ -24,7 +24,7 @@ pub(crate) struct Rule {
 #[derive(Default)]
 pub(crate) struct Scratch {
     cand: Vec<f64>,
-    order: Vec<u32>,
+    rank: Ranking,
     picked: Vec<u32>,
 }
 
@@ -274,7 +274,7 @@ impl Rule {
             self.theta,
             self.base,
             eff.abs(),
-            &mut s.order,
+            &mut s.rank,
             &mut s.picked,
         );
         if out_flip == -1 && max < 0.0 { -1 } else { 1 }

@@ -85,6 +85,23 @@ impl<'a> Candidates<'a> {
     }
 }
 
+/// Reused buffers of [`arg_approx`]: the gathered hits and their ranking keys.
+#[derive(Default)]
+pub(crate) struct Ranking {
+    hits: Vec<u32>,
+    keys: Vec<u128>,
+}
+
+/// The ranking key of value `x` at storage position `pos` with canonical index `canonical`:
+/// ascending keys are `x` descending in `f64::total_cmp`'s order, then `canonical` ascending;
+/// the low 32 bits are `pos`.
+fn rank_key(x: f64, canonical: u32, pos: u32) -> u128 {
+    let bits = x.to_bits();
+    // total_cmp's order as unsigned integers: negative values flip all bits, the others the sign.
+    let ascending = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+    (u128::from(!ascending) << 64) | (u128::from(canonical) << 32) | u128::from(pos)
+}
+
 /// Selects indices of `v` (already sign-adjusted) for cumulative threshold `theta`.
 ///
 /// Rules, in order (spec §1.3): if `1/len ≥ θ`, or the base (sum of `v`, or `output` for
@@ -106,7 +123,7 @@ pub(crate) fn arg_approx(
     theta: f64,
     base: ThresholdBase,
     output: f64,
-    order: &mut Vec<u32>,
+    rank: &mut Ranking,
     out: &mut Vec<u32>,
 ) -> (usize, f64) {
     let Candidates {
@@ -142,23 +159,24 @@ pub(crate) fn arg_approx(
         out.push(layout.first_max(v, max));
         return (1, max);
     }
-    // The ranking order: value descending, then canonical index ascending (a strict order).
-    let desc = |a: &u32, b: &u32| {
-        v[*b as usize]
-            .total_cmp(&v[*a as usize])
-            .then_with(|| layout.canonical(*a).cmp(&layout.canonical(*b)))
-    };
     let mut cut = max * 0.5;
     loop {
-        let (k, sum) = gather_at_least(v, cut, order);
+        let (k, sum) = gather_at_least(v, cut, &mut rank.hits);
         if sum >= target || cut <= 0.0 {
-            let hits = &mut order[..k];
-            hits.sort_unstable_by(desc);
+            // The ranking order: value descending, then canonical index ascending (a strict
+            // order), as one integer key per hit, so the sort compares without indirection.
+            rank.keys.clear();
+            rank.keys.extend(
+                rank.hits[..k]
+                    .iter()
+                    .map(|&i| rank_key(v[i as usize], layout.canonical(i), i)),
+            );
+            rank.keys.sort_unstable();
             let mut running = 0.0f64;
-            for (p, &i) in hits.iter().enumerate() {
-                running += v[i as usize];
+            for (p, &key) in rank.keys.iter().enumerate() {
+                running += v[key as u32 as usize];
                 if running >= target {
-                    out.extend_from_slice(&hits[..=p]);
+                    out.extend(rank.keys[..=p].iter().map(|&key| key as u32));
                     return (p + 1, max);
                 }
             }
@@ -192,7 +210,7 @@ mod tests {
             theta,
             ThresholdBase::ProductSum,
             0.0,
-            &mut Vec::new(),
+            &mut Ranking::default(),
             &mut out,
         );
         out.sort_unstable();
@@ -230,7 +248,7 @@ mod tests {
                 theta,
                 ThresholdBase::Output,
                 1.0,
-                &mut Vec::new(),
+                &mut Ranking::default(),
                 &mut out,
             );
             assert_eq!((n.0, out), (1, vec![1]), "θ = {theta}");
@@ -266,6 +284,33 @@ mod tests {
         (0..n as u32).filter(|&i| v[i as usize] > 0.0).collect()
     }
 
+    fn any_f64() -> impl proptest::strategy::Strategy<Value = f64> {
+        proptest::prop_oneof![
+            proptest::num::f64::ANY,
+            Just(0.0),
+            Just(-0.0),
+            Just(f64::INFINITY),
+            Just(f64::NEG_INFINITY),
+            -3.0f64..3.0,
+        ]
+    }
+
+    proptest::proptest! {
+        /// The integer ranking key orders as the comparator it replaces: value descending by
+        /// `total_cmp` (−0 below +0, NaN at the ends), then canonical index ascending.
+        #[test]
+        fn rank_keys_order_as_total_cmp_then_index(
+            a in any_f64(), b in any_f64(), ca in 0u32..4, cb in 0u32..4,
+        ) {
+            let by_cmp = b.total_cmp(&a).then(ca.cmp(&cb));
+            let by_key = rank_key(a, ca, 7).cmp(&rank_key(b, cb, 9));
+            if by_cmp != std::cmp::Ordering::Equal {
+                proptest::prop_assert_eq!(by_key, by_cmp);
+            }
+            proptest::prop_assert_eq!(rank_key(a, ca, 7) as u32, 7);
+        }
+    }
+
     proptest::proptest! {
         /// Integer-valued contributions (exact sums) with many ties: the linear-time search
         /// selects exactly the set of the definition.
@@ -297,7 +342,7 @@ mod tests {
                 stored[p as usize] = canonical[layout.canonical(p) as usize];
             }
             let mut out = Vec::new();
-            arg_approx(Candidates::new(&stored, layout), theta, ThresholdBase::ProductSum, 0.0, &mut Vec::new(), &mut out);
+            arg_approx(Candidates::new(&stored, layout), theta, ThresholdBase::ProductSum, 0.0, &mut Ranking::default(), &mut out);
             let mut got: Vec<u32> = out.iter().map(|&p| layout.canonical(p)).collect();
             got.sort_unstable();
             proptest::prop_assert_eq!(got, naive(&canonical, theta));
@@ -330,7 +375,7 @@ mod tests {
             0.5,
             ThresholdBase::Output,
             10.0,
-            &mut Vec::new(),
+            &mut Ranking::default(),
             &mut out,
         );
         out.sort_unstable();
@@ -341,7 +386,7 @@ mod tests {
             0.5,
             ThresholdBase::Output,
             -1.0,
-            &mut Vec::new(),
+            &mut Ranking::default(),
             &mut out,
         );
         assert_eq!(out, vec![0]);
