@@ -79,6 +79,22 @@ pub enum AttackError {
     /// The adversarial patch needs training images and none were given.
     #[error("the patch attack needs training images to learn its patch")]
     PatchTraining,
+    /// The white-box attack needs the defence it attacks and none was given.
+    #[error("the white-box attack needs a defence (class paths and a detector file) to attack")]
+    DefenceMissing,
+    /// The defence attacked failed to assess an image.
+    #[error("the defence failed: {source}")]
+    Defence {
+        /// The defence's error.
+        #[source]
+        source: crate::DefenceError,
+    },
+    /// The defence attacked answered out of contract (never for effpath's guard).
+    #[error("the defence's answer is not {what}")]
+    DefenceAnswer {
+        /// What the answer should have been.
+        what: &'static str,
+    },
 }
 
 impl AttackError {

@@ -17,12 +17,14 @@
 //! | `noise` | [`RandomNoise`]: uniform-noise "unrecognizable" images |
 //! | `patch` | [`AdversarialPatch`] → [`TrainedPatch`]: a universal targeted patch |
 //! | `matching` | [`ActivationMatching`]: the adaptive attack, L2 PGD towards a target image's last-layer activations |
+//! | `whitebox` | [`WhiteBox`]: L2 PGD on classifier and detector together, against a [`Defence`] (BPDA on its score) |
 //!
 //! [`AttackKind`] names every attack (`ALL`, `FromStr`) and [`AttackConfig`] holds one with
 //! its hyper-parameters (serde-tagged by kind; `with_param` sets one by name, type-checked).
 //!
 //! Shared pieces: `classifier` ([`Classifier`], pixel-space logits and gradients), `adam`
-//! (the optimiser of C&W and the patch), `attack`
+//! (the optimiser of C&W and the patch), `pgd` (L2 PGD steps and the budget search of the
+//! adaptive attacks), `attack`
 //! (the [`Attack`] trait, [`Progress`], [`random_targets`]), `result` ([`AttackResult`],
 //! [`Distortion`], [`Summary`]) and `error` ([`AttackError`]).
 //!
@@ -61,8 +63,10 @@ mod jsma;
 mod matching;
 mod noise;
 mod patch;
+mod pgd;
 mod registry;
 mod result;
+mod whitebox;
 
 pub use attack::{Attack, AttackRun, NoProgress, Progress, random_targets};
 pub use bim::Bim;
@@ -77,3 +81,4 @@ pub use noise::RandomNoise;
 pub use patch::{AdversarialPatch, TrainedPatch};
 pub use registry::{AttackConfig, AttackKind};
 pub use result::{AttackResult, Distortion, L0_TOLERANCE, Stat, Summary};
+pub use whitebox::{Assessment, Defence, DefenceAttack, DefenceError, WhiteBox};

@@ -6,6 +6,8 @@
 
 use effpath_ir::ValueId;
 use ndarray::{Array3, Array4, ArrayD, Axis, Zip};
+
+use crate::pgd::{budget_search, descend};
 use serde::{Deserialize, Serialize};
 
 use crate::attack::{Attack, AttackRun, Batch, Goal, check_count, check_positive, random_targets};
@@ -175,52 +177,24 @@ impl ActivationMatching {
     /// The binary search on the budget for a chunk: the adversarial image at the smallest
     /// successful budget of each image.
     fn search(&self, c: &Chunk<'_>) -> Result<Vec<Option<Array3<f32>>>> {
-        let n = c.goals.len();
-        let mut lo = vec![0f32; n];
-        let mut hi = vec![self.max_epsilon; n];
-        let mut best: Vec<Option<Array3<f32>>> = vec![None; n];
-        // Images still searched: after the first run, only those that succeeded at the
-        // largest budget.
-        let mut alive: Vec<usize> = (0..n).collect();
-        for round in 0..=self.binary_steps {
-            if alive.is_empty() {
-                break;
-            }
-            let eps: Vec<f32> = alive
-                .iter()
-                .map(|&i| {
-                    if round == 0 {
-                        hi[i]
-                    } else {
-                        0.5 * (lo[i] + hi[i])
-                    }
-                })
-                .collect();
-            let sub_goals: Vec<Goal> = alive.iter().map(|&i| c.goals[i]).collect();
-            let sub_target: Vec<ArrayD<f32>> =
-                c.target.iter().map(|t| t.select(Axis(0), &alive)).collect();
-            let sub_x = c.x0.select(Axis(0), &alive);
-            let sub = Chunk {
-                x0: &sub_x,
-                goals: &sub_goals,
-                target: &sub_target,
-                ..*c
-            };
-            let found = self.pgd(&sub, &eps)?;
-            for ((&i, f), &e) in alive.iter().zip(found).zip(&eps) {
-                match f {
-                    Some(adv) => {
-                        hi[i] = e;
-                        best[i] = Some(adv);
-                    }
-                    None => lo[i] = e,
-                }
-            }
-            if round == 0 {
-                alive.retain(|&i| best[i].is_some());
-            }
-        }
-        Ok(best)
+        budget_search(
+            c.goals.len(),
+            self.max_epsilon,
+            self.binary_steps,
+            |alive, eps| {
+                let sub_goals: Vec<Goal> = alive.iter().map(|&i| c.goals[i]).collect();
+                let sub_target: Vec<ArrayD<f32>> =
+                    c.target.iter().map(|t| t.select(Axis(0), alive)).collect();
+                let sub_x = c.x0.select(Axis(0), alive);
+                let sub = Chunk {
+                    x0: &sub_x,
+                    goals: &sub_goals,
+                    target: &sub_target,
+                    ..*c
+                };
+                self.pgd(&sub, eps)
+            },
+        )
     }
 
     /// PGD at per-image budgets `eps`: the last iterate of each image classified as its
@@ -254,39 +228,10 @@ impl ActivationMatching {
             let seeds: Vec<(ValueId, &ArrayD<f32>)> =
                 values.iter().copied().zip(grads.iter()).collect();
             let g = fwd.backward_seeded(&seeds)?;
-            for (i, &e) in eps.iter().enumerate() {
-                let alpha = 2.5 * e / self.steps as f32;
-                let gi = g.index_axis(Axis(0), i);
-                let norm = gi.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>().sqrt();
-                if norm == 0.0 {
-                    continue;
-                }
-                let scale = (f64::from(alpha) / norm) as f32;
-                let mut xi = x.index_axis_mut(Axis(0), i);
-                Zip::from(&mut xi)
-                    .and(&gi)
-                    .for_each(|x, &g| *x -= scale * g);
-                project(&mut xi, x0.index_axis(Axis(0), i), e);
-            }
+            descend(&mut x, x0, &g, eps, self.steps);
         }
         Ok(found)
     }
-}
-
-/// Moves `x` onto the L2 ball of radius `eps` around `x0`, then into `[0, 1]`.
-fn project(x: &mut ndarray::ArrayViewMut3<f32>, x0: ndarray::ArrayView3<f32>, eps: f32) {
-    let d2: f64 = Zip::from(&*x)
-        .and(&x0)
-        .fold(0.0, |acc, &a, &b| acc + f64::from(a - b).powi(2));
-    let d = d2.sqrt();
-    let shrink = if d > f64::from(eps) {
-        (f64::from(eps) / d) as f32
-    } else {
-        1.0
-    };
-    Zip::from(x)
-        .and(&x0)
-        .for_each(|x, &b| *x = (b + (*x - b) * shrink).clamp(0.0, 1.0));
 }
 
 /// `d loss / d a` of the per-image matching loss between activations `a` and guides `t`
@@ -374,20 +319,5 @@ mod tests {
                 }
             }
         }
-    }
-
-    #[test]
-    fn projection_keeps_the_budget_and_the_pixel_range() {
-        let x0 = Array3::from_elem((1, 2, 2), 0.5f32);
-        let mut x = Array3::from_shape_vec((1, 2, 2), vec![2.0, 0.5, 0.5, -1.0]).unwrap();
-        project(&mut x.view_mut(), x0.view(), 0.3);
-        let d: f32 = x
-            .iter()
-            .zip(&x0)
-            .map(|(a, b)| (a - b).powi(2))
-            .sum::<f32>()
-            .sqrt();
-        assert!(d <= 0.3 + 1e-6, "{d}");
-        assert!(x.iter().all(|v| (0.0..=1.0).contains(v)));
     }
 }

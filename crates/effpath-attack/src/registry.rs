@@ -13,7 +13,8 @@ use crate::attack::Attack;
 use crate::classifier::Classifier;
 use crate::error::{AttackError, Result};
 use crate::{
-    ActivationMatching, AdversarialPatch, Bim, CarliniWagnerL2, DeepFool, Fgsm, Jsma, RandomNoise,
+    ActivationMatching, AdversarialPatch, Bim, CarliniWagnerL2, DeepFool, Defence, Fgsm, Jsma,
+    RandomNoise, WhiteBox,
 };
 
 /// The attacks effpath runs. Targeted kinds draw one random target class per image
@@ -44,11 +45,13 @@ pub enum AttackKind {
     /// The adaptive attack: L2 PGD matching the last layers' activations to those of an
     /// image of a random target class.
     ActivationMatching,
+    /// The white-box attack on classifier and detector together (needs a defence).
+    WhiteBox,
 }
 
 impl AttackKind {
     /// Every attack, in report order.
-    pub const ALL: [AttackKind; 11] = [
+    pub const ALL: [AttackKind; 12] = [
         AttackKind::Fgsm,
         AttackKind::FgsmTargeted,
         AttackKind::Bim,
@@ -60,6 +63,7 @@ impl AttackKind {
         AttackKind::RandomNoise,
         AttackKind::Patch,
         AttackKind::ActivationMatching,
+        AttackKind::WhiteBox,
     ];
 
     /// The name used on the command line, in files and reports.
@@ -76,6 +80,7 @@ impl AttackKind {
             AttackKind::RandomNoise => "random-noise",
             AttackKind::Patch => "patch",
             AttackKind::ActivationMatching => "activation-matching",
+            AttackKind::WhiteBox => "white-box",
         }
     }
 
@@ -92,7 +97,8 @@ impl AttackKind {
             | AttackKind::Jsma
             | AttackKind::CwL2
             | AttackKind::RandomNoise
-            | AttackKind::Patch => false,
+            | AttackKind::Patch
+            | AttackKind::WhiteBox => false,
         }
     }
 
@@ -112,6 +118,7 @@ impl AttackKind {
             AttackKind::ActivationMatching => {
                 AttackConfig::ActivationMatching(ActivationMatching::default())
             }
+            AttackKind::WhiteBox => AttackConfig::WhiteBox(WhiteBox::default()),
         }
     }
 }
@@ -173,6 +180,8 @@ pub enum AttackConfig {
     Patch(AdversarialPatch),
     /// [`AttackKind::ActivationMatching`].
     ActivationMatching(ActivationMatching),
+    /// [`AttackKind::WhiteBox`].
+    WhiteBox(WhiteBox),
 }
 
 impl AttackConfig {
@@ -190,6 +199,7 @@ impl AttackConfig {
             AttackConfig::RandomNoise(_) => AttackKind::RandomNoise,
             AttackConfig::Patch(_) => AttackKind::Patch,
             AttackConfig::ActivationMatching(_) => AttackKind::ActivationMatching,
+            AttackConfig::WhiteBox(_) => AttackKind::WhiteBox,
         }
     }
 
@@ -249,13 +259,16 @@ impl AttackConfig {
     }
 
     /// The runnable attack. The patch is trained first, on `patch_training` (pixels in
-    /// `[0, 1]`, required for [`AttackKind::Patch`] and ignored otherwise) with `seed`.
-    pub fn attack(
+    /// `[0, 1]`, required for [`AttackKind::Patch`] and ignored otherwise) with `seed`; the
+    /// white-box attack runs against `defence` (required for [`AttackKind::WhiteBox`] and
+    /// ignored otherwise).
+    pub fn attack<'d>(
         &self,
         clf: &Classifier<'_>,
         patch_training: Option<&Array4<f32>>,
+        defence: Option<&'d dyn Defence>,
         seed: u64,
-    ) -> Result<Box<dyn Attack>> {
+    ) -> Result<Box<dyn Attack + 'd>> {
         Ok(match self {
             AttackConfig::Fgsm(a) | AttackConfig::FgsmTargeted(a) => Box::new(a.clone()),
             AttackConfig::Bim(a) | AttackConfig::BimTargeted(a) => Box::new(a.clone()),
@@ -264,6 +277,10 @@ impl AttackConfig {
             AttackConfig::CwL2(a) | AttackConfig::CwL2Targeted(a) => Box::new(a.clone()),
             AttackConfig::RandomNoise(a) => Box::new(a.clone()),
             AttackConfig::ActivationMatching(a) => Box::new(a.clone()),
+            AttackConfig::WhiteBox(a) => match defence {
+                Some(d) => Box::new(a.against(d)),
+                None => return Err(AttackError::DefenceMissing),
+            },
             AttackConfig::Patch(a) => {
                 let Some(x) = patch_training else {
                     return Err(AttackError::PatchTraining);
@@ -271,6 +288,11 @@ impl AttackConfig {
                 Box::new(a.train(clf, x, seed)?)
             }
         })
+    }
+
+    /// Whether [`AttackConfig::attack`] needs a defence.
+    pub fn needs_defence(&self) -> bool {
+        self.kind() == AttackKind::WhiteBox
     }
 }
 

@@ -8,7 +8,7 @@ use ndarray::{Array2, ArrayD};
 use rayon::prelude::*;
 
 use crate::error::{ExtractError, Result};
-use crate::extractor::{ExtractOptions, Extractor, Seed};
+use crate::extractor::{ExtractOptions, Extraction, Extractor, Seed};
 use crate::profile::ClassPaths;
 
 /// The similarity of a layer in which the image's path is empty (|S| = 0, so |S ∩ P| / |S| is
@@ -230,16 +230,43 @@ impl<'a> PathFeatures<'a> {
 
     /// Features of sample `n` of a forward pass.
     pub fn compute(&self, acts: &Activations, n: usize) -> Result<FeatureRow> {
+        Ok(self.compute_with_paths(acts, n)?.0)
+    }
+
+    /// [`PathFeatures::compute`] with the rank-1 and rank-2 extractions the features come
+    /// from (what an attacker's stand-in for the features reads).
+    pub fn compute_with_paths(
+        &self,
+        acts: &Activations,
+        n: usize,
+    ) -> Result<(FeatureRow, [Extraction; 2])> {
         let e1 = self.rank1.extract_sample(acts, n)?;
         let e2 = self.rank2.extract_sample(acts, n)?;
         let mut values = Vec::with_capacity(self.len());
         self.similarities(&e1.path, e1.seed_class, &mut values)?;
         self.similarities(&e2.path, e2.seed_class, &mut values)?;
-        Ok(FeatureRow {
+        let row = FeatureRow {
             predicted: e1.predicted,
             runner_up: e2.seed_class,
             values,
-        })
+        };
+        Ok((row, [e1, e2]))
+    }
+
+    /// The traced layers (indices into the path space) the features compare, in feature
+    /// order: feature `k` is rank `k / n + 1` at layer `layers()[k % n]`, `n = layers().len()`.
+    pub fn layers(&self) -> &[usize] {
+        &self.layers
+    }
+
+    /// The class paths compared against.
+    pub fn class_paths(&self) -> &'a ClassPaths {
+        self.class_paths
+    }
+
+    /// The network.
+    pub fn network(&self) -> &'a Network {
+        self.rank1.network()
     }
 
     /// Features of every image of a batch `(N, …)` (normalised as the model expects), in

@@ -191,4 +191,14 @@ impl<'a> Guard<'a> {
     pub fn threshold(&self) -> f64 {
         self.file.threshold
     }
+
+    /// The feature extraction the guard scores.
+    pub fn path_features(&self) -> &PathFeatures<'a> {
+        &self.features
+    }
+
+    /// The trained detector.
+    pub fn detector(&self) -> &DetectorModel {
+        &self.file.detector
+    }
 }

@@ -30,6 +30,8 @@
 //!   rows beside the path features ([`baselines::BaselineKind`], [`baselines::BaselineSet`]);
 //! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
 //!   checked to belong together, flagging adversarial inputs at inference time;
+//! * [`defence`]: [`defence::GuardDefence`] — a guard as the target of the white-box attack
+//!   ([`attack::WhiteBox`]): its real verdicts and a differentiable stand-in for its score;
 //! * [`models`]: trained networks shipped with effpath ([`models::Shipped`]: the LeNet-5 on
 //!   MNIST and a small ResNet on Fashion-MNIST);
 //! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
@@ -62,6 +64,7 @@
 //! ```
 
 pub mod baselines;
+pub mod defence;
 pub mod guard;
 pub mod models;
 
@@ -195,6 +198,13 @@ pub enum Error {
         expected: Vec<String>,
         /// The feature names of the class paths given.
         got: Vec<String>,
+    },
+    /// A layer the guard's features compare is not a traced layer of its network (never for
+    /// features made by [`PathFeatures`]).
+    #[error("guard: feature layer {layer} is not a traced layer of the network")]
+    GuardLayer {
+        /// The path-space layer index.
+        layer: usize,
     },
 }
 

@@ -1,5 +1,6 @@
 //! `effpath attack`: adversarial examples of correctly classified images (FGSM, BIM,
-//! DeepFool, JSMA, Carlini–Wagner L2, random noise, adversarial patch), a summary table,
+//! DeepFool, JSMA, Carlini–Wagner L2, random noise, adversarial patch, and the adaptive
+//! attacks: activation matching and the white-box attack on a guard), a summary table,
 //! and an `.npz` archive of every attempted example.
 
 use std::io::Write;
@@ -8,11 +9,15 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use effpath::ClassPaths;
 use effpath::data::{NpzArray, archive, write_npz};
+use effpath::defence::GuardDefence;
+use effpath::guard::{DetectorFile, Guard};
 use effpath::ndarray::{Array1, Array4, Axis};
 use effpath::{LabeledImages, Normalization};
 use effpath_attack::{
-    Attack, AttackConfig, AttackKind, AttackResult, AttackRun, Classifier, Summary, random_targets,
+    Attack, AttackConfig, AttackKind, AttackResult, AttackRun, Classifier, Defence, Summary,
+    random_targets,
 };
 
 use crate::data::{Dataset, LabeledArgs, check_fit, check_image_shape};
@@ -42,7 +47,9 @@ pub struct AttackArgs {
     /// steps, subsample, overshoot; jsma: max_iter, theta, max_perturbations_per_pixel, fast,
     /// num_random_targets; cw-l2: confidence, learning_rate, binary_search_steps,
     /// max_iterations, abort_early, initial_const; random-noise: max_draws; patch: scale,
-    /// target_class, steps, batch_size, learning_rate)
+    /// target_class, steps, batch_size, learning_rate; activation-matching: layers, loss,
+    /// max_epsilon, binary_steps, steps; white-box: max_epsilon, binary_steps, steps,
+    /// detector_weight)
     #[arg(long = "param", value_name = "KEY=VALUE")]
     params: Vec<String>,
 
@@ -60,6 +67,16 @@ pub struct AttackArgs {
     /// Seed of the random parts (targets, noise, patch training and placement)
     #[arg(long, value_name = "S", default_value_t = 0)]
     seed: u64,
+
+    /// Class-path file of the model (from `effpath profile`): with --detector, the defence
+    /// the white-box attack attacks (--attack white-box only)
+    #[arg(long, value_name = "CP.bin", requires = "detector")]
+    classpaths: Option<PathBuf>,
+
+    /// Trained detector (from `effpath fit-detector`) the white-box attack must evade, at
+    /// its recorded threshold (--attack white-box only)
+    #[arg(long, value_name = "DET.json", requires = "classpaths")]
+    detector: Option<PathBuf>,
 
     /// Training images of the adversarial patch (--attack patch only)
     #[arg(long, value_enum, value_name = "NAME", default_value = "mnist-train")]
@@ -94,7 +111,20 @@ pub fn run(args: &AttackArgs, out: &mut impl Write) -> Result<()> {
         .attack
         .targeted()
         .then(|| random_targets(&labels, classes, args.seed));
-    let attack = build(args, &clf)?;
+    // The white-box attack's target: the model's guard (class paths + detector).
+    let cp = match &args.classpaths {
+        Some(p) => Some(
+            ClassPaths::load_for(p, net)
+                .with_context(|| format!("cannot use class paths {}", p.display()))?,
+        ),
+        None => None,
+    };
+    let guard = match (&cp, &args.detector) {
+        (Some(cp), Some(d)) => Some(Guard::new(net, cp, DetectorFile::load(d)?)?),
+        _ => None,
+    };
+    let defence = guard.as_ref().map(GuardDefence::new).transpose()?;
+    let attack = build(args, &clf, defence.as_ref().map(|d| d as &dyn Defence))?;
     let bar = output::progress_bar(indices.len() as u64, args.quiet);
     let start = Instant::now();
     let results = attack.run_with_progress(&AttackRun {
@@ -161,7 +191,11 @@ fn select(
 
 /// The attack with the `--param KEY=VALUE` overrides applied (training the patch for
 /// `patch`, on `--patch-train`).
-fn build(args: &AttackArgs, clf: &Classifier<'_>) -> Result<Box<dyn Attack>> {
+fn build<'d>(
+    args: &AttackArgs,
+    clf: &Classifier<'_>,
+    defence: Option<&'d dyn Defence>,
+) -> Result<Box<dyn Attack + 'd>> {
     let mut config = args.attack.config();
     for raw in &args.params {
         let Some((key, value)) = raw.split_once('=') else {
@@ -191,9 +225,16 @@ fn build(args: &AttackArgs, clf: &Classifier<'_>) -> Result<Box<dyn Attack>> {
         | AttackConfig::CwL2(_)
         | AttackConfig::CwL2Targeted(_)
         | AttackConfig::RandomNoise(_)
-        | AttackConfig::ActivationMatching(_) => None,
+        | AttackConfig::ActivationMatching(_)
+        | AttackConfig::WhiteBox(_) => None,
     };
-    Ok(config.attack(clf, patch_training.as_ref(), args.seed)?)
+    if config.needs_defence() && defence.is_none() {
+        bail!(
+            "--attack {} needs --classpaths and --detector (the defence it attacks)",
+            args.attack
+        );
+    }
+    Ok(config.attack(clf, patch_training.as_ref(), defence, args.seed)?)
 }
 
 /// Writes the `.npz` archive of all attempted examples.

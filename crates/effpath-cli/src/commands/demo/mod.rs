@@ -430,9 +430,10 @@ fn run_attack(
         | AttackConfig::Jsma(_)
         | AttackConfig::RandomNoise(_)
         | AttackConfig::Patch(_)
-        | AttackConfig::ActivationMatching(_) => {}
+        | AttackConfig::ActivationMatching(_)
+        | AttackConfig::WhiteBox(_) => {}
     }
-    let attack = config.attack(clf, Some(train_pixels), args.seed)?;
+    let attack = config.attack(clf, Some(train_pixels), None, args.seed)?;
     let targets = random_targets(labels, clf.num_classes(), args.seed);
     let aimed = kind.targeted() || kind == AttackKind::Jsma;
     Ok(if is_cw(kind) {
