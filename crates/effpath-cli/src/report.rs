@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
-use effpath::attack::Summary;
+use effpath::attack::{AttackKind, Summary};
 use effpath::baselines::BaselineKind;
 use effpath::detect::{AucResult, OperatingSummary};
 use effpath::{DetectorKind, Embedded};
@@ -227,16 +227,49 @@ impl EvasionPoint {
     }
 }
 
-/// The adaptive attack matching the last `layers` weighted layers, over the budgets.
+/// The attacks that know the detector.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Adaptive {
+    /// Activation matching of the last layers.
+    ActivationMatching,
+    /// The white-box attack on classifier and detector.
+    WhiteBox,
+}
+
+impl Adaptive {
+    /// The attack's name, as `effpath attack` knows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Adaptive::ActivationMatching => AttackKind::ActivationMatching.name(),
+            Adaptive::WhiteBox => AttackKind::WhiteBox.name(),
+        }
+    }
+}
+
+/// An attack that knows the detector, over the budgets: activation matching of the last
+/// `layers` weighted layers, or the white-box attack on the whole defence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct EvasionCurve {
-    /// Weighted layers matched (counted from the last).
+    /// The attack.
+    pub attack: Adaptive,
+    /// Weighted layers matched, counted from the last (activation matching), or compared by
+    /// the detector (white-box).
     pub layers: usize,
     /// One point per budget, increasing.
     pub points: Vec<EvasionPoint>,
 }
 
 impl EvasionCurve {
+    /// How the curve is named in the report.
+    pub fn label(&self) -> String {
+        match self.attack {
+            Adaptive::WhiteBox => "white-box (classifier + detector)".to_string(),
+            Adaptive::ActivationMatching => {
+                format!("activation matching, last {} layer(s)", self.layers)
+            }
+        }
+    }
+
     /// The budget at which evasion first reaches 50 % (linear between grid points), if it does.
     pub fn half_budget(&self) -> Option<f64> {
         let mut prev: Option<&EvasionPoint> = None;
@@ -367,10 +400,14 @@ impl Report {
         let mut lines = Vec::new();
         for c in &self.evasion {
             lines.push(format!(
-                "activation matching, last {} layer(s): evasion reaches 50 % at L2 {} (plain C&W median L2 {})",
-                c.layers,
-                c.half_budget().map_or("— (not within the budgets)".to_string(), |b| format!("{b:.2}")),
-                self.cw_median_l2.map_or("—".to_string(), |m| format!("{m:.2}"))
+                "{}: evasion reaches 50 % at L2 {} (plain C&W median L2 {})",
+                c.label(),
+                c.half_budget()
+                    .map_or("— (not within the budgets)".to_string(), |b| format!(
+                        "{b:.2}"
+                    )),
+                self.cw_median_l2
+                    .map_or("—".to_string(), |m| format!("{m:.2}"))
             ));
             for p in &c.points {
                 lines.push(format!(
@@ -602,11 +639,11 @@ impl Report {
             let mut series: Vec<(String, Vec<(f64, f64)>)> = Vec::new();
             for c in &self.evasion {
                 series.push((
-                    format!("evasion, last {} layer(s)", c.layers),
+                    format!("evasion, {}", c.label()),
                     c.points.iter().map(|p| (p.epsilon, p.rate())).collect(),
                 ));
                 series.push((
-                    format!("detector AUC on fooled, last {} layer(s)", c.layers),
+                    format!("detector AUC on fooled, {}", c.label()),
                     c.points
                         .iter()
                         .filter_map(|p| p.auc.map(|a| (p.epsilon, a)))
@@ -675,12 +712,14 @@ impl Report {
         }
         output::write_file(&dir.join("auc.csv"), csv.as_bytes())?;
         if !self.evasion.is_empty() {
-            let mut ecsv = String::from("layers,epsilon,attacked,fooled,evaded,evasion_rate,auc\n");
+            let mut ecsv =
+                String::from("attack,layers,epsilon,attacked,fooled,evaded,evasion_rate,auc\n");
             for c in &self.evasion {
                 for p in &c.points {
                     let _ = writeln!(
                         ecsv,
-                        "{},{},{},{},{},{},{}",
+                        "{},{},{},{},{},{},{},{}",
+                        c.attack.name(),
                         c.layers,
                         p.epsilon,
                         p.attacked,
@@ -776,7 +815,7 @@ impl Report {
         let evasion_json: Vec<_> = self
             .evasion
             .iter()
-            .map(|c| json!({"layers": c.layers, "half_budget": c.half_budget(), "points": c.points.iter().map(|p| json!({
+            .map(|c| json!({"attack": c.attack.name(), "layers": c.layers, "half_budget": c.half_budget(), "points": c.points.iter().map(|p| json!({
                 "epsilon": p.epsilon, "attacked": p.attacked, "fooled": p.fooled, "evaded": p.evaded, "rate": p.rate(), "auc": p.auc})).collect::<Vec<_>>()}))
             .collect();
         let auc_json: Vec<_> = self.detector_rows().into_iter().map(|(name, r)| json!({"detector": name, "family": if self.auc.iter().any(|a| std::ptr::eq(a, r)) { "path" } else { "baseline" }, "attacks": r.attacks, "auc": r.auc, "summary": r.summary(),

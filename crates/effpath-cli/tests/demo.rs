@@ -141,11 +141,24 @@ fn demo_writes_a_complete_report() {
     let html = std::fs::read_to_string(dir.path().join("index.html")).unwrap();
     assert!(html.contains("<svg") && html.contains("AUC per attack"));
     assert!(html.contains("TPR at a fixed false-positive rate"));
-    // The adaptive attack: one evasion curve for the last layer and one for all layers, each
-    // point's counts consistent, evasion.csv with one row per point, the 50 % budget stated.
+    // The adaptive attacks: activation matching of the last layer and of all layers, and the
+    // white-box attack; each point's counts consistent, evasion.csv with one row per point,
+    // the 50 % budget stated.
     let evasion = results["evasion"].as_array().unwrap();
-    assert_eq!(evasion.len(), 2);
+    let attacks: Vec<&str> = evasion
+        .iter()
+        .map(|c| c["attack"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        attacks,
+        ["activation-matching", "activation-matching", "white-box"]
+    );
     assert_eq!(evasion[0]["layers"], 1);
+    // The white-box attack's successes were checked against the real detector at every
+    // step: the guard, re-run on them, flags none.
+    for p in evasion[2]["points"].as_array().unwrap() {
+        assert_eq!(p["evaded"], p["fooled"], "{p}");
+    }
     for c in evasion {
         for p in c["points"].as_array().unwrap() {
             let n = |k: &str| p[k].as_u64().unwrap();

@@ -110,6 +110,58 @@ fn detector_pipeline_flags_noise_and_passes_digits() {
         "{} of 20 noise images flagged",
         flagged(&fresh_noise)
     );
+    // The white-box attack on this guard: every success it reports fools the classifier
+    // and passes the detector when `detect` checks it afresh.
+    ok(&[
+        "attack",
+        "lenet5-mnist",
+        "--attack",
+        "white-box",
+        "--classpaths",
+        &cp,
+        "--detector",
+        &det,
+        "--dataset",
+        "mnist-test",
+        "--per-class",
+        "2",
+        "--param",
+        "steps=10",
+        "--param",
+        "binary_steps=1",
+        "-q",
+        "--out",
+        &p("wb.npz"),
+    ]);
+    let success = effpath::data::read_npz::<u8>(Path::new(&p("wb.npz")), "success").unwrap();
+    let label = effpath::data::read_npz::<i64>(Path::new(&p("wb.npz")), "label").unwrap();
+    let checked = json(&["--input", &p("wb.npz")]);
+    let rows = checked["images"].as_array().unwrap();
+    assert_eq!(rows.len(), success.len());
+    assert!(success.iter().any(|&s| s == 1), "no white-box success");
+    for (k, row) in rows.iter().enumerate().filter(|(k, _)| success[*k] == 1) {
+        assert_eq!(row["flagged"], false, "success {k} is flagged: {row}");
+        assert_ne!(row["predicted"].as_i64(), Some(label[k]), "{row}");
+    }
+    // Without its defence the white-box attack is refused with one line.
+    let out = effpath(&[
+        "attack",
+        "lenet5-mnist",
+        "--attack",
+        "white-box",
+        "--dataset",
+        "mnist-test",
+        "--limit",
+        "1",
+        "--out",
+        &p("wb2.npz"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("--classpaths") && err.lines().count() == 1,
+        "{err}"
+    );
     // A detector for another model is refused by `detect`.
     let out = effpath(&[
         "detect",

@@ -1,16 +1,20 @@
-//! Attacks that know the detector: activation matching (L2 PGD towards the last layers'
-//! activations of an image of a random target class) at a grid of fixed budgets, against
-//! the report's linear detector at its 5 %-FPR threshold.
+//! Attacks that know the detector, at a grid of fixed budgets, against the report's linear
+//! detector at its 5 %-FPR threshold: activation matching (L2 PGD towards the last layers'
+//! activations of an image of a random target class) and the white-box attack on classifier
+//! and detector together (L2 PGD checked against the real guard at every step, BPDA through
+//! a stand-in for its score).
 
 use anyhow::Result;
 use effpath::attack::{
-    ActivationMatching, Attack, AttackRun, Classifier, NoProgress, random_targets,
+    ActivationMatching, Attack, AttackResult, AttackRun, Classifier, NoProgress, WhiteBox,
+    random_targets,
 };
+use effpath::defence::GuardDefence;
 use effpath::guard::Guard;
 use effpath::ndarray::{Array4, Axis, stack};
 use effpath::{Normalization, roc_auc};
 
-use crate::report::{EvasionCurve, EvasionPoint};
+use crate::report::{Adaptive, EvasionCurve, EvasionPoint};
 
 /// The budgets (L2, pixel units) of the default run and of `--fast`: multiples of the plain
 /// C&W attack's median L2 on the same model when it ran (so that the curves of models of
@@ -40,9 +44,10 @@ fn verdicts(
         .collect())
 }
 
-/// One evasion curve per number of matched layers in `layer_counts` (`0` = all): at each
-/// budget, how many of `images` the attack turns into the target class, how many of those
-/// the guard does not flag, and the guard's AUC on the successful ones against `normal`.
+/// One evasion curve per attack in `attacks` (activation matching of the last `n` layers,
+/// `0` = all, or the white-box attack): at each budget, how many of `images` the attack
+/// fools (into the target class for activation matching), how many of those the guard does
+/// not flag, and the guard's AUC on the fooled ones against `normal`.
 #[allow(clippy::too_many_arguments)]
 pub fn evasion(
     clf: &Classifier<'_>,
@@ -51,7 +56,7 @@ pub fn evasion(
     normal: &Array4<f32>,
     (images, labels): (&Array4<f32>, &[usize]),
     budgets: &[f32],
-    layer_counts: &[usize],
+    attacks: &[(Adaptive, usize)],
     seed: u64,
 ) -> Result<Vec<EvasionCurve>> {
     let normal_scores: Vec<f64> = verdicts(guard, normal, norm)?
@@ -60,54 +65,81 @@ pub fn evasion(
         .collect();
     let targets = random_targets(labels, clf.num_classes(), seed);
     let weighted = clf.network().weighted_nodes().len();
+    let defence = GuardDefence::new(guard)?;
     let mut curves = Vec::new();
-    for &layers in layer_counts {
+    for &(attack, layers) in attacks {
         let mut points = Vec::new();
         for &eps in budgets {
-            let attack = ActivationMatching {
-                layers,
-                ..ActivationMatching::default()
-            }
-            .at_budget(eps);
-            let results = attack.run_with_progress(&AttackRun {
+            let run = AttackRun {
                 clf,
                 images,
                 labels,
-                targets: Some(&targets),
+                targets: None,
                 seed,
                 progress: &NoProgress,
-            })?;
-            let attacked = results.iter().filter(|r| r.source_correct()).count();
-            let ok: Vec<_> = results
-                .iter()
-                .filter(|r| r.success)
-                .map(|r| r.adversarial.view())
-                .collect();
-            let (mut evaded, mut auc) = (0, None);
-            if !ok.is_empty() {
-                let v = verdicts(guard, &stack(Axis(0), &ok)?, norm)?;
-                evaded = v.iter().filter(|(_, flagged)| !flagged).count();
-                let adv: Vec<f64> = v.iter().filter_map(|(s, _)| *s).collect();
-                if !adv.is_empty() && !normal_scores.is_empty() {
-                    let scores: Vec<f64> = normal_scores.iter().chain(&adv).copied().collect();
-                    let truth: Vec<bool> = (0..scores.len())
-                        .map(|i| i >= normal_scores.len())
-                        .collect();
-                    auc = Some(roc_auc(&scores, &truth)?);
+            };
+            let results: Vec<AttackResult> = match attack {
+                Adaptive::ActivationMatching => ActivationMatching {
+                    layers,
+                    ..ActivationMatching::default()
                 }
-            }
-            points.push(EvasionPoint {
-                epsilon: f64::from(eps),
-                attacked,
-                fooled: ok.len(),
-                evaded,
-                auc,
-            });
+                .at_budget(eps)
+                .run_with_progress(&AttackRun {
+                    targets: Some(&targets),
+                    ..run
+                })?,
+                Adaptive::WhiteBox => WhiteBox::default()
+                    .at_budget(eps)
+                    .against(&defence)
+                    .run_with_progress(&run)?,
+            };
+            points.push(point(guard, norm, &normal_scores, eps, &results)?);
         }
         curves.push(EvasionCurve {
-            layers: if layers == 0 { weighted } else { layers },
+            attack,
+            layers: match attack {
+                Adaptive::ActivationMatching if layers > 0 => layers,
+                Adaptive::ActivationMatching => weighted,
+                Adaptive::WhiteBox => guard.path_features().layers().len(),
+            },
             points,
         });
     }
     Ok(curves)
+}
+
+/// One budget's point: the attack's successes re-checked by the guard.
+fn point(
+    guard: &Guard<'_>,
+    norm: Normalization,
+    normal_scores: &[f64],
+    eps: f32,
+    results: &[AttackResult],
+) -> Result<EvasionPoint> {
+    let attacked = results.iter().filter(|r| r.source_correct()).count();
+    let ok: Vec<_> = results
+        .iter()
+        .filter(|r| r.success)
+        .map(|r| r.adversarial.view())
+        .collect();
+    let (mut evaded, mut auc) = (0, None);
+    if !ok.is_empty() {
+        let v = verdicts(guard, &stack(Axis(0), &ok)?, norm)?;
+        evaded = v.iter().filter(|(_, flagged)| !flagged).count();
+        let adv: Vec<f64> = v.iter().filter_map(|(s, _)| *s).collect();
+        if !adv.is_empty() && !normal_scores.is_empty() {
+            let scores: Vec<f64> = normal_scores.iter().chain(&adv).copied().collect();
+            let truth: Vec<bool> = (0..scores.len())
+                .map(|i| i >= normal_scores.len())
+                .collect();
+            auc = Some(roc_auc(&scores, &truth)?);
+        }
+    }
+    Ok(EvasionPoint {
+        epsilon: f64::from(eps),
+        attacked,
+        fooled: ok.len(),
+        evaded,
+        auc,
+    })
 }

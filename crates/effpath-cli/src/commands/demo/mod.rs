@@ -30,7 +30,7 @@ use crate::data::{Dataset, model_normalization};
 use crate::model::{ModelArgs, shipped};
 use crate::output;
 use crate::report::{
-    AttackRow, CLASSPATHS_FILE, GuardCost, Report, ReportFiles, Stage, Stages, Sweep,
+    Adaptive, AttackRow, CLASSPATHS_FILE, GuardCost, Report, ReportFiles, Stage, Stages, Sweep,
     detector_file_name,
 };
 use effpath::models::Shipped;
@@ -873,7 +873,11 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         &x,
         (&cw_x, &cw_labels),
         &adaptive::budgets(args.fast, cw_median_l2),
-        &[1, 0],
+        &[
+            (Adaptive::ActivationMatching, 1),
+            (Adaptive::ActivationMatching, 0),
+            (Adaptive::WhiteBox, 0),
+        ],
         args.seed,
     )?;
     print_stage(out, stages.record("adaptive-attack", t))?;
