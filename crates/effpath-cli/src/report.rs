@@ -655,7 +655,7 @@ impl Report {
                 .iter()
                 .flat_map(|c| c.points.iter().map(|p| p.epsilon))
                 .fold(0.0, f64::max);
-            let title = "Activation matching against the linear detector";
+            let title = "Attacks that know the linear detector";
             let lines = Lines {
                 series: &series,
                 title,
