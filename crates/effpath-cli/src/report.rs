@@ -203,6 +203,8 @@ pub struct Report {
     pub evasion_fpr: f64,
     /// Median L2 of the successful plain C&W (cw-l2) examples, for comparison.
     pub cw_median_l2: Option<f64>,
+    /// The hardening experiment, when it ran.
+    pub hardening: Option<Hardening>,
 }
 
 /// The adaptive attack at one budget.
@@ -234,6 +236,8 @@ pub enum Adaptive {
     ActivationMatching,
     /// The white-box attack on classifier and detector.
     WhiteBox,
+    /// The white-box attack on the hardened guard (an ensemble over several θ).
+    WhiteBoxEnsemble,
 }
 
 impl Adaptive {
@@ -242,6 +246,7 @@ impl Adaptive {
         match self {
             Adaptive::ActivationMatching => AttackKind::ActivationMatching.name(),
             Adaptive::WhiteBox => AttackKind::WhiteBox.name(),
+            Adaptive::WhiteBoxEnsemble => "white-box-vs-ensemble",
         }
     }
 }
@@ -264,6 +269,7 @@ impl EvasionCurve {
     pub fn label(&self) -> String {
         match self.attack {
             Adaptive::WhiteBox => "white-box (classifier + detector)".to_string(),
+            Adaptive::WhiteBoxEnsemble => "white-box vs the hardened θ ensemble".to_string(),
             Adaptive::ActivationMatching => {
                 format!("activation matching, last {} layer(s)", self.layers)
             }
@@ -286,6 +292,67 @@ impl EvasionCurve {
             prev = Some(p);
         }
         None
+    }
+}
+
+/// The hardening experiment: the guard at several θ at once (flag if any member flags).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hardening {
+    /// The members' θ.
+    pub thetas: Vec<f64>,
+    /// Clean AUC per attack.
+    pub rows: Vec<HardeningRow>,
+    /// The members' common false-positive rate on the normal images.
+    pub member_fpr: f64,
+    /// Share of the normal images the single guard flags.
+    pub single_fpr: f64,
+    /// Share of the normal images the ensemble flags.
+    pub ensemble_fpr: f64,
+    /// Single guard's time per normal image (ms, batch of all normal images).
+    pub single_ms: f64,
+    /// Ensemble's time per normal image (ms).
+    pub ensemble_ms: f64,
+}
+
+/// One attack's clean AUC under the single guard and under the ensemble.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HardeningRow {
+    /// The attack.
+    pub attack: String,
+    /// The single guard's AUC.
+    pub single_auc: Option<f64>,
+    /// The ensemble's AUC.
+    pub ensemble_auc: Option<f64>,
+}
+
+impl Hardening {
+    /// The experiment as text lines.
+    fn lines(&self) -> Vec<String> {
+        let auc = |a: Option<f64>| a.map_or("—".to_string(), |a| format!("{a:.4}"));
+        let mut lines = vec![
+            format!(
+                "hardening: linear guards at θ = {:?} at once (flag if any flags; each at {:.2} % FPR on the normal images, so that the ensemble flags as many of them as the single guard)",
+                self.thetas,
+                100.0 * self.member_fpr
+            ),
+            format!(
+                "    flagged normal images: single {:.1} %, ensemble {:.1} %; time per image: single {:.2} ms, ensemble {:.2} ms ({:.2}x)",
+                100.0 * self.single_fpr,
+                100.0 * self.ensemble_fpr,
+                self.single_ms,
+                self.ensemble_ms,
+                self.ensemble_ms / self.single_ms.max(1e-12)
+            ),
+        ];
+        for r in &self.rows {
+            lines.push(format!(
+                "    {:<16} clean AUC single {}  ensemble {}",
+                r.attack,
+                auc(r.single_auc),
+                auc(r.ensemble_auc)
+            ));
+        }
+        lines
     }
 }
 
@@ -397,7 +464,11 @@ impl Report {
 
     /// The adaptive attack's results as text lines.
     fn evasion_lines(&self) -> Vec<String> {
-        let mut lines = Vec::new();
+        let mut lines = self
+            .hardening
+            .as_ref()
+            .map(Hardening::lines)
+            .unwrap_or_default();
         for c in &self.evasion {
             lines.push(format!(
                 "{}: evasion reaches 50 % at L2 {} (plain C&W median L2 {})",
@@ -824,7 +895,7 @@ impl Report {
             &dir.join("results.json"),
             &json!({"data": self.data.name(), "model": self.model, "fingerprint": self.fingerprint, "theta": self.theta, "normal_images": self.normal_images,
                     "features": self.feature_names, "dropped_rows": self.dropped, "auc": auc_json, "seconds": self.seconds, "stages": stages_json,
-                    "guard_cost": guard_json, "targets": crate::targets::check(&self.auc), "evasion": evasion_json,
+                    "guard_cost": guard_json, "targets": crate::targets::check(&self.auc), "evasion": evasion_json, "hardening": self.hardening.as_ref().map(|h| json!({"thetas": h.thetas, "member_fpr": h.member_fpr, "single_fpr": h.single_fpr, "ensemble_fpr": h.ensemble_fpr, "single_ms": h.single_ms, "ensemble_ms": h.ensemble_ms, "rows": h.rows.iter().map(|r| json!({"attack": r.attack, "single_auc": r.single_auc, "ensemble_auc": r.ensemble_auc})).collect::<Vec<_>>()})),
                     "evasion_fpr": self.evasion_fpr, "cw_median_l2": self.cw_median_l2}),
         )?;
         output::write_file(&dir.join("index.html"), self.html(dir, &figs)?.as_bytes())
@@ -935,7 +1006,7 @@ impl Report {
         if !self.evasion.is_empty() {
             let _ = write!(
                 h,
-                "<h2>Attacks that know the detector</h2><p>Activation matching (L2 PGD, 40 steps, towards the last layers' activations of a correctly classified image of a random target class) at each budget, against the linear detector at its threshold ({} FPR on normal training rows). Evasion = the attack turns the image into its target class and the detector does not flag it.</p><pre>",
+                "<h2>Attacks that know the detector</h2><p>Activation matching (L2 PGD, 40 steps, towards the last layers' activations of a correctly classified image of a random target class) and the white-box attack (L2 PGD on classifier and detector together, checked against the real guard at every step, BPDA through a stand-in for its score) at each budget, against the linear detector at its threshold ({} FPR on normal training rows), and the white-box attack against the hardened guard (several θ at once). Evasion = the attack fools the classifier (into the target class, for activation matching) and the guard does not flag it. The hardening's clean AUC is on all normal and adversarial images, training rows included, for both guards alike.</p><pre>",
                 output::percent(self.evasion_fpr)
             );
             for l in self.evasion_lines() {

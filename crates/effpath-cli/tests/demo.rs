@@ -62,6 +62,7 @@ fn demo_writes_a_complete_report() {
         "baseline-lid",
         "baseline-feature-squeezing",
         "adaptive-attack",
+        "hardening",
         "guard-overhead",
         "report",
     ] {
@@ -151,14 +152,38 @@ fn demo_writes_a_complete_report() {
         .collect();
     assert_eq!(
         attacks,
-        ["activation-matching", "activation-matching", "white-box"]
+        [
+            "activation-matching",
+            "activation-matching",
+            "white-box",
+            "white-box-vs-ensemble"
+        ]
     );
     assert_eq!(evasion[0]["layers"], 1);
     // The white-box attack's successes were checked against the real detector at every
-    // step: the guard, re-run on them, flags none.
-    for p in evasion[2]["points"].as_array().unwrap() {
-        assert_eq!(p["evaded"], p["fooled"], "{p}");
+    // step: the guard (or the hardened ensemble), re-run on them, flags none.
+    for c in &evasion[2..] {
+        for p in c["points"].as_array().unwrap() {
+            assert_eq!(p["evaded"], p["fooled"], "{p}");
+        }
     }
+    // The hardening is compared at an equal share of flagged normal images, with a clean AUC
+    // per attack for both guards.
+    let h = &results["hardening"];
+    assert_eq!(h["thetas"], serde_json::json!([0.3, 0.5, 0.7]));
+    let (single, ensemble) = (
+        h["single_fpr"].as_f64().unwrap(),
+        h["ensemble_fpr"].as_f64().unwrap(),
+    );
+    assert!(ensemble <= single + 1e-12, "{h}");
+    assert!(!h["rows"].as_array().unwrap().is_empty());
+    for r in h["rows"].as_array().unwrap() {
+        for k in ["single_auc", "ensemble_auc"] {
+            let a = r[k].as_f64().unwrap();
+            assert!((0.0..=1.0).contains(&a), "{r}");
+        }
+    }
+    assert!(stdout.contains("hardening: linear guards"));
     for c in evasion {
         for p in c["points"].as_array().unwrap() {
             let n = |k: &str| p[k].as_u64().unwrap();

@@ -20,13 +20,16 @@ use ndarray::{Array2, ArrayD, Axis};
 use rayon::prelude::*;
 
 use crate::Result;
+use crate::ensemble::GuardEnsemble;
 use crate::guard::Guard;
 
 /// Step of the central differences of the detector's score in feature space (features
 /// are similarities in `[0, 1]`).
 const FEATURE_STEP: f64 = 1e-3;
 
-/// A [`Guard`] as the [`Defence`] of a white-box attack.
+/// A [`Guard`] — or a [`GuardEnsemble`] — as the [`Defence`] of a white-box attack. For an
+/// ensemble an image is flagged when any member flags it, and the stand-in gradient is the
+/// sum of the flagging members' (the attacker has to satisfy all of them).
 ///
 /// ```
 /// # fn demo(guard: &effpath::guard::Guard<'_>, clf: &effpath::attack::Classifier<'_>,
@@ -38,14 +41,39 @@ const FEATURE_STEP: f64 = 1e-3;
 /// ```
 #[derive(Debug)]
 pub struct GuardDefence<'g> {
+    members: Vec<Member<'g>>,
+}
+
+/// One guard of a [`GuardDefence`], with the output value of each traced layer its
+/// features compare.
+#[derive(Debug)]
+struct Member<'g> {
     guard: &'g Guard<'g>,
-    /// The output value of each traced layer the features compare.
     outputs: Vec<ValueId>,
 }
 
 impl<'g> GuardDefence<'g> {
     /// The defence of `guard`.
     pub fn new(guard: &'g Guard<'g>) -> Result<Self> {
+        Ok(GuardDefence {
+            members: vec![Member::new(guard)?],
+        })
+    }
+
+    /// The defence of every guard of `ensemble` at once.
+    pub fn ensemble(ensemble: &GuardEnsemble<'g>) -> Result<Self> {
+        Ok(GuardDefence {
+            members: ensemble
+                .members()
+                .iter()
+                .map(|g| Member::new(g))
+                .collect::<Result<_>>()?,
+        })
+    }
+}
+
+impl<'g> Member<'g> {
+    fn new(guard: &'g Guard<'g>) -> Result<Self> {
         let features = guard.path_features();
         let space = NetworkSpace::new(features.network())?;
         let outputs = features
@@ -58,7 +86,7 @@ impl<'g> GuardDefence<'g> {
                     .ok_or(crate::Error::GuardLayer { layer })
             })
             .collect::<Result<Vec<_>>>()?;
-        Ok(GuardDefence { guard, outputs })
+        Ok(Member { guard, outputs })
     }
 
     /// The verdict on sample `n` and `d score / d y` of its stand-in, one gradient per
@@ -68,8 +96,7 @@ impl<'g> GuardDefence<'g> {
         let features = self.guard.path_features();
         let (row, [e1, e2]) = features.compute_with_paths(acts, n)?;
         let detector = self.guard.detector();
-        let complete = row.complete();
-        let flagged = match &complete {
+        let flagged = match row.complete() {
             Some(f) => {
                 let x = Array2::from_shape_fn((1, f.len()), |(_, c)| f[c]);
                 detector.score(&x)?[0] >= self.guard.threshold()
@@ -92,8 +119,12 @@ impl<'g> GuardDefence<'g> {
                 continue;
             };
             let image_path: &Path = [&e1.path, &e2.path][rank];
-            let y = acts.get(self.outputs[li]).index_axis(Axis(0), n);
-            let y: Vec<f32> = y.iter().copied().collect();
+            let y: Vec<f32> = acts
+                .get(self.outputs[li])
+                .index_axis(Axis(0), n)
+                .iter()
+                .copied()
+                .collect();
             let g = grads[li].get_or_insert_with(|| vec![0.0; y.len()]);
             stand_in_gradient(
                 image_path.set(l, ElementKind::Neuron)?,
@@ -110,29 +141,40 @@ impl<'g> GuardDefence<'g> {
 impl Defence for GuardDefence<'_> {
     fn assess(&self, fwd: &Forward<'_>) -> std::result::Result<Assessment, DefenceError> {
         let acts = fwd.activations();
-        let per: Vec<(bool, Vec<Option<Vec<f32>>>)> = (0..acts.batch_size())
-            .into_par_iter()
-            .map(|n| self.assess_one(acts, n))
-            .collect::<Result<_>>()?;
-        let mut seeds = Vec::with_capacity(self.outputs.len());
-        for (li, &v) in self.outputs.iter().enumerate() {
-            let mut g = ArrayD::<f32>::zeros(acts.get(v).raw_dim());
-            let mut any = false;
-            for (n, (_, grads)) in per.iter().enumerate() {
-                if let Some(gs) = &grads[li] {
-                    let mut row = g.index_axis_mut(Axis(0), n);
-                    row.iter_mut().zip(gs).for_each(|(o, &x)| *o = x);
-                    any = true;
+        let n = acts.batch_size();
+        let mut flagged = vec![false; n];
+        let mut seeds: Vec<(ValueId, ArrayD<f32>)> = Vec::new();
+        for m in &self.members {
+            let per: Vec<(bool, Vec<Option<Vec<f32>>>)> = (0..n)
+                .into_par_iter()
+                .map(|i| m.assess_one(acts, i))
+                .collect::<Result<_>>()?;
+            for (li, &v) in m.outputs.iter().enumerate() {
+                let rows: Vec<(usize, &Vec<f32>)> = per
+                    .iter()
+                    .enumerate()
+                    .filter_map(|(i, (_, g))| g[li].as_ref().map(|g| (i, g)))
+                    .collect();
+                if rows.is_empty() {
+                    continue;
+                }
+                let at = match seeds.iter().position(|(u, _)| *u == v) {
+                    Some(k) => k,
+                    None => {
+                        seeds.push((v, ArrayD::<f32>::zeros(acts.get(v).raw_dim())));
+                        seeds.len() - 1
+                    }
+                };
+                for (i, g) in rows {
+                    let mut row = seeds[at].1.index_axis_mut(Axis(0), i);
+                    row.iter_mut().zip(g).for_each(|(o, &x)| *o += x);
                 }
             }
-            if any {
-                seeds.push((v, g));
+            for (f, (mine, _)) in flagged.iter_mut().zip(&per) {
+                *f |= *mine;
             }
         }
-        Ok(Assessment {
-            flagged: per.iter().map(|(f, _)| *f).collect(),
-            seeds,
-        })
+        Ok(Assessment { flagged, seeds })
     }
 }
 

@@ -30,6 +30,8 @@
 //!   rows beside the path features ([`baselines::BaselineKind`], [`baselines::BaselineSet`]);
 //! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
 //!   checked to belong together, flagging adversarial inputs at inference time;
+//! * [`ensemble`]: [`ensemble::GuardEnsemble`] — several guards of one network (e.g. at
+//!   several θ) flagging an image when any does, a hardening that does not retrain;
 //! * [`defence`]: [`defence::GuardDefence`] — a guard as the target of the white-box attack
 //!   ([`attack::WhiteBox`]): its real verdicts and a differentiable stand-in for its score;
 //! * [`models`]: trained networks shipped with effpath ([`models::Shipped`]: the LeNet-5 on
@@ -65,6 +67,7 @@
 
 pub mod baselines;
 pub mod defence;
+pub mod ensemble;
 pub mod guard;
 pub mod models;
 
@@ -206,6 +209,9 @@ pub enum Error {
         /// The path-space layer index.
         layer: usize,
     },
+    /// A guard ensemble needs at least one guard.
+    #[error("a guard ensemble needs at least one guard")]
+    EmptyEnsemble,
 }
 
 /// `Result` with [`Error`] as the default error type.

@@ -10,6 +10,7 @@ use effpath::attack::{
     random_targets,
 };
 use effpath::defence::GuardDefence;
+use effpath::ensemble::GuardEnsemble;
 use effpath::guard::Guard;
 use effpath::ndarray::{Array4, Axis, stack};
 use effpath::{Normalization, roc_auc};
@@ -29,19 +30,49 @@ pub fn budgets(fast: bool, cw_median_l2: Option<f64>) -> Vec<f32> {
     multiples.iter().map(|k| k * unit).collect()
 }
 
-/// Scores of `pixels` under `guard` (`None` where a similarity is undefined: flagged).
-fn verdicts(
-    guard: &Guard<'_>,
-    pixels: &Array4<f32>,
-    norm: Normalization,
-) -> Result<Vec<(Option<f64>, bool)>> {
-    let mut x = pixels.clone();
-    norm.apply(&mut x);
-    Ok(guard
-        .check(&x.into_dyn())?
-        .into_iter()
-        .map(|v| (v.score, v.flagged))
-        .collect())
+/// What the adaptive attacks are run against: the demo's guard, or a hardened ensemble.
+#[derive(Clone, Copy)]
+pub enum Target<'t> {
+    /// One guard.
+    Guard(&'t Guard<'t>),
+    /// Guards combined by "flag if any flags".
+    Ensemble(&'t GuardEnsemble<'t>),
+}
+
+impl<'t> Target<'t> {
+    /// Scores and flags of `pixels` (`None` where a similarity is undefined: flagged).
+    pub fn verdicts(
+        self,
+        pixels: &Array4<f32>,
+        norm: Normalization,
+    ) -> Result<Vec<(Option<f64>, bool)>> {
+        let mut x = pixels.clone();
+        norm.apply(&mut x);
+        let x = x.into_dyn();
+        let v = match self {
+            Target::Guard(g) => g.check(&x)?,
+            Target::Ensemble(e) => e.check(&x)?,
+        };
+        Ok(v.into_iter().map(|v| (v.score, v.flagged)).collect())
+    }
+
+    fn defence(self) -> Result<GuardDefence<'t>> {
+        Ok(match self {
+            Target::Guard(g) => GuardDefence::new(g)?,
+            Target::Ensemble(e) => GuardDefence::ensemble(e)?,
+        })
+    }
+
+    /// Weighted layers the (first) guard's features compare.
+    fn layers(self) -> usize {
+        match self {
+            Target::Guard(g) => g.path_features().layers().len(),
+            Target::Ensemble(e) => e
+                .members()
+                .first()
+                .map_or(0, |g| g.path_features().layers().len()),
+        }
+    }
 }
 
 /// One evasion curve per attack in `attacks` (activation matching of the last `n` layers,
@@ -51,7 +82,7 @@ fn verdicts(
 #[allow(clippy::too_many_arguments)]
 pub fn evasion(
     clf: &Classifier<'_>,
-    guard: &Guard<'_>,
+    guard: Target<'_>,
     norm: Normalization,
     normal: &Array4<f32>,
     (images, labels): (&Array4<f32>, &[usize]),
@@ -59,13 +90,14 @@ pub fn evasion(
     attacks: &[(Adaptive, usize)],
     seed: u64,
 ) -> Result<Vec<EvasionCurve>> {
-    let normal_scores: Vec<f64> = verdicts(guard, normal, norm)?
+    let normal_scores: Vec<f64> = guard
+        .verdicts(normal, norm)?
         .into_iter()
         .filter_map(|(s, _)| s)
         .collect();
     let targets = random_targets(labels, clf.num_classes(), seed);
     let weighted = clf.network().weighted_nodes().len();
-    let defence = GuardDefence::new(guard)?;
+    let defence = guard.defence()?;
     let mut curves = Vec::new();
     for &(attack, layers) in attacks {
         let mut points = Vec::new();
@@ -88,7 +120,7 @@ pub fn evasion(
                     targets: Some(&targets),
                     ..run
                 })?,
-                Adaptive::WhiteBox => WhiteBox::default()
+                Adaptive::WhiteBox | Adaptive::WhiteBoxEnsemble => WhiteBox::default()
                     .at_budget(eps)
                     .against(&defence)
                     .run_with_progress(&run)?,
@@ -100,7 +132,7 @@ pub fn evasion(
             layers: match attack {
                 Adaptive::ActivationMatching if layers > 0 => layers,
                 Adaptive::ActivationMatching => weighted,
-                Adaptive::WhiteBox => guard.path_features().layers().len(),
+                Adaptive::WhiteBox | Adaptive::WhiteBoxEnsemble => guard.layers(),
             },
             points,
         });
@@ -110,7 +142,7 @@ pub fn evasion(
 
 /// One budget's point: the attack's successes re-checked by the guard.
 fn point(
-    guard: &Guard<'_>,
+    guard: Target<'_>,
     norm: Normalization,
     normal_scores: &[f64],
     eps: f32,
@@ -124,7 +156,7 @@ fn point(
         .collect();
     let (mut evaded, mut auc) = (0, None);
     if !ok.is_empty() {
-        let v = verdicts(guard, &stack(Axis(0), &ok)?, norm)?;
+        let v = guard.verdicts(&stack(Axis(0), &ok)?, norm)?;
         evaded = v.iter().filter(|(_, flagged)| !flagged).count();
         let adv: Vec<f64> = v.iter().filter_map(|(s, _)| *s).collect();
         if !adv.is_empty() && !normal_scores.is_empty() {

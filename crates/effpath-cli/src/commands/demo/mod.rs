@@ -5,6 +5,7 @@
 //! of layers, and a report folder.
 
 mod adaptive;
+mod hardening;
 mod overhead;
 
 use std::io::Write;
@@ -19,6 +20,7 @@ use effpath::attack::{
 use effpath::baselines::{BaselineKind, BaselineSet};
 use effpath::detect::Detector;
 use effpath::detect::{AucResult, ExperimentData, ExperimentOptions, last_layers, run_experiment};
+use effpath::ensemble::GuardEnsemble;
 use effpath::guard::{DetectorFile, Guard};
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{
@@ -616,24 +618,18 @@ fn write_detector_files(
     let classpaths = args.out.join(CLASSPATHS_FILE);
     cp.save(&classpaths)
         .with_context(|| format!("cannot write {}", classpaths.display()))?;
-    let options = ExperimentOptions {
-        seed: args.seed,
-        ..ExperimentOptions::default()
-    };
-    let split = data.split(&options, 0)?;
-    let train = data.training_set(&options, &split)?;
-    let normal = train.normal();
     let mut detectors = Vec::new();
+    let mut rows = (0, 0);
     for kind in DetectorKind::ALL {
-        let model = DetectorModel::fit(&kind.config(split.seed), &train.x, &train.labels)?;
-        let file = DetectorFile::new(
-            net.fingerprint().to_string(),
-            features,
-            names.to_vec(),
-            model,
-            &normal,
+        let (file, normal_rows, all_rows) = fit_detector_file(
+            args.seed,
+            net,
+            data,
+            (features, names),
+            kind,
             DETECTOR_FILE_FPR,
         )?;
+        rows = (normal_rows, all_rows);
         let name = detector_file_name(kind);
         let path = args.out.join(&name);
         file.save(&path)
@@ -645,10 +641,40 @@ fn write_detector_files(
         dir: args.out.display().to_string(),
         classpaths: CLASSPATHS_FILE.to_string(),
         detectors,
-        normal_rows: train.normal_rows,
-        adversarial_rows: train.x.nrows() - train.normal_rows,
+        normal_rows: rows.0,
+        adversarial_rows: rows.1 - rows.0,
         fpr: DETECTOR_FILE_FPR,
     })
+}
+
+/// A detector of `kind` fitted on the training rows of the first repetition (the normal
+/// training split and every attack's training split), in a detector file whose threshold
+/// leaves `fpr` of the normal training rows flagged; with the normal and all training row
+/// counts.
+fn fit_detector_file(
+    seed: u64,
+    net: &effpath::Network,
+    data: &ExperimentData,
+    (features, names): (FeatureOptions, &[String]),
+    kind: DetectorKind,
+    fpr: f64,
+) -> Result<(DetectorFile, usize, usize)> {
+    let options = ExperimentOptions {
+        seed,
+        ..ExperimentOptions::default()
+    };
+    let split = data.split(&options, 0)?;
+    let train = data.training_set(&options, &split)?;
+    let model = DetectorModel::fit(&kind.config(split.seed), &train.x, &train.labels)?;
+    let file = DetectorFile::new(
+        net.fingerprint().to_string(),
+        features,
+        names.to_vec(),
+        model,
+        &train.normal(),
+        fpr,
+    )?;
+    Ok((file, train.normal_rows, train.x.nrows()))
 }
 
 /// Runs `effpath demo`.
@@ -868,7 +894,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let cw_labels: Vec<usize> = cw_subset.iter().map(|&i| labels[i]).collect();
     let evasion = adaptive::evasion(
         &clf,
-        &guard,
+        adaptive::Target::Guard(&guard),
         norm,
         &x,
         (&cw_x, &cw_labels),
@@ -881,6 +907,44 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         args.seed,
     )?;
     print_stage(out, stages.record("adaptive-attack", t))?;
+    // The hardening: the guard at several θ at once, clean and under the white-box attack.
+    let t = Instant::now();
+    let members = hardening::Members::build(&hardening::Inputs {
+        net: &net,
+        norm,
+        train: (&train_x, &train_labels),
+        normal: &x,
+        adversarial: &adversarial,
+        empty_layer: args.empty_layer,
+        seed: args.seed,
+        fpr: DETECTOR_FILE_FPR,
+    })?;
+    let mut members = members;
+    let single_rate = adaptive::Target::Guard(&guard)
+        .verdicts(&x, norm)?
+        .iter()
+        .filter(|(_, flagged)| *flagged)
+        .count() as f64
+        / x.len_of(Axis(0)).max(1) as f64;
+    let member_fpr = members.calibrate(&net, &x, norm, single_rate)?;
+    let member_guards = members.guards(&net)?;
+    let ensemble = GuardEnsemble::new(member_guards.iter().collect())?;
+    let mut hardened = hardening::compare(member_fpr, &guard, &ensemble, &x, &adversarial, norm)?;
+    hardened
+        .rows
+        .retain(|r| data.attacks.iter().any(|(a, _)| *a == r.attack));
+    let mut evasion = evasion;
+    evasion.extend(adaptive::evasion(
+        &clf,
+        adaptive::Target::Ensemble(&ensemble),
+        norm,
+        &x,
+        (&cw_x, &cw_labels),
+        &adaptive::budgets(args.fast, cw_median_l2),
+        &[(Adaptive::WhiteBoxEnsemble, 0)],
+        args.seed,
+    )?);
+    print_stage(out, stages.record("hardening", t))?;
     writeln!(
         out,
         "5/5 sweeps with the linear detector: layers, training size, attacks for training, θ"
@@ -933,6 +997,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         evasion,
         evasion_fpr: DETECTOR_FILE_FPR,
         cw_median_l2,
+        hardening: Some(hardened),
         baselines: baseline_results,
         normal_rows,
         attack_rows: attack_feature_rows,
