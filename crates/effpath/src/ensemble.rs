@@ -73,3 +73,89 @@ impl<'g> GuardEnsemble<'g> {
         Ok(out.unwrap_or_default())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::guard::DetectorFile;
+    use effpath_detect::{Detector, DetectorKind, DetectorModel};
+    use effpath_extract::{ClassPaths, FeatureOptions, FeatureRow, PathFeatures, ProfileOptions};
+
+    #[test]
+    fn the_ensemble_flags_when_any_member_does_and_scores_the_largest_margin() {
+        // The shipped LeNet and real digits, so that every class has a class path.
+        let net = crate::models::lenet5_mnist().unwrap();
+        let norm = effpath_data::Normalization::MNIST;
+        let train = effpath_data::Mnist::embedded_train().unwrap();
+        let profile_x = train.to_tensor(0..300, norm).unwrap().into_dyn();
+        let labels: Vec<usize> = train.labels()[..300]
+            .iter()
+            .map(|&l| usize::from(l))
+            .collect();
+        let cp = ClassPaths::profile(
+            &net,
+            &profile_x,
+            &labels,
+            &ProfileOptions::default(),
+            |_, _| {},
+        )
+        .unwrap();
+        let x = effpath_data::Mnist::embedded_test()
+            .unwrap()
+            .to_tensor(0..40, norm)
+            .unwrap()
+            .into_dyn();
+        let fopts = FeatureOptions {
+            empty_layer: effpath_extract::EmptyLayer::One,
+            ..FeatureOptions::default()
+        };
+        let f = PathFeatures::new(&net, &cp, fopts).unwrap();
+        // The detector's quality does not matter here: any fitted linear model will do.
+        let (normal, _) = FeatureRow::complete_matrix(&f.compute_batch(&x).unwrap(), f.len());
+        let y: Vec<bool> = (0..normal.nrows()).map(|i| i % 2 == 0).collect();
+        let model = DetectorModel::fit(&DetectorKind::Linear.config(0), &normal, &y).unwrap();
+        let file = DetectorFile::new(
+            net.fingerprint().to_string(),
+            fopts,
+            f.names(),
+            model,
+            &normal,
+            0.25,
+        )
+        .unwrap();
+        let strict = DetectorFile {
+            threshold: file.threshold - 0.05,
+            ..file.clone()
+        };
+        let (a, b) = (
+            Guard::new(&net, &cp, file).unwrap(),
+            Guard::new(&net, &cp, strict).unwrap(),
+        );
+        let both = x;
+        let (va, vb) = (a.check(&both).unwrap(), b.check(&both).unwrap());
+        assert!(
+            va.iter().zip(&vb).any(|(p, q)| p.flagged != q.flagged),
+            "the members should disagree somewhere"
+        );
+        let one = GuardEnsemble::new(vec![&a]).unwrap().check(&both).unwrap();
+        let two = GuardEnsemble::new(vec![&a, &b])
+            .unwrap()
+            .check(&both)
+            .unwrap();
+        for i in 0..va.len() {
+            assert_eq!(one[i].flagged, va[i].flagged);
+            assert_eq!(one[i].score, va[i].score.map(|s| s - a.threshold()));
+            assert_eq!(two[i].flagged, va[i].flagged || vb[i].flagged);
+            let margin = va[i]
+                .score
+                .zip(vb[i].score)
+                .map(|(s, t)| (s - a.threshold()).max(t - b.threshold()));
+            assert_eq!(two[i].score, margin);
+            assert_eq!(two[i].flagged, two[i].score.is_none_or(|s| s >= 0.0));
+        }
+        assert!(matches!(
+            GuardEnsemble::new(Vec::new()),
+            Err(Error::EmptyEnsemble)
+        ));
+    }
+}
