@@ -98,7 +98,11 @@ pub(crate) struct Ranking {
 fn rank_key(x: f64, canonical: u32, pos: u32) -> u128 {
     let bits = x.to_bits();
     // total_cmp's order as unsigned integers: negative values flip all bits, the others the sign.
-    let ascending = if bits >> 63 == 1 { !bits } else { bits | 1 << 63 };
+    let ascending = if bits >> 63 == 1 {
+        !bits
+    } else {
+        bits | 1 << 63
+    };
     (u128::from(!ascending) << 64) | (u128::from(canonical) << 32) | u128::from(pos)
 }
 
