@@ -334,7 +334,7 @@ impl<'a> ResumableProfiler<'a> {
         CheckpointManifest {
             format: CHECKPOINT_FORMAT.into(),
             version: CHECKPOINT_VERSION,
-            model: Fingerprint(self.net.fingerprint().0),
+            model: self.net.fingerprint(),
             data_digest: data_digest(self.data, self.range.clone()),
             range: [self.range.start, self.range.end],
             normalization: self.normalization,

@@ -626,7 +626,7 @@ fn write_detector_files(
     for kind in DetectorKind::ALL {
         let model = DetectorModel::fit(&kind.config(split.seed), &train.x, &train.labels)?;
         let file = DetectorFile::new(
-            net.fingerprint().to_string(),
+            net.fingerprint(),
             features,
             names.to_vec(),
             model,
