@@ -69,7 +69,7 @@ fn guard<'a>(
     let model =
         DetectorModel::fit(&DetectorKind::Linear.config(7), &x, &y).expect("linear detector");
     let file = DetectorFile::new(
-        net.fingerprint().to_string(),
+        net.fingerprint(),
         options,
         features.names(),
         model,

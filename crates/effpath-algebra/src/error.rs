@@ -2,7 +2,8 @@
 
 use thiserror::Error;
 
-use crate::kind::{ElementKind, Fingerprint};
+use crate::kind::{ElementKind, Fingerprint, LayerKind};
+use crate::space::{LayerSpace, MAX_LAYERS, MAX_NAME_LEN, MAX_RANK, MAX_SPACE_BITS};
 
 /// Everything that can go wrong when building path spaces, combining paths or reading the
 /// binary format.
@@ -66,21 +67,21 @@ pub enum AlgebraError {
         /// Fingerprint of the right operand's space.
         right: Fingerprint,
         /// The first difference found (fingerprint, layer count, or which layer differs).
-        detail: String,
+        detail: SpaceDifference,
     },
     /// A layer space description is inconsistent (e.g. a pooling layer with weights).
     #[error("invalid layer space `{name}`: {reason}")]
     InvalidLayerSpace {
-        /// Layer name.
+        /// Layer name (its first 40 characters when the name is too long).
         name: String,
         /// What is wrong.
-        reason: String,
+        reason: LayerSpaceIssue,
     },
     /// A path space is inconsistent (e.g. two layers with the same name).
     #[error("invalid path space: {reason}")]
     InvalidPathSpace {
         /// What is wrong.
-        reason: String,
+        reason: PathSpaceIssue,
     },
     /// The bytes do not start with the effpath magic.
     #[error("not an effpath path file: magic bytes {found:02x?}, expected {expected:02x?}")]
@@ -256,6 +257,98 @@ pub enum SparseDefect {
     /// wrong run-container counts, a repeated partition, …): every file has one encoding.
     #[error("is not in canonical form (re-serializing it gives other bytes)")]
     NotCanonical,
+}
+
+/// How two path spaces differ (the payload of [`AlgebraError::SpaceMismatch`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum SpaceDifference {
+    /// The network fingerprints differ.
+    #[error("the network fingerprints differ")]
+    Fingerprint,
+    /// The spaces have different layer counts.
+    #[error("{left} layers vs {right} layers")]
+    LayerCount {
+        /// Layers of the left space.
+        left: usize,
+        /// Layers of the right space.
+        right: usize,
+    },
+    /// A layer differs.
+    #[error("layer {index} differs: {left:?} vs {right:?}")]
+    Layer {
+        /// Index of the first differing layer.
+        index: usize,
+        /// That layer in the left space.
+        left: Box<LayerSpace>,
+        /// That layer in the right space.
+        right: Box<LayerSpace>,
+    },
+}
+
+/// What is wrong with a layer space description (the payload of
+/// [`AlgebraError::InvalidLayerSpace`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum LayerSpaceIssue {
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
+    #[error("name is longer than {MAX_NAME_LEN} bytes ({len} bytes)")]
+    NameTooLong {
+        /// The name's length in bytes.
+        len: usize,
+    },
+    /// A shape with more than [`MAX_RANK`] dimensions.
+    #[error("{kind} shape {shape:?} has more than {MAX_RANK} dimensions")]
+    TooManyDimensions {
+        /// The element space.
+        kind: ElementKind,
+        /// The shape.
+        shape: Vec<usize>,
+    },
+    /// A shape with more than [`MAX_SPACE_BITS`] elements (or whose size overflows).
+    #[error("{kind} shape {shape:?} has more than {MAX_SPACE_BITS} elements")]
+    TooManyElements {
+        /// The element space.
+        kind: ElementKind,
+        /// The shape.
+        shape: Vec<usize>,
+    },
+    /// A layer kind without weights given a non-empty weight shape.
+    #[error("a {kind:?} layer has no weights, got weight shape {weight_shape:?}")]
+    UnexpectedWeights {
+        /// The layer kind.
+        kind: LayerKind,
+        /// The weight shape given.
+        weight_shape: Vec<usize>,
+    },
+    /// A convolution whose group count does not divide its channel counts.
+    #[error("groups {groups} must divide c_in {c_in} and c_out {c_out}")]
+    Groups {
+        /// The group count.
+        groups: usize,
+        /// Input channels.
+        c_in: usize,
+        /// Output channels.
+        c_out: usize,
+    },
+}
+
+/// What is wrong with a path space (the payload of [`AlgebraError::InvalidPathSpace`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum PathSpaceIssue {
+    /// More than [`MAX_LAYERS`] layers.
+    #[error("{layers} layers, at most {MAX_LAYERS} are supported")]
+    TooManyLayers {
+        /// The layer count given.
+        layers: usize,
+    },
+    /// Two layers with the same name.
+    #[error("layer name `{name}` is used twice")]
+    DuplicateName {
+        /// The name (data, not a message).
+        name: String,
+    },
 }
 
 /// `Result` with [`AlgebraError`] as the default error type.

@@ -74,7 +74,9 @@ mod space;
 pub mod strategies;
 
 pub use elements::{DenseOnes, ElementSet, Iter, Representation, SMALL_SPACE_BITS};
-pub use error::{AlgebraError, Result, SparseDefect};
+pub use error::{
+    AlgebraError, LayerSpaceIssue, PathSpaceIssue, Result, SpaceDifference, SparseDefect,
+};
 pub use format::PathSetReader;
 pub use kind::{ElementKind, Fingerprint, LayerKind, LayerSelection};
 pub use metrics::Overlap;

@@ -8,7 +8,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{AlgebraError, Result};
+use crate::error::{AlgebraError, LayerSpaceIssue, PathSpaceIssue, Result, SpaceDifference};
 use crate::kind::{ElementKind, Fingerprint, LayerKind, LayerSelection};
 
 /// Largest size of one element space, in bits (2⁴⁰ ≈ 1.1·10¹², i.e. 128 GiB of bitset).
@@ -78,14 +78,15 @@ impl From<LayerSpace> for LayerSpaceRepr {
 }
 
 fn shape_size(name: &str, kind: ElementKind, shape: &[usize]) -> Result<usize> {
-    let invalid = |reason: String| AlgebraError::InvalidLayerSpace {
+    let invalid = |reason: LayerSpaceIssue| AlgebraError::InvalidLayerSpace {
         name: name.to_owned(),
         reason,
     };
     if shape.len() > MAX_RANK {
-        return Err(invalid(format!(
-            "{kind} shape {shape:?} has more than {MAX_RANK} dimensions"
-        )));
+        return Err(invalid(LayerSpaceIssue::TooManyDimensions {
+            kind,
+            shape: shape.to_vec(),
+        }));
     }
     if shape.is_empty() {
         return Ok(0);
@@ -95,9 +96,10 @@ fn shape_size(name: &str, kind: ElementKind, shape: &[usize]) -> Result<usize> {
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
         .filter(|&n| n <= MAX_SPACE_BITS)
         .ok_or_else(|| {
-            invalid(format!(
-                "{kind} shape {shape:?} has more than {MAX_SPACE_BITS} elements"
-            ))
+            invalid(LayerSpaceIssue::TooManyElements {
+                kind,
+                shape: shape.to_vec(),
+            })
         })
 }
 
@@ -118,7 +120,7 @@ impl LayerSpace {
         if name.len() > MAX_NAME_LEN {
             return Err(AlgebraError::InvalidLayerSpace {
                 name: name.chars().take(40).collect(),
-                reason: format!("name is longer than {MAX_NAME_LEN} bytes"),
+                reason: LayerSpaceIssue::NameTooLong { len: name.len() },
             });
         }
         let shapes = [neuron_shape, synapse_shape, weight_shape];
@@ -129,10 +131,10 @@ impl LayerSpace {
         if !kind.is_weighted() && sizes[ElementKind::Weight.index()] != 0 {
             return Err(AlgebraError::InvalidLayerSpace {
                 name,
-                reason: format!(
-                    "a {kind:?} layer has no weights, got weight shape {:?}",
-                    shapes[2]
-                ),
+                reason: LayerSpaceIssue::UnexpectedWeights {
+                    kind,
+                    weight_shape: shapes[2].clone(),
+                },
             });
         }
         Ok(LayerSpace {
@@ -181,7 +183,11 @@ impl LayerSpace {
         if groups == 0 || !c_in.is_multiple_of(groups) || !c_out.is_multiple_of(groups) {
             return Err(AlgebraError::InvalidLayerSpace {
                 name,
-                reason: format!("groups {groups} must divide c_in {c_in} and c_out {c_out}"),
+                reason: LayerSpaceIssue::Groups {
+                    groups,
+                    c_in,
+                    c_out,
+                },
             });
         }
         let [kh, kw] = kernel;
@@ -334,17 +340,18 @@ impl PathSpace {
     pub fn new(fingerprint: impl Into<Fingerprint>, layers: Vec<LayerSpace>) -> Result<Self> {
         if layers.len() > MAX_LAYERS {
             return Err(AlgebraError::InvalidPathSpace {
-                reason: format!(
-                    "{} layers, at most {MAX_LAYERS} are supported",
-                    layers.len()
-                ),
+                reason: PathSpaceIssue::TooManyLayers {
+                    layers: layers.len(),
+                },
             });
         }
         let mut names: Vec<&str> = layers.iter().map(|l| l.name()).collect();
         names.sort_unstable();
         if let Some(w) = names.windows(2).find(|w| w[0] == w[1]) {
             return Err(AlgebraError::InvalidPathSpace {
-                reason: format!("layer name `{}` is used twice", w[0]),
+                reason: PathSpaceIssue::DuplicateName {
+                    name: w[0].to_owned(),
+                },
             });
         }
         Ok(PathSpace {
@@ -406,21 +413,24 @@ impl PathSpace {
     /// [`AlgebraError::SpaceMismatch`] naming the first difference.
     pub fn check_same(&self, other: &PathSpace) -> Result<()> {
         let detail = if self.fingerprint != other.fingerprint {
-            "the network fingerprints differ".to_owned()
+            SpaceDifference::Fingerprint
         } else if self.layers.len() != other.layers.len() {
-            format!(
-                "{} layers vs {} layers",
-                self.layers.len(),
-                other.layers.len()
-            )
-        } else if let Some((i, (a, b))) = self
+            SpaceDifference::LayerCount {
+                left: self.layers.len(),
+                right: other.layers.len(),
+            }
+        } else if let Some((index, (a, b))) = self
             .layers
             .iter()
             .zip(&other.layers)
             .enumerate()
             .find(|(_, (a, b))| a != b)
         {
-            format!("layer {i} differs: {a:?} vs {b:?}")
+            SpaceDifference::Layer {
+                index,
+                left: Box::new(a.clone()),
+                right: Box::new(b.clone()),
+            }
         } else {
             return Ok(());
         };

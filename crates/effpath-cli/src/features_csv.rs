@@ -6,7 +6,7 @@ use std::path::Path;
 
 use anyhow::{Context, Result, bail};
 use effpath::ndarray::Array2;
-use effpath::{FeatureOptions, FeatureRow};
+use effpath::{FeatureOptions, FeatureRow, Fingerprint};
 use serde::{Deserialize, Serialize};
 
 use crate::output;
@@ -16,8 +16,8 @@ const TAG: &str = "# effpath-features ";
 /// What a feature table was computed with.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FeatureMeta {
-    /// Fingerprint (hex) of the model.
-    pub model_fingerprint: String,
+    /// Fingerprint of the model (in the JSON: 64 hex digits).
+    pub model_fingerprint: Fingerprint,
     /// Feature options (θ, partial extraction, last layers, element kind).
     pub features: FeatureOptions,
     /// Feature names.

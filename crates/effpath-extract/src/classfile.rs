@@ -270,7 +270,7 @@ impl ClassPaths {
     ///     .collect::<Vec<usize>>();
     /// let cp = ClassPaths::profile(&net, &x, &pred, &ProfileOptions::default(), |_, _| {})?;
     /// let bytes = cp.to_bytes();
-    /// let fp = net.fingerprint().0.into();
+    /// let fp = net.fingerprint();
     /// assert_eq!(ClassPaths::from_bytes(&bytes, Some(fp))?, cp);
     /// assert!(ClassPaths::from_bytes(&bytes, Some([0; 32].into())).is_err());
     /// assert!(ClassPaths::from_bytes(&bytes[..40], None).is_err());
@@ -301,7 +301,7 @@ impl ClassPaths {
     ///     .map(|r| effpath_ir::argmax(r.iter().copied()))
     ///     .collect::<Vec<usize>>();
     /// let cp = ClassPaths::profile(&net, &x, &pred, &ProfileOptions::default(), |_, _| {})?;
-    /// let fp = Some(net.fingerprint().0.into());
+    /// let fp = Some(net.fingerprint());
     /// let one = ClassPaths::read_class_from(Cursor::new(cp.to_bytes()), pred[0] as u32, fp)?;
     /// assert_eq!(one.as_ref(), cp.path_set().get(pred[0] as u32));
     /// # Ok::<(), effpath_extract::ExtractError>(())
@@ -372,7 +372,7 @@ impl ClassPaths {
     /// # Ok::<(), effpath_extract::ExtractError>(())
     /// ```
     pub fn load_for(path: impl AsRef<Path>, net: &Network) -> Result<ClassPaths> {
-        ClassPaths::load(path, Some(net.fingerprint().0.into()))
+        ClassPaths::load(path, Some(net.fingerprint()))
     }
 }
 
@@ -470,7 +470,7 @@ mod tests {
         let path =
             std::env::temp_dir().join(format!("effpath-classfile-{}.bin", std::process::id()));
         cp.save(&path).unwrap();
-        let fp = Fingerprint(net.fingerprint().0);
+        let fp = net.fingerprint();
         let loaded = ClassPaths::load(&path, Some(fp));
         std::fs::remove_file(&path).unwrap();
         assert_eq!(loaded.unwrap(), cp);

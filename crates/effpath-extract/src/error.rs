@@ -1,8 +1,11 @@
 //! The one error type of `effpath-extract`.
 
+use std::path::{Path, PathBuf};
+
 use thiserror::Error;
 
 use crate::extractor::ExtractOptions;
+use crate::resume::CheckpointManifest;
 
 /// Everything that can go wrong while extracting or aggregating paths.
 #[derive(Debug, Error)]
@@ -120,6 +123,54 @@ pub enum ExtractError {
         /// What is wrong.
         what: String,
     },
+    /// A profile checkpoint manifest that cannot be read as JSON (or written).
+    #[error("{} is not a profile checkpoint manifest ({source}); delete its directory to start over", path.display())]
+    CheckpointManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// The JSON error.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// A manifest of some other format in a checkpoint directory.
+    #[error("{} is not a profile checkpoint manifest (format {found:?}); delete its directory to start over", path.display())]
+    CheckpointFormat {
+        /// The manifest file.
+        path: PathBuf,
+        /// Its `format` field.
+        found: String,
+    },
+    /// A checkpoint manifest of another version, e.g. version 1, which stored the options as
+    /// `Debug` strings: the run cannot be resumed and must be started over.
+    #[error(
+        "{} is a version {found} profile checkpoint; this build resumes only version {supported}: delete its directory to start over",
+        path.display()
+    )]
+    CheckpointVersion {
+        /// The manifest file.
+        path: PathBuf,
+        /// Version found.
+        found: u32,
+        /// The version this build resumes.
+        supported: u32,
+    },
+    /// The checkpoint directory belongs to another profiling run (another model, data, range
+    /// or options): it is left alone.
+    #[error("{}", checkpoint_mismatch(dir, found, expected))]
+    CheckpointMismatch {
+        /// The checkpoint directory.
+        dir: PathBuf,
+        /// The manifest found there.
+        found: Box<CheckpointManifest>,
+        /// The manifest of this run.
+        expected: Box<CheckpointManifest>,
+    },
+    /// A checkpoint directory that is neither empty nor holds a manifest.
+    #[error("checkpoint directory {} is not empty and has no {}: not a profile checkpoint", dir.display(), crate::resume::CHECKPOINT_MANIFEST)]
+    CheckpointNotEmpty {
+        /// The directory.
+        dir: PathBuf,
+    },
     /// Reading or writing a file failed.
     #[error(transparent)]
     Data(#[from] effpath_data::DataError),
@@ -173,6 +224,24 @@ impl std::fmt::Display for Mismatch {
             Mismatch::Classes { ours, theirs } => write!(f, "{ours} classes vs {theirs} classes"),
         }
     }
+}
+
+/// The message of [`ExtractError::CheckpointMismatch`]: the first field that differs.
+fn checkpoint_mismatch(
+    dir: &Path,
+    found: &CheckpointManifest,
+    expected: &CheckpointManifest,
+) -> String {
+    let what = match found.difference(expected) {
+        Some((field, theirs, mine)) => format!("{field}: {theirs} there, {mine} now"),
+        // Unequal manifests differ in some field; kept total all the same.
+        None => "a different manifest".to_owned(),
+    };
+    format!(
+        "{} holds the checkpoint of another profiling run ({what}); delete it to start over, \
+         or use another checkpoint directory",
+        dir.display()
+    )
 }
 
 /// Result alias of this crate.

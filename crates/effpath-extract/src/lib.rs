@@ -21,7 +21,9 @@
 //!
 //! Modules: `select` (the θ selection primitive), `rules` (per-op backward rules), `space`
 //! ([`NetworkSpace`]: which nodes are traced layers), `extractor` ([`Extractor`], options,
-//! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]: streaming), `classfile`
+//! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]:
+//! streaming), `resume` ([`ResumableProfiler`]: chunked profiling of a `u8` data set with
+//! checkpoints that an interrupted run resumes from), `classfile`
 //! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `checksum` ([`fnv1a`],
 //! its header checksum), `error`.
 
@@ -32,6 +34,7 @@ mod extractor;
 mod features;
 mod kernels;
 mod profile;
+mod resume;
 mod rules;
 mod select;
 mod space;
@@ -43,5 +46,9 @@ pub use error::{ExtractError, Mismatch, Result};
 pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
 pub use features::{EmptyLayer, FeatureOptions, FeatureRow, PathFeatures};
 pub use profile::{ACTIVATION_BUDGET, ClassPaths, ProfileOptions, Profiler};
+pub use resume::{
+    CHECKPOINT_FORMAT, CHECKPOINT_MANIFEST, CHECKPOINT_VERSION, Checkpoint, CheckpointManifest,
+    ChunkRejection, ManifestField, ProfileEvent, ProfileRun, ResumableProfiler,
+};
 pub use select::ThresholdBase;
 pub use space::NetworkSpace;

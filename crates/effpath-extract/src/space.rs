@@ -85,7 +85,7 @@ impl NetworkSpace {
                 layers.push(l);
             }
         }
-        let space = Arc::new(PathSpace::new(net.fingerprint().0, layers)?);
+        let space = Arc::new(PathSpace::new(net.fingerprint(), layers)?);
         Ok(NetworkSpace {
             space,
             layer_of_node,

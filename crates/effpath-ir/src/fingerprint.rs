@@ -5,24 +5,10 @@ use sha2::{Digest, Sha256};
 use crate::graph::Network;
 use crate::op::{Op, Window2d};
 
-/// SHA-256 of a canonical encoding of a network's input shape, wiring, op parameters and
-/// weights (little-endian `f32` bits). Node and tensor names are not included, so a network
-/// exported to ONNX and re-imported keeps its fingerprint; any changed weight changes it.
-///
-/// ```
-/// let a = effpath_ir::zoo::lenet5(1);
-/// assert_eq!(a.fingerprint(), effpath_ir::zoo::lenet5(1).fingerprint());
-/// assert_ne!(a.fingerprint(), effpath_ir::zoo::lenet5(2).fingerprint());
-/// assert_eq!(a.fingerprint().to_string().len(), 64);
-/// ```
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Fingerprint(pub [u8; 32]);
-
-impl std::fmt::Display for Fingerprint {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        self.0.iter().try_for_each(|b| write!(f, "{b:02x}"))
-    }
-}
+/// The network fingerprint: one type, defined in `effpath-algebra` (which tags every path
+/// space with it and knows nothing about networks) and computed here by
+/// [`Network::fingerprint`]. Displayed and serialised as 64 lowercase hex digits.
+pub use effpath_algebra::Fingerprint;
 
 struct Enc(Sha256);
 
@@ -59,7 +45,19 @@ impl Enc {
 }
 
 impl Network {
-    /// The network's content fingerprint (see [`Fingerprint`]).
+    /// The network's content fingerprint: SHA-256 of a canonical encoding of its input
+    /// shape, wiring, op parameters and weights (little-endian `f32` bits). Node and tensor
+    /// names are not included, so a network exported to ONNX and re-imported keeps its
+    /// fingerprint; any changed weight changes it.
+    ///
+    /// ```
+    /// let a = effpath_ir::zoo::lenet5(1);
+    /// assert_eq!(a.fingerprint(), effpath_ir::zoo::lenet5(1).fingerprint());
+    /// assert_ne!(a.fingerprint(), effpath_ir::zoo::lenet5(2).fingerprint());
+    /// assert_eq!(a.fingerprint().to_string().len(), 64);
+    /// // The same type as the fingerprint of a path space.
+    /// let _: effpath_algebra::Fingerprint = a.fingerprint();
+    /// ```
     pub fn fingerprint(&self) -> Fingerprint {
         let mut e = Enc(Sha256::new());
         e.0.update(b"effpath-network-v1");

@@ -46,6 +46,40 @@ impl Window2d {
         (start.max(0) as usize)..(end.clamp(0, len as isize) as usize)
     }
 
+    /// The input index along `axis` read at kernel offset `k` by the window of output position
+    /// `o` (`o·stride + k − pad_begin`), `None` when it falls in the padding of an input of
+    /// extent `len`.
+    pub(crate) fn input_index(&self, axis: usize, o: usize, k: usize, len: usize) -> Option<usize> {
+        let i = (o * self.stride[axis] + k) as isize - self.pads_begin[axis] as isize;
+        (0..len as isize).contains(&i).then_some(i as usize)
+    }
+
+    /// The output positions `lo..hi` (of `out` along `axis`) whose windows read kernel offset
+    /// `k` inside an input of extent `len` (see [`Window2d::input_index`]); `lo ≤ hi ≤ out`,
+    /// empty when none does. The one clipping rule of im2col and its adjoint col2im.
+    pub(crate) fn output_span(
+        &self,
+        axis: usize,
+        k: usize,
+        len: usize,
+        out: usize,
+    ) -> std::ops::Range<usize> {
+        let stride = self.stride[axis];
+        let off = k as isize - self.pads_begin[axis] as isize;
+        let lo = if off >= 0 {
+            0
+        } else {
+            (-off as usize).div_ceil(stride).min(out)
+        };
+        let last = len as isize - 1 - off;
+        let hi = if last < 0 {
+            lo
+        } else {
+            out.min(last as usize / stride + 1).max(lo)
+        };
+        lo..hi
+    }
+
     /// Kernel offset along `axis` of input index `i` inside the window of output position `o`
     /// (the true offset, padding included).
     pub fn kernel_offset(&self, axis: usize, o: usize, i: usize) -> usize {

@@ -29,8 +29,8 @@ impl<'g> GuardEnsemble<'g> {
             .find(|g| g.path_features().network().fingerprint() != fp)
         {
             return Err(Error::GuardModel {
-                detector: other.path_features().network().fingerprint().to_string(),
-                model: fp.to_string(),
+                detector: other.path_features().network().fingerprint(),
+                model: fp,
             });
         }
         Ok(GuardEnsemble { members })
@@ -115,7 +115,7 @@ mod tests {
         let y: Vec<bool> = (0..normal.nrows()).map(|i| i % 2 == 0).collect();
         let model = DetectorModel::fit(&DetectorKind::Linear.config(0), &normal, &y).unwrap();
         let file = DetectorFile::new(
-            net.fingerprint().to_string(),
+            net.fingerprint(),
             fopts,
             f.names(),
             model,

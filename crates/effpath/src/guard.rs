@@ -8,7 +8,7 @@ use effpath_extract::{ClassPaths, FeatureOptions, FeatureRow, PathFeatures};
 use ndarray::{Array2, ArrayD};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Network, Result};
+use crate::{Error, Fingerprint, Network, Result};
 
 /// The `format` of every detector file.
 pub(crate) const FORMAT: &str = "effpath-guard";
@@ -23,8 +23,8 @@ pub struct DetectorFile {
     pub format: String,
     /// File format version.
     pub version: u32,
-    /// Fingerprint (hex) of the network the features come from.
-    pub model_fingerprint: String,
+    /// Fingerprint of the network the features come from (in the JSON: 64 hex digits).
+    pub model_fingerprint: Fingerprint,
     /// How features are computed.
     pub features: FeatureOptions,
     /// Feature names, e.g. `rank1/conv1`.
@@ -36,12 +36,12 @@ pub struct DetectorFile {
 }
 
 impl DetectorFile {
-    /// Wraps a trained detector for the model with fingerprint `model_fingerprint` (hex, as
-    /// `Network::fingerprint().to_string()`). The threshold is chosen on the training rows so that at most
+    /// Wraps a trained detector for the model with fingerprint `model_fingerprint`
+    /// ([`Network::fingerprint`]). The threshold is chosen on the training rows so that at most
     /// `fpr` of the normal rows score at or above it (e.g. 0.05), by
     /// [`effpath_detect::threshold_at_fpr`].
     pub fn new(
-        model_fingerprint: String,
+        model_fingerprint: Fingerprint,
         features: FeatureOptions,
         feature_names: Vec<String>,
         detector: DetectorModel,
@@ -142,7 +142,7 @@ impl<'a> Guard<'a> {
     /// Checks that the detector file was made for `net` and its feature layout, and prepares
     /// feature extraction against `class_paths`.
     pub fn new(net: &'a Network, class_paths: &'a ClassPaths, file: DetectorFile) -> Result<Self> {
-        let fp = net.fingerprint().to_string();
+        let fp = net.fingerprint();
         if file.model_fingerprint != fp {
             return Err(Error::GuardModel {
                 detector: file.model_fingerprint,

@@ -189,10 +189,10 @@ pub enum Error {
     /// A detector trained for another network.
     #[error("guard: the detector was trained for model {detector} but this model is {model}")]
     GuardModel {
-        /// Fingerprint (hex) recorded in the detector file.
-        detector: String,
-        /// Fingerprint (hex) of the network given.
-        model: String,
+        /// Fingerprint recorded in the detector file.
+        detector: Fingerprint,
+        /// Fingerprint of the network given.
+        model: Fingerprint,
     },
     /// A detector trained on other features than the class paths give.
     #[error("guard: the detector expects features {expected:?} but these class paths give {got:?}")]

@@ -531,7 +531,7 @@ mod seeds {
                     .slice_axis(effpath::ndarray::Axis(0), (0..8).into())
                     .to_owned();
                 let file = effpath::guard::DetectorFile::new(
-                    "00".repeat(32),
+                    effpath::Fingerprint([0; 32]),
                     effpath::FeatureOptions::default(),
                     names,
                     model,

@@ -24,7 +24,7 @@ fn detector_file(kind: DetectorKind) -> serde_json::Value {
     let (x, y) = training();
     let model = DetectorModel::fit(&kind.config(1), &x, &y).unwrap();
     let file = DetectorFile::new(
-        "00".repeat(32),
+        effpath::Fingerprint([0; 32]),
         FeatureOptions::default(),
         (0..4).map(|i| format!("f{i}")).collect(),
         model,
@@ -78,7 +78,7 @@ fn a_detector_file_without_rows_round_trips() {
     let (x, y) = training();
     let model = DetectorModel::fit(&DetectorKind::Linear.config(1), &x, &y).unwrap();
     let file = DetectorFile::new(
-        "ab".repeat(32),
+        effpath::Fingerprint([0xab; 32]),
         FeatureOptions::default(),
         (0..4).map(|i| format!("f{i}")).collect(),
         model,

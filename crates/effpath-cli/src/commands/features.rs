@@ -87,7 +87,7 @@ pub fn run(args: &FeaturesArgs, out: &mut impl Write) -> Result<()> {
     bar.finish_and_clear();
     let table = FeatureTable {
         meta: FeatureMeta {
-            model_fingerprint: net.fingerprint().to_string(),
+            model_fingerprint: net.fingerprint(),
             features: options,
             names: features.names(),
         },

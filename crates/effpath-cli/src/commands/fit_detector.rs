@@ -74,7 +74,7 @@ pub fn run(args: &FitDetectorArgs, out: &mut impl Write) -> Result<()> {
     let model = DetectorModel::fit(&args.model.config(args.seed), &x, &y)?;
     let train_auc = roc_auc(&model.score(&x)?, &y)?;
     let file = DetectorFile::new(
-        normal.meta.model_fingerprint.clone(),
+        normal.meta.model_fingerprint,
         normal.meta.features,
         normal.meta.names.clone(),
         model,

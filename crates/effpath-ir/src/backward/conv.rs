@@ -63,8 +63,7 @@ fn col2im(
     let [h, w] = hw;
     let [oh, ow] = out;
     let [kh, kw] = win.kernel;
-    let [sh, sw] = win.stride;
-    let [pt, pl] = win.pads_begin;
+    let sw = win.stride[1];
     let mut row = 0;
     for c in c0..c0 + cin {
         let plane = &mut dx[c * h * w..(c + 1) * h * w];
@@ -72,35 +71,22 @@ fn col2im(
             for kj in 0..kw {
                 let src = &dcols[row * oh * ow..(row + 1) * oh * ow];
                 row += 1;
-                // Output columns `lo..hi` land inside the input: ix = ox·sw + kj − pl.
-                let off = kj as isize - pl as isize;
-                let lo = if off >= 0 {
-                    0
-                } else {
-                    (-off as usize).div_ceil(sw)
-                };
-                let last = w as isize - 1 - off;
-                let hi = if last < 0 {
-                    0
-                } else {
-                    ow.min(last as usize / sw + 1)
-                };
-                if lo >= hi {
+                // Output columns `lo..hi` land inside the input (the same clipping as im2col).
+                let std::ops::Range { start: lo, end: hi } = win.output_span(1, kj, w, ow);
+                let Some(first) = win.input_index(1, lo, kj, w).filter(|_| lo < hi) else {
                     continue;
-                }
-                let first = (lo * sw) as isize + off;
+                };
                 for oy in 0..oh {
-                    let iy = (oy * sh + ki) as isize - pt as isize;
-                    if iy < 0 || iy >= h as isize {
+                    let Some(iy) = win.input_index(0, oy, ki, h) else {
                         continue;
-                    }
-                    let line = &mut plane[iy as usize * w..(iy as usize + 1) * w];
+                    };
+                    let line = &mut plane[iy * w..(iy + 1) * w];
                     let vals = &src[oy * ow + lo..oy * ow + hi];
                     if sw == 1 {
-                        let dst = &mut line[first as usize..first as usize + vals.len()];
+                        let dst = &mut line[first..first + vals.len()];
                         dst.iter_mut().zip(vals).for_each(|(d, &v)| *d += v);
                     } else {
-                        for (d, &v) in line[first as usize..].iter_mut().step_by(sw).zip(vals) {
+                        for (d, &v) in line[first..].iter_mut().step_by(sw).zip(vals) {
                             *d += v;
                         }
                     }

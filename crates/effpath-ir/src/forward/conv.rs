@@ -109,8 +109,7 @@ pub(crate) fn im2col(
     let [h, w] = hw;
     let [oh, ow] = out;
     let [kh, kw] = win.kernel;
-    let [sh, sw] = win.stride;
-    let [pt, pl] = win.pads_begin;
+    let sw = win.stride[1];
     let mut row = 0;
     for c in c0..c0 + cin {
         let plane = &x[c * h * w..(c + 1) * h * w];
@@ -118,40 +117,24 @@ pub(crate) fn im2col(
             for kj in 0..kw {
                 let dst = &mut cols[row * oh * ow..(row + 1) * oh * ow];
                 row += 1;
-                // Output columns `lo..hi` read inside the input: ix = ox·sw + kj − pl.
-                let off = kj as isize - pl as isize;
-                let lo = if off >= 0 {
-                    0
-                } else {
-                    (-off as usize).div_ceil(sw).min(ow)
-                };
-                let last = w as isize - 1 - off;
-                let hi = if last < 0 {
-                    lo
-                } else {
-                    ow.min(last as usize / sw + 1).max(lo)
-                };
+                // Output columns `lo..hi` read inside the input.
+                let std::ops::Range { start: lo, end: hi } = win.output_span(1, kj, w, ow);
                 for oy in 0..oh {
                     let line = &mut dst[oy * ow..(oy + 1) * ow];
-                    let iy = (oy * sh + ki) as isize - pt as isize;
-                    if iy < 0 || iy >= h as isize {
+                    let Some(iy) = win.input_index(0, oy, ki, h) else {
                         line.fill(0.0);
                         continue;
-                    }
-                    let src = &plane[iy as usize * w..(iy as usize + 1) * w];
+                    };
+                    let src = &plane[iy * w..(iy + 1) * w];
                     line[..lo].fill(0.0);
                     line[hi..].fill(0.0);
-                    if lo == hi {
+                    let Some(first) = win.input_index(1, lo, kj, w).filter(|_| lo < hi) else {
                         continue;
-                    }
-                    let first = (lo * sw) as isize + off;
+                    };
                     if sw == 1 {
-                        line[lo..hi]
-                            .copy_from_slice(&src[first as usize..first as usize + (hi - lo)]);
+                        line[lo..hi].copy_from_slice(&src[first..first + (hi - lo)]);
                     } else {
-                        for (v, &s) in line[lo..hi]
-                            .iter_mut()
-                            .zip(src[first as usize..].iter().step_by(sw))
+                        for (v, &s) in line[lo..hi].iter_mut().zip(src[first..].iter().step_by(sw))
                         {
                             *v = s;
                         }

@@ -667,7 +667,7 @@ fn fit_detector_file(
     let train = data.training_set(&options, &split)?;
     let model = DetectorModel::fit(&kind.config(split.seed), &train.x, &train.labels)?;
     let file = DetectorFile::new(
-        net.fingerprint().to_string(),
+        net.fingerprint(),
         features,
         names.to_vec(),
         model,

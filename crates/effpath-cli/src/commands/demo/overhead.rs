@@ -50,7 +50,7 @@ pub fn measure(
             &train.labels,
         )?;
         let file = DetectorFile::new(
-            net.fingerprint().to_string(),
+            net.fingerprint(),
             features,
             names,
             model,
