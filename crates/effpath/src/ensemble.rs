@@ -114,15 +114,8 @@ mod tests {
         let (normal, _) = FeatureRow::complete_matrix(&f.compute_batch(&x).unwrap(), f.len());
         let y: Vec<bool> = (0..normal.nrows()).map(|i| i % 2 == 0).collect();
         let model = DetectorModel::fit(&DetectorKind::Linear.config(0), &normal, &y).unwrap();
-        let file = DetectorFile::new(
-            net.fingerprint(),
-            fopts,
-            f.names(),
-            model,
-            &normal,
-            0.25,
-        )
-        .unwrap();
+        let file =
+            DetectorFile::new(net.fingerprint(), fopts, f.names(), model, &normal, 0.25).unwrap();
         let strict = DetectorFile {
             threshold: file.threshold - 0.05,
             ..file.clone()
