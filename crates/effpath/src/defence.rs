@@ -11,6 +11,8 @@
 //! central differences, so every detector kind can be attacked; the chain
 //! `Σ_k ∂score/∂f_k · ∂f̃_k/∂y` is the seed on each layer's output.
 
+use std::borrow::Cow;
+
 use effpath_algebra::{ElementKind, Path};
 use effpath_attack::{Assessment, Defence, DefenceError, Forward};
 use effpath_detect::Detector;
@@ -119,12 +121,13 @@ impl<'g> Member<'g> {
                 continue;
             };
             let image_path: &Path = [&e1.path, &e2.path][rank];
-            let y: Vec<f32> = acts
-                .get(self.outputs[li])
-                .index_axis(Axis(0), n)
-                .iter()
-                .copied()
-                .collect();
+            // The sample's slice of the layer output, without a copy when it is contiguous
+            // (it is, for the forward pass's batch-first tensors).
+            let row = acts.get(self.outputs[li]).index_axis(Axis(0), n);
+            let y: Cow<[f32]> = match row.as_slice() {
+                Some(y) => Cow::Borrowed(y),
+                None => Cow::Owned(row.iter().copied().collect()),
+            };
             let g = grads[li].get_or_insert_with(|| vec![0.0; y.len()]);
             stand_in_gradient(
                 image_path.set(l, ElementKind::Neuron)?,
