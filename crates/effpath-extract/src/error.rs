@@ -19,6 +19,20 @@ pub enum ExtractError {
         /// The policies' names.
         known: Vec<&'static str>,
     },
+    /// A shard index that is not below the shard count (`--shard I/N` needs `0 ≤ I < N`).
+    #[error("shard {index}/{count} does not exist: the index must be below the count (0 ≤ I < N)")]
+    Shard {
+        /// The index given.
+        index: usize,
+        /// The count given.
+        count: usize,
+    },
+    /// A shard written other than as `I/N`.
+    #[error("`{text}` is not a shard I/N with 0 ≤ I < N (e.g. 0/4)")]
+    ShardSyntax {
+        /// The text given.
+        text: String,
+    },
     /// θ must lie in (0, 1].
     #[error("theta must be in (0, 1], got {0}")]
     Theta(f64),

@@ -23,7 +23,8 @@
 //! ([`NetworkSpace`]: which nodes are traced layers), `extractor` ([`Extractor`], options,
 //! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]:
 //! streaming), `resume` ([`ResumableProfiler`]: chunked profiling of a `u8` data set with
-//! checkpoints that an interrupted run resumes from), `classfile`
+//! checkpoints that an interrupted run resumes from), `shard` ([`Shard`]: one of N parts of
+//! a data set, for distributed profiling), `classfile`
 //! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `checksum` ([`fnv1a`],
 //! its header checksum), `error`.
 
@@ -37,6 +38,7 @@ mod profile;
 mod resume;
 mod rules;
 mod select;
+mod shard;
 mod space;
 mod state;
 
@@ -51,4 +53,5 @@ pub use resume::{
     ChunkRejection, ManifestField, ProfileEvent, ProfileRun, ResumableProfiler,
 };
 pub use select::ThresholdBase;
+pub use shard::Shard;
 pub use space::NetworkSpace;

@@ -9,14 +9,12 @@
 
 use std::io::Write;
 use std::num::NonZeroUsize;
-use std::ops::Range;
 use std::path::PathBuf;
-use std::str::FromStr;
 use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use effpath::extract::{ProfileEvent, ResumableProfiler};
+use effpath::extract::{ProfileEvent, ResumableProfiler, Shard};
 use effpath::{ExtractOptions, ProfileOptions};
 
 use crate::classpaths::{describe_options, write_summary};
@@ -83,39 +81,6 @@ pub struct ProfileArgs {
     quiet: bool,
 }
 
-/// Part `index` of `count` (`--shard I/N`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shard {
-    /// Which part, `0 ≤ index < count`.
-    pub index: usize,
-    /// Number of parts, at least 1.
-    pub count: usize,
-}
-
-impl FromStr for Shard {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Shard, String> {
-        let bad = || format!("`{s}` is not I/N with 0 ≤ I < N (e.g. 0/4)");
-        let (i, n) = s.split_once('/').ok_or_else(bad)?;
-        let index: usize = i.trim().parse().map_err(|_| bad())?;
-        let count: usize = n.trim().parse().map_err(|_| bad())?;
-        if index >= count {
-            return Err(bad());
-        }
-        Ok(Shard { index, count })
-    }
-}
-
-impl Shard {
-    /// The images of this part of `0..n`: parts are contiguous and their sizes differ by at
-    /// most one.
-    pub fn range(self, n: usize) -> Range<usize> {
-        let at = |i: usize| (i as u128 * n as u128 / self.count as u128) as usize;
-        at(self.index)..at(self.index + 1)
-    }
-}
-
 /// Runs `effpath profile`.
 pub fn run(args: &ProfileArgs, out: &mut impl Write) -> Result<()> {
     let start = Instant::now();
@@ -131,8 +96,8 @@ pub fn run(args: &ProfileArgs, out: &mut impl Write) -> Result<()> {
         match args.shard {
             Some(s) => bail!(
                 "no images to profile: shard {}/{} of {n} images is empty",
-                s.index,
-                s.count
+                s.index(),
+                s.count()
             ),
             None => bail!("no images to profile: {source} holds none"),
         }
@@ -182,9 +147,9 @@ pub fn run(args: &ProfileArgs, out: &mut impl Write) -> Result<()> {
         }
     }
     writeln!(out, "model: {} ({})", model.name, net.fingerprint())?;
-    let shard = args
-        .shard
-        .map_or_else(String::new, |s| format!(", shard {}/{}", s.index, s.count));
+    let shard = args.shard.map_or_else(String::new, |s| {
+        format!(", shard {}/{}", s.index(), s.count())
+    });
     writeln!(
         out,
         "data: {source}, images {}..{} of {}{shard}",
@@ -201,32 +166,4 @@ pub fn run(args: &ProfileArgs, out: &mut impl Write) -> Result<()> {
         start.elapsed().as_secs_f64()
     )?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shards_parse_and_cover_contiguously() {
-        assert_eq!("1/3".parse(), Ok(Shard { index: 1, count: 3 }));
-        for bad in ["3/3", "0/0", "1", "a/2", "-1/2", "1/2/3"] {
-            assert!(bad.parse::<Shard>().is_err(), "{bad}");
-        }
-        for n in [0, 1, 7, 200, 7996] {
-            for count in 1..6 {
-                let parts: Vec<_> = (0..count)
-                    .map(|index| Shard { index, count }.range(n))
-                    .collect();
-                assert_eq!(parts[0].start, 0);
-                assert_eq!(parts[count - 1].end, n);
-                for w in parts.windows(2) {
-                    assert_eq!(w[0].end, w[1].start);
-                }
-                let sizes: Vec<usize> = parts.iter().map(|r| r.len()).collect();
-                let (lo, hi) = (sizes.iter().min(), sizes.iter().max());
-                assert!(hi.zip(lo).is_some_and(|(h, l)| h - l <= 1), "{sizes:?}");
-            }
-        }
-    }
 }
