@@ -109,6 +109,35 @@ fn extract_writes_per_layer_json_equal_to_the_library() {
 }
 
 #[test]
+fn extract_out_writes_the_path_file_of_the_library() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let file = dir.path().join("path.bin");
+    ok(&[
+        "extract",
+        "lenet5",
+        "--dataset",
+        "mnist-test",
+        "--index",
+        "3",
+        "--normalize",
+        "mnist",
+        "--theta",
+        "0.3",
+        "--out",
+        s(&file),
+    ]);
+    let x = Mnist::embedded_test()
+        .and_then(|m| m.to_tensor(3..4, Normalization::MNIST))
+        .expect("embedded MNIST")
+        .into_dyn();
+    let want = extract_path(&zoo::lenet5(0), &x, 0.3).expect("in-process extraction");
+    let bytes = std::fs::read(&file).expect("the path file exists");
+    assert_eq!(bytes, want.to_bytes());
+    let got = effpath::algebra::Path::from_bytes(&bytes).expect("the path file reads back");
+    assert_eq!(got, want);
+}
+
+#[test]
 fn profile_then_similarity_and_density_write_their_files() {
     let dir = tempfile::tempdir().expect("a temporary directory");
     let p = |name: &str| dir.path().join(name);

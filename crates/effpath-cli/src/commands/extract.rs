@@ -39,6 +39,11 @@ pub struct ExtractArgs {
     /// Write the per-layer counts and spaces as JSON to this file
     #[arg(long, value_name = "OUT.json")]
     json: Option<PathBuf>,
+
+    /// Write the path itself to this file (effpath's binary path format, as `Path::save`
+    /// and Python's `effpath.Path.load` read it)
+    #[arg(long, value_name = "PATH.bin")]
+    out: Option<PathBuf>,
 }
 
 /// Seconds spent in each phase.
@@ -126,6 +131,9 @@ pub fn run(args: &ExtractArgs, out: &mut impl Write) -> Result<()> {
     };
     if let Some(path) = &args.json {
         output::write_json_file(path, &report)?;
+    }
+    if let Some(file) = &args.out {
+        output::write_file(file, &extraction.path.to_bytes())?;
     }
     writeln!(out, "model: {} ({})", model.name, report.model_fingerprint)?;
     writeln!(out, "input: {}", sample.description)?;
