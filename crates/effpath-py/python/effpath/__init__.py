@@ -26,6 +26,7 @@ message; arrays of the wrong dtype raise ``TypeError``.
 
 from __future__ import annotations
 
+import importlib
 import os
 import tempfile
 from typing import Any
@@ -88,13 +89,13 @@ def from_torch(module: Any, example: Any, *, dynamo: bool | None = None, opset_v
     exported graph uses an op effpath does not support (the message names the node).
     """
     try:
-        import torch  # noqa: F401  (imported for its exporter)
+        torch = importlib.import_module("torch")
+        importlib.import_module("torch.onnx")
     except ImportError as error:  # pragma: no cover - depends on the environment
         raise ImportError(
             "effpath.from_torch needs PyTorch (pip install torch); without it, export the "
             "model with torch.onnx.export and read the file with effpath.load"
         ) from error
-    import torch.onnx
 
     was_training = bool(getattr(module, "training", False))
     module.eval()

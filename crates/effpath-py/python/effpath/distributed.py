@@ -269,7 +269,7 @@ def profile(
     n = len(dataset)
     if n == 0:
         raise ValueError("the data set holds no images")
-    options = {
+    options: dict[str, Any] = {
         "theta": theta,
         "last_layers": last_layers,
         "per_class": per_class,
