@@ -7,10 +7,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args, ValueEnum};
+use effpath::Network;
+use effpath::data::{
+    Embedded, IdxOptions, LabeledImages, Normalization, Split, read_images, read_npy,
+};
 use effpath::ir::FitIssue;
 use effpath::ndarray::{ArrayD, Axis};
-use effpath::{Embedded, IdxOptions, LabeledImages, Network, Normalization, Split};
-use effpath::{read_images, read_npy};
 
 use crate::output;
 

@@ -6,9 +6,9 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args};
-use effpath::data::read_adversarial_npz;
+use effpath::Network;
+use effpath::data::{IdxOptions, LabeledImages, Normalization, read_adversarial_npz, read_npy};
 use effpath::ndarray::{ArrayD, Axis};
-use effpath::{IdxOptions, LabeledImages, Network, Normalization, read_npy};
 
 use crate::data::{Dataset, InputScaleArgs, check_image_shape, check_input_values};
 use crate::output;
@@ -138,7 +138,7 @@ impl PixelArgs {
                     LabeledImages::from_idx_files(path, labels, &IdxOptions::default())?
                 }
                 None => {
-                    let images = effpath::read_images(path, &IdxOptions::default())?;
+                    let images = effpath::data::read_images(path, &IdxOptions::default())?;
                     let n = images.dim().0;
                     LabeledImages::new(images, vec![0; n])?
                 }

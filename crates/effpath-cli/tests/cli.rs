@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use effpath::data::{Mnist, Normalization, write_npy};
+use effpath::ir::zoo;
 use effpath::ndarray::{Array3, Array4, ArrayD, Axis, IxDyn};
-use effpath::{Mnist, Normalization, onnx, write_npy, zoo};
+use effpath::onnx;
 use proptest::prelude::*;
 use serde_json::Value;
 

@@ -16,7 +16,7 @@ fn noise(path: &Path, n: usize, seed: u64) {
             .wrapping_add(1442695040888963407);
         (s >> 40) as f32 / (1u64 << 24) as f32
     });
-    effpath::write_npy(path, &x).unwrap();
+    effpath::data::write_npy(path, &x).unwrap();
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn detector_pipeline_flags_noise_and_passes_digits() {
     );
     // Pixel values outside [0, 1] are refused.
     let bad = effpath::ndarray::Array4::<f32>::from_elem((1, 1, 28, 28), 3.0);
-    effpath::write_npy(p("bad.npy"), &bad).unwrap();
+    effpath::data::write_npy(p("bad.npy"), &bad).unwrap();
     let out = effpath(&[
         "features",
         "lenet5-mnist",
@@ -196,11 +196,15 @@ fn detector_pipeline_flags_noise_and_passes_digits() {
 
     // --input is pixels normalised by the model's normalisation; --normalized takes model
     // inputs as given: the same digits both ways give the same feature rows.
-    let test = effpath::Mnist::embedded_test().unwrap();
-    let pixels = test.to_tensor(0..8, effpath::Normalization::None).unwrap();
-    let normalized = test.to_tensor(0..8, effpath::Normalization::MNIST).unwrap();
-    effpath::write_npy(p("pixels.npy"), &pixels).unwrap();
-    effpath::write_npy(p("normalized.npy"), &normalized).unwrap();
+    let test = effpath::data::Mnist::embedded_test().unwrap();
+    let pixels = test
+        .to_tensor(0..8, effpath::data::Normalization::None)
+        .unwrap();
+    let normalized = test
+        .to_tensor(0..8, effpath::data::Normalization::MNIST)
+        .unwrap();
+    effpath::data::write_npy(p("pixels.npy"), &pixels).unwrap();
+    effpath::data::write_npy(p("normalized.npy"), &normalized).unwrap();
     let rows = |name: &str, input: &[&str]| {
         let mut args = vec![
             "features",
