@@ -16,17 +16,18 @@
 use std::sync::Arc;
 
 use effpath::algebra::{ElementKind, LayerKind, Path, PathSet, PathSetReader};
+use effpath::data::{IdxOptions, LabeledImages, Normalization};
 use effpath::extract::{
     ClassPaths, ExtractError, ExtractOptions, Extraction, Extractor, NetworkSpace, Seed,
     ThresholdBase, fnv1a,
 };
-use effpath::ir::onnx::{self, ImportLimits};
 use effpath::ir::{
     Activation, BatchNorm, Binary, Conv2d, Network, NetworkBuilder, Op, Pad, Slice, ValueId,
     Window2d,
+    onnx::{self, ImportLimits},
 };
 use effpath::ndarray::{Array1, Array2, Array4, ArrayD, Axis, IxDyn};
-use effpath::{Detector, DetectorModel, IdxOptions, LabeledImages, Normalization};
+use effpath::{Detector, DetectorModel};
 
 /// A fuzz target: a name (its `fuzz/corpus/<name>/` folder) and its body.
 pub type Target = (&'static str, fn(&[u8]));
@@ -183,9 +184,9 @@ pub fn idx(data: &[u8]) {
 
 /// `.npy` decoding as `f32`, `i64` and `u8`; what decodes re-encodes to an equal array.
 pub fn npy(data: &[u8]) {
-    if let Ok(a) = effpath::decode_npy::<f32>(data, "fuzz") {
-        let back = effpath::decode_npy::<f32>(
-            &effpath::encode_npy(&a).expect("encode to memory"),
+    if let Ok(a) = effpath::data::decode_npy::<f32>(data, "fuzz") {
+        let back = effpath::data::decode_npy::<f32>(
+            &effpath::data::encode_npy(&a).expect("encode to memory"),
             "again",
         )
         .unwrap_or_else(|e| panic!("re-decoding an encoded f32 array: {e}"));
@@ -196,18 +197,18 @@ pub fn npy(data: &[u8]) {
                 .all(|(x, y)| x.to_bits() == y.to_bits())
         );
     }
-    if let Ok(a) = effpath::decode_npy::<i64>(data, "fuzz") {
-        let back = effpath::decode_npy::<i64>(
-            &effpath::encode_npy(&a).expect("encode to memory"),
+    if let Ok(a) = effpath::data::decode_npy::<i64>(data, "fuzz") {
+        let back = effpath::data::decode_npy::<i64>(
+            &effpath::data::encode_npy(&a).expect("encode to memory"),
             "again",
         )
         .unwrap_or_else(|e| panic!("re-decoding an encoded i64 array: {e}"));
         assert_eq!(a, back);
     }
-    match effpath::decode_npy::<u8>(data, "fuzz") {
+    match effpath::data::decode_npy::<u8>(data, "fuzz") {
         Ok(a) => {
-            let back = effpath::decode_npy::<u8>(
-                &effpath::encode_npy(&a).expect("encode to memory"),
+            let back = effpath::data::decode_npy::<u8>(
+                &effpath::data::encode_npy(&a).expect("encode to memory"),
                 "again",
             )
             .unwrap_or_else(|e| panic!("re-decoding an encoded u8 array: {e}"));
@@ -862,7 +863,7 @@ pub fn extract(data: &[u8]) {
 }
 
 /// The invariants of one extracted path (see [`extract`]).
-fn check_extraction(net: &Network, space: &Arc<effpath::PathSpace>, e: &Extraction) {
+fn check_extraction(net: &Network, space: &Arc<effpath::algebra::PathSpace>, e: &Extraction) {
     let ns = NetworkSpace::new(net).expect("the network's space");
     assert_eq!(ns.space().as_ref(), space.as_ref());
     let classes = net.num_classes();

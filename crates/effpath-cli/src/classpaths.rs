@@ -7,8 +7,8 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use clap::ValueEnum;
-use effpath::algebra::LayerKind;
-use effpath::{ClassPaths, ElementKind, LayerSelection};
+use effpath::ClassPaths;
+use effpath::algebra::{ElementKind, LayerKind, LayerSelection};
 
 use crate::output::{self, Align, Table};
 

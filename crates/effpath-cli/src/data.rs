@@ -1,15 +1,18 @@
 //! Shared image-input logic: the embedded datasets, IDX files, `.npy` inputs, the check that
-//! images fit the model's input, and the argument groups that select one sample or a
+//! images fit the model's input, the one `--input` convention ([`InputScaleArgs`]: `[0, 1]`
+//! pixels unless `--normalized`), and the argument groups that select one sample or a
 //! labelled set.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args, ValueEnum};
+use effpath::Network;
+use effpath::data::{
+    Embedded, IdxOptions, LabeledImages, Normalization, Split, read_images, read_npy,
+};
 use effpath::ir::FitIssue;
 use effpath::ndarray::{ArrayD, Axis};
-use effpath::{Embedded, IdxOptions, LabeledImages, Network, Normalization, Split};
-use effpath::{read_images, read_npy};
 
 use crate::output;
 
@@ -89,13 +92,77 @@ fn fit_error(issue: FitIssue) -> anyhow::Error {
     issue.into()
 }
 
+/// How `--input` values and images are brought to the model's input scale, shared by every
+/// command with `--input` (`predict`, `extract`, `features`, `detect`).
+///
+/// `--input` holds `[0, 1]` pixels, like IDX images and the embedded datasets: they are
+/// normalised by `--normalize` or else by the model's recorded normalisation. `--normalized`
+/// says the values of `--input` are already normalised for the model and are used as given.
+#[derive(Debug, Args)]
+pub struct InputScaleArgs {
+    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: the model's]
+    ///
+    /// Pixels (IDX and embedded images divided by 255, and the [0, 1] values of --input) are
+    /// mapped to (x - MEAN) / STD. Without this option, the normalisation recorded in the
+    /// model (ONNX metadata `effpath.input_normalization`, as the shipped models have) is
+    /// used, or none.
+    #[arg(long, value_name = "SPEC")]
+    normalize: Option<Normalization>,
+
+    /// The values of --input are already normalised for the model; used as given
+    ///
+    /// Without it, --input holds pixels in [0, 1] and is normalised like images are.
+    // Every struct that flattens this one has `input`, `images` and `dataset`, one of them
+    // required: conflicting with the other two is needing `--input`.
+    #[arg(long, conflicts_with_all = ["normalize", "images", "dataset"])]
+    normalized: bool,
+}
+
+impl InputScaleArgs {
+    /// The normalisation of pixels: `--normalize` if given, else the model's recorded one.
+    pub fn pixels(&self, net: &Network) -> Normalization {
+        self.normalize.unwrap_or_else(|| model_normalization(net))
+    }
+
+    /// How the values of `--input` are read: `None` for model inputs used as given
+    /// (`--normalized`), else the normalisation of their `[0, 1]` pixels.
+    pub fn input(&self, net: &Network) -> Option<Normalization> {
+        (!self.normalized).then(|| self.pixels(net))
+    }
+}
+
+/// Checks the values read from `path` for `--input`: `[0, 1]` pixels when they are to be
+/// normalised (`pixels`), else finite model inputs.
+pub fn check_input_values<'a>(
+    path: &Path,
+    values: impl IntoIterator<Item = &'a f32>,
+    pixels: bool,
+) -> Result<()> {
+    let mut values = values.into_iter();
+    if pixels {
+        if let Some(bad) = values.position(|v| !(0.0..=1.0).contains(v)) {
+            bail!(
+                "{}: value at flat index {bad} is outside [0, 1] (pixels expected; pass \
+                 --normalized for values already normalised for the model)",
+                path.display()
+            );
+        }
+    } else if let Some(bad) = values.position(|v| !v.is_finite()) {
+        bail!(
+            "{}: value at flat index {bad} is not finite",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
 /// One input, chosen by `--input`, `--images --index` or `--dataset --index` (shared by
 /// `predict` and `extract`).
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("source").required(true).args(["input", "images", "dataset"])))]
 pub struct SampleArgs {
-    /// A float32 .npy of shape (C,H,W) or (1,C,H,W) equal to the model input, already
-    /// normalised as the model expects
+    /// A float32 .npy of shape (C,H,W) or (1,C,H,W) equal to the model input, pixels in
+    /// [0, 1] (normalised as images are), or model inputs with --normalized
     #[arg(long, value_name = "X.npy")]
     input: Option<PathBuf>,
 
@@ -111,14 +178,8 @@ pub struct SampleArgs {
     #[arg(long, value_name = "N", conflicts_with = "input")]
     index: Option<usize>,
 
-    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: the model's]
-    ///
-    /// Image pixels are divided by 255, then mapped to (x - MEAN) / STD. Without this
-    /// option, images use the normalisation recorded in the model (ONNX metadata
-    /// `effpath.input_normalization`, as the shipped models have) or none, and --input values
-    /// are taken as already normalised; given, it also applies to the values of --input.
-    #[arg(long, value_name = "SPEC")]
-    normalize: Option<Normalization>,
+    #[command(flatten)]
+    scale: InputScaleArgs,
 }
 
 /// One input ready for the network, and how to describe it.
@@ -134,9 +195,9 @@ impl SampleArgs {
     /// Loads and normalises the chosen input, checked against the model's input shape.
     pub fn load(&self, net: &Network) -> Result<Sample> {
         if let Some(path) = &self.input {
-            return load_npy(path, net, self.normalize.unwrap_or(Normalization::None));
+            return load_npy(path, net, self.scale.input(net));
         }
-        let norm = self.normalize.unwrap_or_else(|| model_normalization(net));
+        let norm = self.scale.pixels(net);
         let Some(index) = self.index else {
             bail!("--index is required with --images and --dataset");
         };
@@ -177,7 +238,8 @@ impl SampleArgs {
     }
 }
 
-fn load_npy(path: &Path, net: &Network, norm: Normalization) -> Result<Sample> {
+/// Reads one `--input`: `[0, 1]` pixels normalised by `norm`, or (`None`) model inputs.
+fn load_npy(path: &Path, net: &Network, norm: Option<Normalization>) -> Result<Sample> {
     let mut x = read_npy::<f32>(path)?;
     let expected = net.input_shape();
     let got = x.shape().to_vec();
@@ -200,7 +262,10 @@ fn load_npy(path: &Path, net: &Network, norm: Normalization) -> Result<Sample> {
             output::shape(expected)
         );
     }
-    norm.apply(&mut x);
+    check_input_values(path, x.iter(), norm.is_some())?;
+    if let Some(norm) = norm {
+        norm.apply(&mut x);
+    }
     let description = path.display().to_string();
     Ok(Sample { x, description })
 }

@@ -5,8 +5,9 @@
 use std::path::Path;
 
 use anyhow::{Context, Result, bail};
+use effpath::extract::{FeatureOptions, FeatureRow};
+use effpath::ir::Fingerprint;
 use effpath::ndarray::Array2;
-use effpath::{FeatureOptions, FeatureRow, Fingerprint};
 use serde::{Deserialize, Serialize};
 
 use crate::output;

@@ -4,8 +4,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
+use effpath::ir::zoo;
 use effpath::models::Shipped;
-use effpath::{Network, onnx, zoo};
+use effpath::{Network, onnx};
 
 /// The special MODEL value naming the built-in (untrained) LeNet-5.
 pub const BUILTIN_LENET5: &str = "lenet5";

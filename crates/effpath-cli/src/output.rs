@@ -128,7 +128,7 @@ pub fn progress_bar(len: u64, quiet: bool) -> ProgressBar {
 
 /// Writes `bytes` to `path` atomically (temporary file + rename).
 pub fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
-    effpath::write_atomic(path, |w| w.write_all(bytes))
+    effpath::data::write_atomic(path, |w| w.write_all(bytes))
         .with_context(|| format!("cannot write {}", path.display()))
 }
 

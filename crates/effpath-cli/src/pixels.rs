@@ -1,25 +1,26 @@
-//! Image batches in `[0, 1]` pixel space (the convention of attacks and detection): `.npy`
-//! arrays `(N, C, H, W)`, IDX files, or an embedded dataset; normalised for the model by
-//! effpath.
+//! Image batches in `[0, 1]` pixel space (the convention of every `--input`): `.npy` arrays
+//! `(N, C, H, W)`, attack archives, IDX files, or an embedded dataset; normalised for the
+//! model by effpath (or, with `--normalized`, `.npy` model inputs used as given).
 
 use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::{ArgGroup, Args};
-use effpath::data::read_adversarial_npz;
+use effpath::Network;
+use effpath::data::{IdxOptions, LabeledImages, Normalization, read_adversarial_npz, read_npy};
 use effpath::ndarray::{ArrayD, Axis};
-use effpath::{IdxOptions, LabeledImages, Network, Normalization, read_npy};
 
-use crate::data::{Dataset, check_image_shape, model_normalization};
+use crate::data::{Dataset, InputScaleArgs, check_image_shape, check_input_values};
 use crate::output;
 
 /// A batch of images in `[0, 1]`, chosen by `--input`, `--images` or `--dataset`.
 #[derive(Debug, Args)]
 #[command(group(ArgGroup::new("pixels").required(true).args(["input", "images", "dataset"])))]
 pub struct PixelArgs {
-    /// A float32 .npy of shape (N,C,H,W) with values in [0, 1], or an .npz archive written
-    /// by `effpath attack` (its successful adversarial examples are used, rows keep their
-    /// original dataset index and label)
+    /// A float32 .npy of shape (N,C,H,W), pixels in [0, 1] (normalised as images are) or
+    /// model inputs with --normalized, or an .npz archive written by `effpath attack` (its
+    /// successful adversarial examples, in [0, 1], are used; rows keep their original
+    /// dataset index and label)
     #[arg(long, value_name = "X.npy|adv.npz")]
     input: Option<PathBuf>,
 
@@ -39,9 +40,8 @@ pub struct PixelArgs {
     #[arg(long, value_name = "N")]
     limit: Option<usize>,
 
-    /// Input normalisation: none, mnist, fashion-mnist or MEAN,STD [default: the model's]
-    #[arg(long, value_name = "SPEC")]
-    normalize: Option<Normalization>,
+    #[command(flatten)]
+    scale: InputScaleArgs,
 }
 
 /// A normalised batch ready for the network, with labels when known.
@@ -81,13 +81,21 @@ impl Pixels {
 impl PixelArgs {
     /// Loads, checks against the model input and normalises the batch.
     pub fn load(&self, net: &Network) -> Result<Pixels> {
-        let norm = self.normalize.unwrap_or_else(|| model_normalization(net));
+        let norm = self.scale.pixels(net);
         let limit = self.limit.unwrap_or(usize::MAX);
         if let Some(path) = &self.input {
             let is_npz = path
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("npz"));
+            let input_norm = self.scale.input(net);
             let (x, labels, indices) = if is_npz {
+                if input_norm.is_none() {
+                    bail!(
+                        "--normalized does not apply to {}: an attack archive holds [0, 1] \
+                         pixels",
+                        path.display()
+                    );
+                }
                 let archive = read_adversarial_npz(path)?;
                 if archive.indices.is_empty() {
                     bail!(
@@ -110,15 +118,12 @@ impl PixelArgs {
                     output::shape(expected)
                 );
             }
-            if let Some(bad) = x.iter().position(|v| !(0.0..=1.0).contains(v)) {
-                bail!(
-                    "{}: value at flat index {bad} is outside [0, 1] (pixel space expected)",
-                    path.display()
-                );
-            }
+            check_input_values(path, x.iter(), input_norm.is_some())?;
             let n = x.shape()[0].min(limit);
             x = x.slice_axis(Axis(0), (0..n).into()).to_owned();
-            norm.apply(&mut x);
+            if let Some(norm) = input_norm {
+                norm.apply(&mut x);
+            }
             let truncate = |v: Vec<usize>| v.into_iter().take(n).collect::<Vec<_>>();
             return Ok(Pixels {
                 x,
@@ -133,7 +138,7 @@ impl PixelArgs {
                     LabeledImages::from_idx_files(path, labels, &IdxOptions::default())?
                 }
                 None => {
-                    let images = effpath::read_images(path, &IdxOptions::default())?;
+                    let images = effpath::data::read_images(path, &IdxOptions::default())?;
                     let n = images.dim().0;
                     LabeledImages::new(images, vec![0; n])?
                 }

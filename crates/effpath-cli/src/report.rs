@@ -7,10 +7,11 @@ use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use effpath::DetectorKind;
 use effpath::attack::{AttackKind, Summary};
 use effpath::baselines::BaselineKind;
+use effpath::data::Embedded;
 use effpath::detect::{AucResult, OperatingSummary};
-use effpath::{DetectorKind, Embedded};
 use serde_json::json;
 
 use crate::output;

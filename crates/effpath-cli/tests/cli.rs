@@ -3,8 +3,10 @@
 
 use std::path::{Path, PathBuf};
 
+use effpath::data::{Mnist, Normalization, write_npy};
+use effpath::ir::zoo;
 use effpath::ndarray::{Array3, Array4, ArrayD, Axis, IxDyn};
-use effpath::{Mnist, Normalization, onnx, write_npy, zoo};
+use effpath::onnx;
 use proptest::prelude::*;
 use serde_json::Value;
 
@@ -184,6 +186,7 @@ fn inspect_real_alexnet_onnx() {
 fn predict_npy_matches_in_process() {
     let dir = tempfile::tempdir().expect("tempdir");
     let net = zoo::lenet5(0);
+    // Model inputs outside [0, 1]: read as given with --normalized.
     let x = ArrayD::from_shape_fn(IxDyn(&[1, 28, 28]), |d| {
         ((d[1] * 28 + d[2]) % 17) as f32 / 8.0
     });
@@ -196,11 +199,107 @@ fn predict_npy_matches_in_process() {
     ] {
         let path = dir.path().join(name);
         write_npy(&path, &array).expect("write npy");
-        let args = ["predict", "lenet5", "--input", s(&path)];
+        let args = ["predict", "lenet5", "--input", s(&path), "--normalized"];
         check_prediction(&json(&[&args[..], &["--json"]].concat()), &want);
         let text = ok(&args);
         assert!(text.contains("rank") && text.contains("logit"), "{text}");
         assert_eq!(text.lines().count(), 2 + 1 + 5, "{text}");
+        // Without --normalized, --input holds [0, 1] pixels: these values are refused.
+        let line = fails(&["predict", "lenet5", "--input", s(&path)]);
+        assert!(
+            line.contains("outside [0, 1]") && line.contains("--normalized"),
+            "{line}"
+        );
+    }
+}
+
+/// `--input` is [0, 1] pixels in every command, normalised by the model's recorded
+/// normalisation (or `--normalize`); `--normalized` takes model inputs as given. The same
+/// digit as pixels and as manually normalised values gives the same prediction and path;
+/// the same file read both ways does not.
+#[test]
+fn input_is_pixels_unless_normalized() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = |name: &str| dir.path().join(name);
+    let test = Mnist::embedded_test().expect("embedded MNIST");
+    let pixels = test.to_tensor(0..1, Normalization::None).expect("tensor");
+    let normalized = test.to_tensor(0..1, Normalization::MNIST).expect("tensor");
+    write_npy(&p("pixels.npy"), &pixels).expect("write");
+    write_npy(&p("normalized.npy"), &normalized).expect("write");
+    let model = "lenet5-mnist"; // records the MNIST normalisation
+    let predict = |extra: &[&str]| json(&[&["predict", model, "--json"][..], extra].concat());
+    let from_pixels = predict(&["--input", s(&p("pixels.npy"))]);
+    let from_normalized = predict(&["--input", s(&p("normalized.npy")), "--normalized"]);
+    let from_dataset = predict(&["--dataset", "mnist-test", "--index", "0"]);
+    let explicit = predict(&["--input", s(&p("pixels.npy")), "--normalize", "mnist"]);
+    for other in [&from_normalized, &from_dataset, &explicit] {
+        check_prediction(
+            other,
+            &logits_of(&from_pixels)
+                .iter()
+                .map(|&v| v as f32)
+                .collect::<Vec<_>>(),
+        );
+        assert_eq!(other["top5"], from_pixels["top5"]);
+    }
+    // The same pixels taken as model inputs are another input.
+    let as_given = predict(&["--input", s(&p("pixels.npy")), "--normalized"]);
+    let differ = logits_of(&as_given)
+        .iter()
+        .zip(logits_of(&from_pixels))
+        .any(|(a, b)| (a - b).abs() > 1e-3);
+    assert!(differ, "{as_given} vs {from_pixels}");
+
+    // extract: the same path JSON (timings aside) both ways.
+    let extract = |name: &str, extra: &[&str]| {
+        let out = p(name);
+        ok(&[&["extract", model, "--json", s(&out)][..], extra].concat());
+        let text = std::fs::read_to_string(&out).expect("the JSON file");
+        let mut v: Value = serde_json::from_str(&text).expect("JSON");
+        v.as_object_mut().expect("an object").remove("timing_s");
+        v
+    };
+    let a = extract("a.json", &["--input", s(&p("pixels.npy"))]);
+    let b = extract(
+        "b.json",
+        &["--input", s(&p("normalized.npy")), "--normalized"],
+    );
+    let c = extract("c.json", &["--dataset", "mnist-test", "--index", "0"]);
+    assert_eq!(a, b);
+    assert_eq!(a, c);
+    let d = extract("d.json", &["--input", s(&p("pixels.npy")), "--normalized"]);
+    assert_ne!(a["layers"], d["layers"]);
+
+    // The flag is the same in every command with --input, and means the same.
+    for cmd in ["predict", "extract", "features", "detect"] {
+        let help = ok(&[cmd, "--help"]);
+        assert!(
+            help.contains("--normalized") && help.contains("already normalised for the model"),
+            "{cmd}: {help}"
+        );
+    }
+    // --normalized needs --input and contradicts --normalize (usage errors).
+    for args in [
+        &[
+            "predict",
+            model,
+            "--dataset",
+            "mnist-test",
+            "--index",
+            "0",
+            "--normalized",
+        ][..],
+        &[
+            "predict",
+            model,
+            "--input",
+            s(&p("pixels.npy")),
+            "--normalized",
+            "--normalize",
+            "mnist",
+        ],
+    ] {
+        assert_eq!(effpath(args).status.code(), Some(2), "{args:?}");
     }
 }
 
@@ -363,6 +462,8 @@ fn bad_inputs_are_one_line_errors() {
     )
     .expect("write");
     fails(&["predict", "lenet5", "--input", s(&nan)]);
+    let line = fails(&["predict", "lenet5", "--input", s(&nan), "--normalized"]);
+    assert!(line.contains("not finite"), "{line}");
 
     let images = dir.path().join("images.idx");
     std::fs::write(&images, idx_images(2, 28, 28, |_, _| 9)).expect("write");

@@ -16,7 +16,7 @@ fn noise(path: &Path, n: usize, seed: u64) {
             .wrapping_add(1442695040888963407);
         (s >> 40) as f32 / (1u64 << 24) as f32
     });
-    effpath::write_npy(path, &x).unwrap();
+    effpath::data::write_npy(path, &x).unwrap();
 }
 
 #[test]
@@ -181,7 +181,7 @@ fn detector_pipeline_flags_noise_and_passes_digits() {
     );
     // Pixel values outside [0, 1] are refused.
     let bad = effpath::ndarray::Array4::<f32>::from_elem((1, 1, 28, 28), 3.0);
-    effpath::write_npy(p("bad.npy"), &bad).unwrap();
+    effpath::data::write_npy(p("bad.npy"), &bad).unwrap();
     let out = effpath(&[
         "features",
         "lenet5-mnist",
@@ -193,4 +193,53 @@ fn detector_pipeline_flags_noise_and_passes_digits() {
         &p("x.csv"),
     ]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("outside [0, 1]"));
+
+    // --input is pixels normalised by the model's normalisation; --normalized takes model
+    // inputs as given: the same digits both ways give the same feature rows.
+    let test = effpath::data::Mnist::embedded_test().unwrap();
+    let pixels = test
+        .to_tensor(0..8, effpath::data::Normalization::None)
+        .unwrap();
+    let normalized = test
+        .to_tensor(0..8, effpath::data::Normalization::MNIST)
+        .unwrap();
+    effpath::data::write_npy(p("pixels.npy"), &pixels).unwrap();
+    effpath::data::write_npy(p("normalized.npy"), &normalized).unwrap();
+    let rows = |name: &str, input: &[&str]| {
+        let mut args = vec![
+            "features",
+            "lenet5-mnist",
+            "--classpaths",
+            &cp,
+            "-q",
+            "--out",
+        ];
+        let out = p(name);
+        args.push(&out);
+        args.extend_from_slice(input);
+        ok(&args);
+        let csv = std::fs::read_to_string(&out).unwrap();
+        csv.lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let from_pixels = rows("fp.csv", &["--input", &p("pixels.npy")]);
+    let from_normalized = rows("fn.csv", &["--input", &p("normalized.npy"), "--normalized"]);
+    assert!(from_pixels.len() > 1, "{from_pixels:?}");
+    assert_eq!(from_pixels, from_normalized);
+    // An attack archive holds pixels: --normalized is refused for it.
+    let out = effpath(&[
+        "detect",
+        "lenet5-mnist",
+        "--classpaths",
+        &cp,
+        "--detector",
+        &det,
+        "--input",
+        &p("wb.npz"),
+        "--normalized",
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--normalized"));
 }

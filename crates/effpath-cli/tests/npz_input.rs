@@ -7,9 +7,8 @@
 use std::path::Path;
 use std::process::Output;
 
-use effpath::data::{NpzArray, archive, write_npz};
+use effpath::data::{Mnist, Normalization, NpzArray, archive, write_npz};
 use effpath::ndarray::{ArrayD, Axis, IxDyn};
-use effpath::{Mnist, Normalization};
 
 mod common;
 use common::{effpath, ok};

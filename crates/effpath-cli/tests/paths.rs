@@ -4,11 +4,11 @@
 
 use std::path::Path;
 
-use effpath::extract::CLASS_FILE_MAGIC;
-use effpath::{
-    AlgebraError, ClassPaths, ElementKind, ExtractError, ExtractOptions, Extractor, Mnist,
-    Normalization, Seed, extract_path, zoo,
-};
+use effpath::algebra::{AlgebraError, ElementKind};
+use effpath::data::{Mnist, Normalization};
+use effpath::extract::{CLASS_FILE_MAGIC, ExtractError, Seed};
+use effpath::ir::zoo;
+use effpath::{ClassPaths, ExtractOptions, Extractor, extract_path};
 use serde_json::Value;
 
 mod common;
@@ -209,7 +209,10 @@ fn profile_then_similarity_and_density_write_their_files() {
         "pools have no weights"
     );
     let overall = cp.overall();
-    let want = overall.density(ElementKind::Synapse, effpath::LayerSelection::Weighted);
+    let want = overall.density(
+        ElementKind::Synapse,
+        effpath::algebra::LayerSelection::Weighted,
+    );
     assert_eq!(v["overall"]["total_weighted"]["synapse"].as_f64(), want);
 }
 

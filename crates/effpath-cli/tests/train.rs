@@ -114,11 +114,11 @@ fn resnet_small_trains_from_the_cli() {
     let data = dir.path().join("mnist");
     std::fs::create_dir_all(&data).unwrap();
     // A 600-image IDX directory cut from the embedded MNIST keeps this test fast.
-    let train = effpath::Mnist::embedded_train()
+    let train = effpath::data::Mnist::embedded_train()
         .unwrap()
         .subset(&(0..600).collect::<Vec<_>>())
         .unwrap();
-    let test = effpath::Mnist::embedded_test()
+    let test = effpath::data::Mnist::embedded_test()
         .unwrap()
         .subset(&(0..200).collect::<Vec<_>>())
         .unwrap();
@@ -162,7 +162,11 @@ fn resnet_small_trains_from_the_cli() {
     assert!(
         net.nodes()
             .iter()
-            .any(|n| matches!(n.op, effpath::Op::BatchNorm(_)))
+            .any(|n| matches!(n.op, effpath::ir::Op::BatchNorm(_)))
     );
-    assert!(net.nodes().iter().any(|n| matches!(n.op, effpath::Op::Add)));
+    assert!(
+        net.nodes()
+            .iter()
+            .any(|n| matches!(n.op, effpath::ir::Op::Add))
+    );
 }

@@ -17,7 +17,10 @@ use effpath_ir::ValueId;
 use ndarray::{Array2, Array4, ArrayD, Axis, Ix2};
 use serde::{Deserialize, Serialize};
 
-use crate::{DetectError, Network, Normalization, Result};
+use effpath_data::Normalization;
+use effpath_detect::DetectError;
+
+use crate::{Network, Result};
 
 /// Images per forward pass when layer features are collected.
 const CHUNK: usize = 128;

@@ -8,7 +8,9 @@ use effpath_extract::{ClassPaths, FeatureOptions, FeatureRow, PathFeatures};
 use ndarray::{Array2, ArrayD};
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Fingerprint, Network, Result};
+use effpath_ir::Fingerprint;
+
+use crate::{Error, Network, Result};
 
 /// The `format` of every detector file.
 pub(crate) const FORMAT: &str = "effpath-guard";
@@ -72,14 +74,14 @@ impl DetectorFile {
     pub fn save(&self, path: impl AsRef<FsPath>) -> Result<()> {
         let json =
             serde_json::to_vec_pretty(self).map_err(|source| Error::GuardEncode { source })?;
-        crate::write_atomic(path, |w| w.write_all(&json))?;
+        effpath_data::write_atomic(path, |w| w.write_all(&json))?;
         Ok(())
     }
 
     /// Reads a file written by [`DetectorFile::save`], checking its format and version.
     pub fn load(path: impl AsRef<FsPath>) -> Result<Self> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| crate::DataError::io(path, e))?;
+        let bytes = std::fs::read(path).map_err(|e| effpath_data::DataError::io(path, e))?;
         Self::from_json(&bytes, &path.display().to_string())
     }
 
@@ -126,7 +128,7 @@ pub struct Verdict {
 /// let cp = effpath::ClassPaths::load_for("classpaths.bin", &net)?;
 /// let det = DetectorFile::load("detector.json")?;
 /// let guard = Guard::new(&net, &cp, det)?;
-/// let x = effpath::Mnist::embedded_test()?.to_tensor(0..8, effpath::Normalization::MNIST)?.into_dyn();
+/// let x = effpath::data::Mnist::embedded_test()?.to_tensor(0..8, effpath::data::Normalization::MNIST)?.into_dyn();
 /// for v in guard.check(&x)? {
 ///     println!("class {} score {:?} flagged {}", v.predicted, v.score, v.flagged);
 /// }

@@ -6,42 +6,44 @@
 //! detect adversarial inputs (Qiu et al., *Adversarial Defense Through Network Profiling
 //! Based Path Extraction*, CVPR 2019).
 //!
-//! This crate is the public face of the workspace. It re-exports:
+//! This crate is the public face of the workspace. At the top are the names an embedder
+//! needs to load a network, extract paths, profile classes and flag adversarial inputs:
 //!
-//! * from `effpath-ir` (also reachable as [`ir`]): the network IR — [`Network`] (a validated
-//!   DAG of [`Op`]s over NCHW `f32` tensors), [`NetworkBuilder`], [`ValueId`], [`Node`],
-//!   [`Activations`], [`Fingerprint`], [`IrError`], the model [`zoo`] and [`onnx`]
-//!   import/export;
-//! * from `effpath-data` (also reachable as [`data`]): [`Mnist`], [`LabeledImages`],
-//!   [`Normalization`], IDX readers, `.npy` read/write, [`write_atomic`] and [`DataError`];
-//! * from `effpath-algebra` (also [`algebra`]): [`Path`], [`PathSpace`], [`PathSet`],
-//!   [`ElementKind`], [`LayerSelection`] — bitset paths with union, density, Jaccard and
-//!   similarity, and their checked binary format;
-//! * from `effpath-extract` (also [`extract`]): [`extract_path`], [`Extractor`],
-//!   [`ExtractOptions`], [`Seed`], [`ClassPaths`], [`ProfileOptions`];
-//! * from `effpath-train` (also [`training`]): [`TrainConfig`], [`Schedule`] and
-//!   [`training::train`] — SGD training of the shipped models;
-//! * from `effpath-detect` (also [`detect`]): the [`Detector`] trait, [`DetectorKind`],
-//!   [`DetectorModel`] and [`roc_auc`];
-//! * from `effpath-attack` (also [`attack`]): FGSM, BIM, DeepFool, JSMA, C&W L2, random
-//!   noise and adversarial patch attacks in `[0, 1]` pixel space ([`Attack`], [`Classifier`],
-//!   [`AttackResult`], [`AttackError`]);
-//! * [`baselines`]: the standard detectors (Mahalanobis, LID, feature squeezing) as feature
-//!   rows beside the path features ([`baselines::BaselineKind`], [`baselines::BaselineSet`]);
-//! * [`guard`]: [`guard::Guard`] — a network, its class paths and a trained detector,
-//!   checked to belong together, flagging adversarial inputs at inference time;
-//! * [`ensemble`]: [`ensemble::GuardEnsemble`] — several guards of one network (e.g. at
-//!   several θ) flagging an image when any does, a hardening that does not retrain;
-//! * [`defence`]: [`defence::GuardDefence`] — a guard as the target of the white-box attack
-//!   ([`attack::WhiteBox`]): its real verdicts and a differentiable stand-in for its score;
-//! * [`models`]: trained networks shipped with effpath ([`models::Shipped`]: the LeNet-5 on
-//!   MNIST and a small ResNet on Fashion-MNIST);
-//! * [`ndarray`], so that tensors passed to a [`Network`] come from the same version;
-//! * [`Error`], one error type wrapping those of the crates.
+//! | name | what |
+//! |---|---|
+//! | [`Network`], [`onnx`] | the network IR (a validated DAG of ops over NCHW `f32` tensors) and ONNX import/export |
+//! | [`extract_path`], [`Extractor`], [`ExtractOptions`] | the effective path of an input |
+//! | [`Path`] | a bitset path with union, density, Jaccard and similarity |
+//! | [`ClassPaths`] | the per-class paths of a network (profiling) and their checked file |
+//! | [`PathFeatures`] | detection features of an image against the class paths |
+//! | [`Detector`], [`DetectorKind`], [`DetectorModel`] | the detectors trained on those features |
+//! | [`Guard`] | a network, its class paths and a trained detector, checked to belong together |
+//! | [`Error`], [`Result`] | one error type wrapping those of the crates |
+//!
+//! Everything else is under a module path:
+//!
+//! | module | what |
+//! |---|---|
+//! | [`ir`] (`effpath-ir`) | [`ir::NetworkBuilder`], [`ir::Op`], [`ir::ValueId`], [`ir::Activations`], [`ir::Fingerprint`], the model [`ir::zoo`], [`ir::IrError`] |
+//! | [`data`] (`effpath-data`) | [`data::Mnist`], [`data::LabeledImages`], [`data::Normalization`], the embedded datasets, IDX readers, `.npy`/`.npz` read/write, [`data::write_atomic`], [`data::DataError`] |
+//! | [`algebra`] (`effpath-algebra`) | [`algebra::PathSpace`], [`algebra::PathSet`], [`algebra::ElementKind`], [`algebra::LayerSelection`], the checked binary path format |
+//! | [`extract`] (`effpath-extract`) | [`extract::Seed`], [`extract::ProfileOptions`], [`extract::FeatureOptions`], resumable profiling, [`extract::ExtractError`] |
+//! | [`training`] (`effpath-train`) | [`training::TrainConfig`], [`training::Schedule`], [`training::train`]: SGD training of the shipped models |
+//! | [`detect`] (`effpath-detect`) | the detector implementations, [`detect::roc_auc`], operating points |
+//! | [`attack`] (`effpath-attack`) | FGSM, BIM, DeepFool, JSMA, C&W L2, random noise, adversarial patch and the white-box attack in `[0, 1]` pixel space ([`attack::Attack`], [`attack::Classifier`]) |
+//! | [`baselines`] | the standard detectors (Mahalanobis, LID, feature squeezing) as feature rows beside the path features |
+//! | [`guard`] | [`Guard`] and its detector file |
+//! | [`ensemble`] | [`ensemble::GuardEnsemble`]: several guards of one network flagging an image when any does |
+//! | [`defence`] | [`defence::GuardDefence`]: a guard as the target of the white-box attack |
+//! | [`models`] | trained networks shipped with effpath ([`models::Shipped`]) |
+//! | [`ndarray`] | the `ndarray` version tensors passed to a [`Network`] must come from |
 //!
 //! ```
+//! use effpath::algebra::{ElementKind, LayerSelection};
+//! use effpath::data::{Mnist, Normalization};
+//! use effpath::ir::zoo;
 //! use effpath::ndarray::{ArrayD, IxDyn};
-//! use effpath::{Mnist, Normalization, onnx, zoo};
+//! use effpath::onnx;
 //!
 //! // The built-in (untrained) LeNet-5, saved to ONNX bytes and read back.
 //! let net = onnx::from_bytes(&onnx::to_bytes(&zoo::lenet5(0)))?;
@@ -56,7 +58,7 @@
 //! // The effective path of the first digit, and its synapse density.
 //! let x0 = Mnist::embedded_test()?.to_tensor(0..1, Normalization::MNIST)?.into_dyn();
 //! let path = effpath::extract_path(&net, &x0, 0.5)?;
-//! let d = path.density(effpath::ElementKind::Synapse, effpath::LayerSelection::Weighted);
+//! let d = path.density(ElementKind::Synapse, LayerSelection::Weighted);
 //! assert!(d.is_some_and(|d| d > 0.0 && d < 1.0));
 //!
 //! // A single sample may omit the batch axis.
@@ -80,21 +82,19 @@ pub use effpath_ir as ir;
 pub use effpath_train as training;
 pub use ndarray;
 
-pub use effpath_algebra::{AlgebraError, ElementKind, LayerSelection, Path, PathSet, PathSpace};
-pub use effpath_attack::{Attack, AttackError, AttackResult, Classifier};
-pub use effpath_data::{
-    DataError, Embedded, IdxOptions, LabeledImages, Mnist, Normalization, NpyElement, Split,
-    decode_npy, encode_npy, read_images, read_labels, read_npy, write_atomic, write_npy,
-};
-pub use effpath_detect::{DetectError, Detector, DetectorKind, DetectorModel, roc_auc};
-pub use effpath_extract::{
-    ClassPaths, EmptyLayer, ExtractError, ExtractOptions, Extraction, Extractor, FeatureOptions,
-    FeatureRow, PathFeatures, ProfileOptions, Seed, extract_path,
-};
-pub use effpath_ir::{
-    Activations, Fingerprint, IrError, Network, NetworkBuilder, Node, Op, ValueId, onnx, zoo,
-};
-pub use effpath_train::{Schedule, TrainConfig, TrainError};
+pub use effpath_algebra::Path;
+pub use effpath_detect::{Detector, DetectorKind, DetectorModel};
+pub use effpath_extract::{ClassPaths, ExtractOptions, Extractor, PathFeatures, extract_path};
+pub use effpath_ir::{Network, onnx};
+pub use guard::Guard;
+
+use effpath_algebra::AlgebraError;
+use effpath_attack::AttackError;
+use effpath_data::DataError;
+use effpath_detect::DetectError;
+use effpath_extract::ExtractError;
+use effpath_ir::{Fingerprint, IrError};
+use effpath_train::TrainError;
 
 /// Any error of the effpath crates, for embedders that want a single error type.
 ///
@@ -217,10 +217,16 @@ pub enum Error {
 /// `Result` with [`Error`] as the default error type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The names most programs need: `use effpath::prelude::*;`.
+/// The library example of the workspace README, compiled and run as a doc test.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+pub struct ReadmeDoctests;
+
+/// The top-level names as one glob import: `use effpath::prelude::*;`.
 pub mod prelude {
+    #[doc(no_inline)]
     pub use crate::{
-        ClassPaths, ElementKind, Error, ExtractOptions, Extractor, LabeledImages, LayerSelection,
-        Mnist, Network, Normalization, Path, Result, ValueId, extract_path,
+        ClassPaths, Detector, DetectorKind, DetectorModel, Error, ExtractOptions, Extractor, Guard,
+        Network, Path, PathFeatures, Result, extract_path, onnx,
     };
 }

@@ -5,7 +5,9 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::{Embedded, Error, Network, Result, onnx};
+use effpath_data::Embedded;
+
+use crate::{Error, Network, Result, onnx};
 
 /// The ONNX bytes of [`lenet5_mnist`].
 pub const LENET5_MNIST_ONNX: &[u8] = include_bytes!("../models/lenet5-mnist.onnx");
@@ -18,7 +20,7 @@ pub const RESNET_SMALL_FASHION_ONNX: &[u8] = include_bytes!("../models/resnet-sm
 /// ```
 /// use effpath::models::Shipped;
 /// let m: Shipped = "resnet-small-fashion".parse()?;
-/// assert_eq!(m.dataset(), effpath::Embedded::FashionMnist);
+/// assert_eq!(m.dataset(), effpath::data::Embedded::FashionMnist);
 /// let net = m.load()?;
 /// assert_eq!(net.input_normalization(), Some([0.286, 0.353]));
 /// assert!(matches!("vgg".parse::<Shipped>(), Err(effpath::Error::UnknownModel { .. })));
@@ -105,8 +107,8 @@ impl FromStr for Shipped {
 /// ```
 /// let net = effpath::models::lenet5_mnist()?;
 /// assert_eq!(net.input_normalization(), Some([0.1307, 0.3081]));
-/// let test = effpath::Mnist::embedded_test()?;
-/// let x = test.to_tensor(0..100, effpath::Normalization::MNIST)?.into_dyn();
+/// let test = effpath::data::Mnist::embedded_test()?;
+/// let x = test.to_tensor(0..100, effpath::data::Normalization::MNIST)?.into_dyn();
 /// let logits = net.predict(&x)?;
 /// let correct = logits.rows().into_iter().zip(test.labels())
 ///     .filter(|(r, l)| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }) == **l as usize)
@@ -118,7 +120,7 @@ pub fn lenet5_mnist() -> Result<Network> {
     Shipped::Lenet5Mnist.load()
 }
 
-/// The small residual network of [`zoo::resnet_small`](crate::zoo::resnet_small) (77,754
+/// The small residual network of [`zoo::resnet_small`](crate::ir::zoo::resnet_small) (77,754
 /// parameters) trained on the full Fashion-MNIST training set (60,000 images). It expects
 /// Fashion-MNIST-normalised input, `(pixel/255 − 0.286) / 0.353`, recorded in the model.
 /// Accuracy and the `effpath train` command that reproduces it: `models/README.md`.

@@ -132,11 +132,12 @@ mod seeds {
     use std::sync::Arc;
 
     use effpath::algebra::{ElementKind, LayerSpace, PathSet, PathSpace};
-    use effpath::ir::{BatchNorm, Conv2d, Lrn, NetworkBuilder, Window2d};
+    use effpath::data::{Mnist, Normalization, encode_npy};
+    use effpath::extract::{ProfileOptions, Seed};
+    use effpath::ir::{BatchNorm, Conv2d, Lrn, NetworkBuilder, Window2d, zoo};
     use effpath::ndarray::{Array1, Array2, Array4, ArrayD, IxDyn};
     use effpath::{
-        ClassPaths, Detector, DetectorKind, DetectorModel, ExtractOptions, Extractor, Mnist,
-        Network, Normalization, ProfileOptions, Seed, encode_npy, onnx, zoo,
+        ClassPaths, Detector, DetectorKind, DetectorModel, ExtractOptions, Extractor, Network, onnx,
     };
 
     fn put(dir: &Path, name: &str, bytes: &[u8]) {
@@ -531,8 +532,8 @@ mod seeds {
                     .slice_axis(effpath::ndarray::Axis(0), (0..8).into())
                     .to_owned();
                 let file = effpath::guard::DetectorFile::new(
-                    effpath::Fingerprint([0; 32]),
-                    effpath::FeatureOptions::default(),
+                    effpath::ir::Fingerprint([0; 32]),
+                    effpath::extract::FeatureOptions::default(),
                     names,
                     model,
                     &normal,

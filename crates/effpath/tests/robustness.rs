@@ -6,12 +6,11 @@
 
 use std::time::{Duration, Instant};
 
+use effpath::extract::{ExtractError, FeatureOptions, ProfileOptions};
 use effpath::guard::DetectorFile;
+use effpath::ir::{IrError, zoo};
 use effpath::ndarray::{Array2, ArrayD, IxDyn};
-use effpath::{
-    ClassPaths, Detector, DetectorKind, DetectorModel, ExtractError, ExtractOptions, Extractor,
-    FeatureOptions, IrError, ProfileOptions, zoo,
-};
+use effpath::{ClassPaths, Detector, DetectorKind, DetectorModel, ExtractOptions, Extractor};
 
 fn training() -> (Array2<f64>, Vec<bool>) {
     let x = Array2::from_shape_fn((16, 4), |(i, j)| {
@@ -24,7 +23,7 @@ fn detector_file(kind: DetectorKind) -> serde_json::Value {
     let (x, y) = training();
     let model = DetectorModel::fit(&kind.config(1), &x, &y).unwrap();
     let file = DetectorFile::new(
-        effpath::Fingerprint([0; 32]),
+        effpath::ir::Fingerprint([0; 32]),
         FeatureOptions::default(),
         (0..4).map(|i| format!("f{i}")).collect(),
         model,
@@ -78,7 +77,7 @@ fn a_detector_file_without_rows_round_trips() {
     let (x, y) = training();
     let model = DetectorModel::fit(&DetectorKind::Linear.config(1), &x, &y).unwrap();
     let file = DetectorFile::new(
-        effpath::Fingerprint([0xab; 32]),
+        effpath::ir::Fingerprint([0xab; 32]),
         FeatureOptions::default(),
         (0..4).map(|i| format!("f{i}")).collect(),
         model,

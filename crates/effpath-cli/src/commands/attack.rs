@@ -10,15 +10,14 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 use clap::Args;
 use effpath::ClassPaths;
-use effpath::data::{NpzArray, archive, write_npz};
-use effpath::defence::GuardDefence;
-use effpath::guard::{DetectorFile, Guard};
-use effpath::ndarray::{Array1, Array4, Axis};
-use effpath::{LabeledImages, Normalization};
-use effpath_attack::{
+use effpath::attack::{
     Attack, AttackConfig, AttackKind, AttackResult, AttackRun, Classifier, Defence, Summary,
     random_targets,
 };
+use effpath::data::{LabeledImages, Normalization, NpzArray, archive, write_npz};
+use effpath::defence::GuardDefence;
+use effpath::guard::{DetectorFile, Guard};
+use effpath::ndarray::{Array1, Array4, Axis};
 
 use crate::data::{Dataset, LabeledArgs, check_fit, check_image_shape};
 use crate::model::ModelArgs;

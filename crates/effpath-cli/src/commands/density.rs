@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use effpath::{ClassPaths, ElementKind, LayerSelection, Path};
+use effpath::algebra::{ElementKind, LayerSelection};
+use effpath::{ClassPaths, Path};
 use serde::Serialize;
 
 use crate::classpaths::{self, op_name};

@@ -4,7 +4,8 @@ use std::io::Write;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use effpath::{LabeledImages, Network};
+use effpath::Network;
+use effpath::data::LabeledImages;
 use serde::Serialize;
 
 use crate::data::{LabeledArgs, check_fit, check_image_shape};

@@ -6,7 +6,9 @@ use std::time::Instant;
 
 use anyhow::Result;
 use clap::Args;
-use effpath::{ElementKind, ExtractOptions, Extractor, LayerSelection, Path, Seed};
+use effpath::algebra::{ElementKind, LayerSelection};
+use effpath::extract::Seed;
+use effpath::{ExtractOptions, Extractor, Path};
 use serde::Serialize;
 
 use crate::classpaths::op_name;

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::Args;
-use effpath::{ClassPaths, EmptyLayer, FeatureOptions, PathFeatures};
+use effpath::extract::{EmptyLayer, FeatureOptions};
+use effpath::{ClassPaths, PathFeatures};
 
 use crate::features_csv::{FeatureMeta, FeatureTable, Row};
 use crate::model::ModelArgs;

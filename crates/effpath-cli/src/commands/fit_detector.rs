@@ -6,10 +6,10 @@ use std::path::PathBuf;
 
 use anyhow::{Result, bail};
 use clap::Args;
-use effpath::detect::{Detector, DetectorModel};
+use effpath::DetectorKind;
+use effpath::detect::{Detector, DetectorModel, roc_auc};
 use effpath::guard::DetectorFile;
 use effpath::ndarray::{Axis, concatenate};
-use effpath::{DetectorKind, roc_auc};
 
 use crate::features_csv::FeatureTable;
 

@@ -14,8 +14,8 @@ use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 use clap::Args;
-use effpath::extract::{ProfileEvent, ResumableProfiler, Shard};
-use effpath::{ExtractOptions, ProfileOptions};
+use effpath::ExtractOptions;
+use effpath::extract::{ProfileEvent, ProfileOptions, ResumableProfiler, Shard};
 
 use crate::classpaths::{describe_options, write_summary};
 use crate::data::{LabeledArgs, check_image_shape};

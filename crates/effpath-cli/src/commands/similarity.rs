@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use anyhow::Result;
 use clap::Args;
-use effpath::{ElementKind, LayerSelection};
+use effpath::algebra::{ElementKind, LayerSelection};
 
 use crate::classpaths::{self, KindArg, LayersArg};
 use crate::output::{self, Align, Table};

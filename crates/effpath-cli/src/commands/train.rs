@@ -5,10 +5,10 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Args, ValueEnum};
-use effpath::training::{Event, TrainReport, train};
-use effpath::{
-    IdxOptions, LabeledImages, Mnist, Network, Normalization, Schedule, Split, TrainConfig, zoo,
-};
+use effpath::Network;
+use effpath::data::{IdxOptions, LabeledImages, Mnist, Normalization, Split};
+use effpath::ir::zoo;
+use effpath::training::{Event, Schedule, TrainConfig, TrainReport, train};
 
 use crate::output;
 

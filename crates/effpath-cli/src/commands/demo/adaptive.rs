@@ -9,11 +9,12 @@ use effpath::attack::{
     ActivationMatching, Attack, AttackResult, AttackRun, Classifier, NoProgress, WhiteBox,
     random_targets,
 };
+use effpath::data::Normalization;
 use effpath::defence::GuardDefence;
+use effpath::detect::roc_auc;
 use effpath::ensemble::GuardEnsemble;
 use effpath::guard::Guard;
 use effpath::ndarray::{Array4, Axis, stack};
-use effpath::{Normalization, roc_auc};
 
 use crate::report::{Adaptive, EvasionCurve, EvasionPoint};
 

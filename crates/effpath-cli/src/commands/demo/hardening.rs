@@ -10,14 +10,13 @@
 use std::time::Instant;
 
 use anyhow::Result;
-use effpath::detect::{ExperimentData, threshold_at_fpr};
+use effpath::data::Normalization;
+use effpath::detect::{ExperimentData, roc_auc, threshold_at_fpr};
 use effpath::ensemble::GuardEnsemble;
+use effpath::extract::{EmptyLayer, FeatureOptions, ProfileOptions};
 use effpath::guard::Guard;
 use effpath::ndarray::{Array4, ArrayD};
-use effpath::{
-    ClassPaths, DetectorKind, EmptyLayer, FeatureOptions, Normalization, PathFeatures,
-    ProfileOptions, roc_auc,
-};
+use effpath::{ClassPaths, DetectorKind, PathFeatures};
 
 use super::adaptive::Target;
 use super::{features, fit_detector_file};

@@ -18,15 +18,15 @@ use effpath::attack::{
     AttackConfig, AttackKind, AttackResult, AttackRun, Classifier, Summary, random_targets,
 };
 use effpath::baselines::{BaselineKind, BaselineSet};
-use effpath::detect::Detector;
-use effpath::detect::{AucResult, ExperimentData, ExperimentOptions, last_layers, run_experiment};
+use effpath::data::{Embedded, Normalization, Split};
+use effpath::detect::{
+    AucResult, Detector, ExperimentData, ExperimentOptions, last_layers, run_experiment,
+};
 use effpath::ensemble::GuardEnsemble;
+use effpath::extract::{EmptyLayer, FeatureOptions, FeatureRow, ProfileOptions};
 use effpath::guard::{DetectorFile, Guard};
 use effpath::ndarray::{Array2, Array4, Axis, stack};
-use effpath::{
-    ClassPaths, DetectorKind, DetectorModel, Embedded, EmptyLayer, FeatureOptions, FeatureRow,
-    Normalization, PathFeatures, ProfileOptions, Split,
-};
+use effpath::{ClassPaths, DetectorKind, DetectorModel, PathFeatures};
 
 use crate::data::{Dataset, model_normalization};
 use crate::model::{ModelArgs, shipped};
@@ -1002,8 +1002,10 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         normal_rows,
         attack_rows: attack_feature_rows,
         files,
-        class_jaccard: cp
-            .jaccard_matrix(effpath::ElementKind::Synapse, effpath::LayerSelection::All)?,
+        class_jaccard: cp.jaccard_matrix(
+            effpath::algebra::ElementKind::Synapse,
+            effpath::algebra::LayerSelection::All,
+        )?,
         seconds: 0.0,
         stages: stages.list,
     };

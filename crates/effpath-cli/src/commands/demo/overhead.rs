@@ -7,9 +7,10 @@ use std::time::Instant;
 
 use anyhow::Result;
 use effpath::detect::{Detector, ExperimentData, ExperimentOptions, last_layers};
+use effpath::extract::FeatureOptions;
 use effpath::guard::{DetectorFile, Guard};
 use effpath::ndarray::{ArrayD, Axis};
-use effpath::{ClassPaths, DetectorKind, DetectorModel, FeatureOptions, Network, PathFeatures};
+use effpath::{ClassPaths, DetectorKind, DetectorModel, Network, PathFeatures};
 
 use crate::report::GuardCost;
 
