@@ -19,6 +19,12 @@ pub enum ExtractError {
         /// The policies' names.
         known: Vec<&'static str>,
     },
+    /// A fraction outside [0, 1] (of a path's weights to deactivate).
+    #[error("fraction {value} is not in [0, 1]")]
+    Fraction {
+        /// The fraction given.
+        value: f64,
+    },
     /// A shard index that is not below the shard count (`--shard I/N` needs `0 ≤ I < N`).
     #[error("shard {index}/{count} does not exist: the index must be below the count (0 ≤ I < N)")]
     Shard {

@@ -24,7 +24,8 @@
 //! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]:
 //! streaming), `resume` ([`ResumableProfiler`]: chunked profiling of a `u8` data set with
 //! checkpoints that an interrupted run resumes from), `shard` ([`Shard`]: one of N parts of
-//! a data set, for distributed profiling), `classfile`
+//! a data set, for distributed profiling), `mask` (weight masks from
+//! paths: [`mask::mask_weights`], [`mask::magnitude_mask`], [`mask::drop_weights`]), `classfile`
 //! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `checksum` ([`fnv1a`],
 //! its header checksum), `error`.
 
@@ -34,6 +35,7 @@ mod error;
 mod extractor;
 mod features;
 mod kernels;
+pub mod mask;
 mod profile;
 mod resume;
 mod rules;
