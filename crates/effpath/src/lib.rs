@@ -36,6 +36,7 @@
 //! | [`ensemble`] | [`ensemble::GuardEnsemble`]: several guards of one network flagging an image when any does |
 //! | [`defence`] | [`defence::GuardDefence`]: a guard as the target of the white-box attack |
 //! | [`models`] | trained networks shipped with effpath ([`models::Shipped`]) |
+//! | [`study`] | the paper's analyses beyond detection: masking to a path vs magnitude pruning, density growth, class hierarchy, per-layer density |
 //! | [`ndarray`] | the `ndarray` version tensors passed to a [`Network`] must come from |
 //!
 //! ```
@@ -72,6 +73,7 @@ pub mod defence;
 pub mod ensemble;
 pub mod guard;
 pub mod models;
+pub mod study;
 
 pub use effpath_algebra as algebra;
 pub use effpath_attack as attack;
