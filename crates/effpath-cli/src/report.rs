@@ -151,7 +151,7 @@ fn shell_word(word: &str) -> String {
 }
 
 /// `text` with `&`, `<`, `>` and `"` escaped for HTML.
-fn html_escape(text: &str) -> String {
+pub(crate) fn html_escape(text: &str) -> String {
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

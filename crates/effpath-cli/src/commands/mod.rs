@@ -13,6 +13,7 @@ pub mod merge;
 pub mod predict;
 pub mod profile;
 pub mod similarity;
+pub mod study;
 pub mod train;
 
 use anyhow::Result;
@@ -52,6 +53,9 @@ pub enum Command {
     /// Adversarial examples of correctly classified images (FGSM, BIM, DeepFool, JSMA,
     /// C&W L2, random noise, adversarial patch): summary table and an .npz archive
     Attack(attack::AttackArgs),
+    /// The paper's analyses beyond detection: masking to the path vs magnitude pruning,
+    /// density growth, class hierarchy, per-layer density (a report folder)
+    Study(study::StudyArgs),
 }
 
 /// Runs a subcommand, writing its results to stdout.
@@ -73,6 +77,7 @@ pub fn run(command: Command) -> Result<()> {
         Command::FitDetector(args) => fit_detector::run(&args, &mut out)?,
         Command::Detect(args) => detect::run(&args, &mut out)?,
         Command::Attack(args) => attack::run(&args, &mut out)?,
+        Command::Study(args) => study::run(&args, &mut out)?,
     }
     std::io::Write::flush(&mut out)?;
     Ok(())

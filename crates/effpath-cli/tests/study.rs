@@ -1,0 +1,90 @@
+//! `effpath study --fast`: every section's files, numbers that hang together, and the
+//! Fashion-MNIST class hierarchy.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::Value;
+
+mod common;
+use common::{ok, s};
+
+fn study(data: &str) -> (tempfile::TempDir, Value, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("study");
+    let text = ok(&["study", "--data", data, "--fast", "-q", "--out", s(&out)]);
+    assert!(text.contains("masking: full"), "{text}");
+    let json: Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).unwrap()).unwrap();
+    let html = std::fs::read_to_string(out.join("index.html")).unwrap();
+    for file in ["masking", "growth", "layers"] {
+        for ext in ["csv", "png", "svg"] {
+            let f = out.join(format!("{file}.{ext}"));
+            assert!(f.metadata().is_ok_and(|m| m.len() > 100), "{}", f.display());
+        }
+    }
+    (dir, json, html)
+}
+
+fn num(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+#[test]
+fn mnist_study_writes_every_section_with_consistent_numbers() {
+    let (_dir, json, html) = study("mnist");
+    assert_eq!(json["model"], "lenet5-mnist");
+    assert_eq!(json["train_images"], 1000);
+    let points = json["masking"]["points"].as_array().unwrap();
+    assert_eq!(points.len(), 4);
+    let densities: Vec<f64> = points.iter().map(|p| num(&p["weight_density"])).collect();
+    assert!(densities.windows(2).all(|w| w[1] < w[0]), "{densities:?}");
+    assert!(densities[0] > 0.0 && densities[0] < 1.0);
+    for p in points {
+        for key in ["path_accuracy", "magnitude_accuracy"] {
+            assert!((0.0..=1.0).contains(&num(&p[key])), "{p}");
+        }
+    }
+    assert!(num(&json["masking"]["full_accuracy"]) > 0.9);
+    let growth = json["growth"].as_array().unwrap();
+    assert_eq!(growth.len(), 10);
+    assert!(
+        growth
+            .windows(2)
+            .all(|w| num(&w[1]["synapse"]) >= num(&w[0]["synapse"]))
+    );
+    // The union of all classes is the overall path the masking starts from.
+    assert_eq!(num(&growth[9]["weight"]), densities[0]);
+    let layers = json["layers"].as_array().unwrap();
+    let names: Vec<&str> = layers.iter().filter_map(|l| l["layer"].as_str()).collect();
+    assert_eq!(
+        names,
+        ["conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"]
+    );
+    assert!(json["hierarchy"].is_null());
+    for section in [
+        "Masking the network",
+        "Density as classes merge",
+        "Class hierarchy",
+        "Per-layer density",
+        "Not in this report yet",
+    ] {
+        assert!(html.contains(section), "{section}");
+    }
+}
+
+#[test]
+fn fashion_study_has_the_class_hierarchy() {
+    let (dir, json, html) = study("fashion-mnist");
+    let h = &json["hierarchy"];
+    let order: Vec<u64> = h["order"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(Value::as_u64)
+        .collect();
+    assert_eq!(order, [0, 2, 4, 6, 5, 7, 9, 1, 3, 8]);
+    assert!((0.0..=1.0).contains(&num(&h["within"])) && (0.0..=1.0).contains(&num(&h["between"])));
+    assert_eq!(num(&h["jaccard"][0][0]), 1.0);
+    assert!(dir.path().join("study/hierarchy.png").is_file());
+    assert!(html.contains("mean synapse Jaccard within groups"));
+}
