@@ -8,10 +8,12 @@ use serde_json::Value;
 mod common;
 use common::{ok, s};
 
-fn study(data: &str) -> (tempfile::TempDir, Value, String) {
+fn study(data: &str, extra: &[&str]) -> (tempfile::TempDir, Value, String) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("study");
-    let text = ok(&["study", "--data", data, "--fast", "-q", "--out", s(&out)]);
+    let mut args = vec!["study", "--data", data, "--fast", "-q", "--out", s(&out)];
+    args.extend_from_slice(extra);
+    let text = ok(&args);
     assert!(text.contains("masking: full"), "{text}");
     let json: Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("study.json")).unwrap()).unwrap();
@@ -31,7 +33,7 @@ fn num(v: &Value) -> f64 {
 
 #[test]
 fn mnist_study_writes_every_section_with_consistent_numbers() {
-    let (_dir, json, html) = study("mnist");
+    let (dir, json, html) = study("mnist", &[]);
     assert_eq!(json["model"], "lenet5-mnist");
     assert_eq!(json["train_images"], 1000);
     let points = json["masking"]["points"].as_array().unwrap();
@@ -61,6 +63,15 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
         ["conv1", "pool1", "conv2", "pool2", "fc1", "fc2", "fc3"]
     );
     assert!(json["hierarchy"].is_null());
+    // Weight-based detection: every detector on every attack, both kinds, AUCs that detect.
+    let rows = json["detection"]["rows"].as_array().unwrap();
+    assert_eq!(rows.len() % 6, 0);
+    assert!(rows.len() >= 6 * 4, "{} rows", rows.len());
+    for r in rows {
+        assert!(num(&r["synapse"]) > 0.6 && num(&r["weight"]) > 0.5, "{r}");
+    }
+    let csv = std::fs::read_to_string(dir.path().join("study/detection.csv")).unwrap();
+    assert_eq!(csv.lines().count(), rows.len() + 1);
     for section in [
         "Masking the network",
         "Density as classes merge",
@@ -74,7 +85,10 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
 
 #[test]
 fn fashion_study_has_the_class_hierarchy() {
-    let (dir, json, html) = study("fashion-mnist");
+    // The attacks on the residual network take minutes: this run leaves them out.
+    let (dir, json, html) = study("fashion-mnist", &["--skip", "detection"]);
+    assert!(json["detection"].is_null());
+    assert!(html.contains("Skipped in this run"));
     let h = &json["hierarchy"];
     let order: Vec<u64> = h["order"]
         .as_array()

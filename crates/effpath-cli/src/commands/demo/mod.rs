@@ -308,7 +308,7 @@ fn print_stage(out: &mut impl Write, stage: &Stage) -> Result<()> {
 }
 
 /// Indices of the first `k` correctly classified images of each class.
-fn normal_indices(
+pub(crate) fn normal_indices(
     clf: &Classifier<'_>,
     pixels: &Array4<f32>,
     labels: &[usize],
@@ -328,11 +328,11 @@ fn normal_indices(
 }
 
 /// Path features of pixel images as complete rows.
-struct FeatureSet {
+pub(crate) struct FeatureSet {
     /// The complete rows.
-    matrix: Array2<f64>,
+    pub(crate) matrix: Array2<f64>,
     /// Rows dropped for an undefined similarity.
-    dropped: usize,
+    pub(crate) dropped: usize,
     /// The complete rows as vectors (for the report).
     rows: Vec<Vec<f64>>,
     /// Which images the complete rows are of.
@@ -340,7 +340,11 @@ struct FeatureSet {
 }
 
 /// Features of pixel images as complete rows.
-fn features(f: &PathFeatures<'_>, pixels: &Array4<f32>, norm: Normalization) -> Result<FeatureSet> {
+pub(crate) fn features(
+    f: &PathFeatures<'_>,
+    pixels: &Array4<f32>,
+    norm: Normalization,
+) -> Result<FeatureSet> {
     let mut x = pixels.clone();
     norm.apply(&mut x);
     let rows = f.compute_batch(&x.into_dyn())?;
@@ -401,16 +405,16 @@ fn baselines(
 }
 
 /// Whether `kind` is one of the C&W attacks (which take the `cw_per_class` subset).
-fn is_cw(kind: AttackKind) -> bool {
+pub(crate) fn is_cw(kind: AttackKind) -> bool {
     matches!(kind, AttackKind::CwL2 | AttackKind::CwL2Targeted)
 }
 
-/// Runs attack `kind` with the run's sizes on `normal`: the images, their labels and the
+/// Runs attack `kind` with the run's `sizes` on `normal`: the images, their labels and the
 /// positions the C&W attacks take. Targets (random, per image) go to the targeted kinds and
 /// to JSMA, the paper's targeted saliency attack.
-fn run_attack(
+pub(crate) fn run_attack(
     kind: AttackKind,
-    args: &DemoOptions,
+    (sizes, seed): (&Preset, u64),
     clf: &Classifier<'_>,
     normal: (&Array4<f32>, &[usize], &[usize]),
     train_pixels: &Array4<f32>,
@@ -421,10 +425,10 @@ fn run_attack(
     let mut config = kind.config();
     match &mut config {
         AttackConfig::CwL2(cw) | AttackConfig::CwL2Targeted(cw) => {
-            cw.max_iterations = args.sizes.cw_iterations;
-            cw.binary_search_steps = args.sizes.cw_binary_steps;
+            cw.max_iterations = sizes.cw_iterations;
+            cw.binary_search_steps = sizes.cw_binary_steps;
         }
-        AttackConfig::Bim(bim) => bim.epsilons = args.sizes.bim_epsilons,
+        AttackConfig::Bim(bim) => bim.epsilons = sizes.bim_epsilons,
         AttackConfig::Fgsm(_)
         | AttackConfig::FgsmTargeted(_)
         | AttackConfig::BimTargeted(_)
@@ -435,8 +439,8 @@ fn run_attack(
         | AttackConfig::ActivationMatching(_)
         | AttackConfig::WhiteBox(_) => {}
     }
-    let attack = config.attack(clf, Some(train_pixels), None, args.seed)?;
-    let targets = random_targets(labels, clf.num_classes(), args.seed);
+    let attack = config.attack(clf, Some(train_pixels), None, seed)?;
+    let targets = random_targets(labels, clf.num_classes(), seed);
     let aimed = kind.targeted() || kind == AttackKind::Jsma;
     Ok(if is_cw(kind) {
         let cw_x = x.select(Axis(0), cw_subset);
@@ -448,7 +452,7 @@ fn run_attack(
             images: &cw_x,
             labels: &cw_labels,
             targets: t,
-            seed: args.seed,
+            seed: seed,
             progress: &progress,
         })?
     } else {
@@ -458,7 +462,7 @@ fn run_attack(
             images: x,
             labels,
             targets: t,
-            seed: args.seed,
+            seed: seed,
             progress: &progress,
         })?
     })
@@ -764,7 +768,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         bar.set_message(name.clone());
         let results = run_attack(
             kind,
-            args,
+            (&args.sizes, args.seed),
             &clf,
             (&x, &labels, &cw_subset),
             &train_pixels,

@@ -2,10 +2,11 @@
 //! data set — masking the network to its overall path against magnitude pruning at equal
 //! density (§2.2), the density of the union as classes merge (Fig. 3), the class hierarchy in
 //! the class-path Jaccard matrix (App. B, Fashion-MNIST's groups), and per-layer densities
-//! (Figs. 22/23) — written as a report folder (`index.html`, PNG/SVG figures, CSV and
+//! (Figs. 22/23), weight-based against synapse-based detection (App. C.2) — written as a report folder (`index.html`, PNG/SVG figures, CSV and
 //! `study.json`). The computations are `effpath::study`; this command profiles, calls them,
 //! draws and writes.
 
+mod detection;
 mod report;
 
 use std::io::Write;
@@ -20,6 +21,7 @@ use effpath::extract::ProfileOptions;
 use effpath::models::Shipped;
 use effpath::study::{density_growth, hierarchy, layer_density, masking};
 
+use crate::commands::demo::Preset;
 use crate::data::model_normalization;
 use crate::output;
 
@@ -30,6 +32,13 @@ pub const FASHION_GROUPS: [(&str, &[usize]); 3] = [
     ("others", &[1, 3, 8]),
 ];
 
+/// A section of the study that can be left out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Section {
+    /// Weight-based against synapse-based detection (attacks and detectors: the slow part)
+    Detection,
+}
+
 /// Arguments of `effpath study`.
 #[derive(Debug, Args)]
 pub struct StudyArgs {
@@ -39,7 +48,7 @@ pub struct StudyArgs {
     data: Embedded,
 
     /// A small run (a few minutes on 2 cores): 1,000 training images profiled, 500 test
-    /// images, four masking fractions
+    /// images, four masking fractions, the attack sizes of `demo --fast`
     #[arg(long)]
     fast: bool,
 
@@ -50,6 +59,10 @@ pub struct StudyArgs {
     /// Seed of the deactivated fractions of the masking experiment
     #[arg(long, default_value_t = 0)]
     seed: u64,
+
+    /// Leave these sections out (comma-separated)
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "SECTION")]
+    skip: Vec<Section>,
 
     /// The report folder
     #[arg(long, value_name = "DIR", default_value = "study")]
@@ -117,6 +130,21 @@ pub fn run(args: &StudyArgs, out: &mut impl Write) -> Result<()> {
             Embedded::Mnist => None,
         },
         layers: layer_density(&class_paths)?,
+        detection: if args.skip.contains(&Section::Detection) {
+            None
+        } else {
+            Some(detection::compare(
+                &detection::Inputs {
+                    net: &net,
+                    norm,
+                    class_paths: &class_paths,
+                    test: &test,
+                    train: &train,
+                },
+                &Preset::of(args.data, args.fast),
+                args.seed,
+            )?)
+        },
         class_names: args.data.class_names().map(str::to_owned).to_vec(),
         seconds_profile: profiled,
         seconds_total: 0.0,

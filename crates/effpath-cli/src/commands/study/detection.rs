@@ -1,0 +1,160 @@
+//! Weight-based detection (App. C.2): the detectors trained on |W ∩ W_class| / |W| per layer
+//! instead of the synapse similarity, on the same normal and adversarial images.
+
+use anyhow::Result;
+use effpath::attack::{AttackKind, Classifier};
+use effpath::data::{LabeledImages, Normalization};
+use effpath::detect::{ExperimentData, ExperimentOptions, run_experiment};
+use effpath::extract::{EmptyLayer, FeatureOptions};
+use effpath::ndarray::{Array4, Axis, stack};
+use effpath::{ClassPaths, DetectorKind, Network, PathFeatures};
+use serde::Serialize;
+
+use crate::commands::demo::{Preset, features, is_cw, normal_indices, run_attack};
+
+/// The attacks of the comparison: the demo's, without the two C&W attacks (minutes each).
+pub const ATTACKS: [AttackKind; 6] = [
+    AttackKind::Fgsm,
+    AttackKind::Bim,
+    AttackKind::Deepfool,
+    AttackKind::Jsma,
+    AttackKind::RandomNoise,
+    AttackKind::Patch,
+];
+
+/// The mean AUC of one detector on one attack with synapse and with weight features.
+#[derive(Debug, Clone, Serialize)]
+pub struct KindAuc {
+    /// The attack.
+    pub attack: String,
+    /// The detector.
+    pub detector: &'static str,
+    /// Mean AUC over the repetitions with synapse features (the paper's default).
+    pub synapse: f64,
+    /// The same with weight features.
+    pub weight: f64,
+}
+
+/// The comparison and what it ran on.
+#[derive(Debug, Clone, Serialize)]
+pub struct Detection {
+    /// Correctly classified test images attacked.
+    pub normal_images: usize,
+    /// Adversarial examples per attack (successful ones).
+    pub adversarial: Vec<(String, usize)>,
+    /// Repetitions of each 10 % / 90 % split experiment.
+    pub repetitions: usize,
+    /// One row per attack and detector.
+    pub rows: Vec<KindAuc>,
+}
+
+/// The data of one attack run: normal pixels `x` with labels, and the training pixels some
+/// attacks (the patch) learn from.
+pub struct Inputs<'a> {
+    /// The network.
+    pub net: &'a Network,
+    /// Its input normalisation.
+    pub norm: Normalization,
+    /// Its class paths.
+    pub class_paths: &'a ClassPaths,
+    /// The test split.
+    pub test: &'a LabeledImages,
+    /// The training split.
+    pub train: &'a LabeledImages,
+}
+
+/// Attacks correctly classified test images, computes synapse and weight features of the
+/// normal and adversarial images and runs every detector on both.
+pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
+    let clf = Classifier::new(i.net, i.norm)?;
+    let pixels = i.test.to_tensor(.., Normalization::None)?;
+    let labels: Vec<usize> = i.test.labels().iter().map(|&l| usize::from(l)).collect();
+    let keep = normal_indices(&clf, &pixels, &labels, sizes.per_class)?;
+    let x = pixels.select(Axis(0), &keep);
+    let y: Vec<usize> = keep.iter().map(|&k| labels[k]).collect();
+    let train_pixels = i
+        .train
+        .to_tensor(0..i.train.len().min(2000), Normalization::None)?;
+    let all: Vec<usize> = (0..y.len()).collect();
+    let bar = indicatif::ProgressBar::hidden();
+    let mut adversarial: Vec<(String, Array4<f32>)> = Vec::new();
+    for kind in ATTACKS {
+        debug_assert!(!is_cw(kind));
+        let results = run_attack(
+            kind,
+            (sizes, seed),
+            &clf,
+            (&x, &y, &all),
+            &train_pixels,
+            &bar,
+        )?;
+        let ok: Vec<_> = results
+            .iter()
+            .filter(|r| r.success)
+            .map(|r| r.adversarial.view())
+            .collect();
+        if !ok.is_empty() {
+            adversarial.push((kind.name().to_string(), stack(Axis(0), &ok)?));
+        }
+    }
+    let mut per_kind = Vec::new();
+    for kind in [
+        effpath::algebra::ElementKind::Synapse,
+        effpath::algebra::ElementKind::Weight,
+    ] {
+        let options = FeatureOptions {
+            extract: *i.class_paths.options(),
+            kind,
+            empty_layer: EmptyLayer::One,
+            ..FeatureOptions::default()
+        };
+        let f = PathFeatures::new(i.net, i.class_paths, options)?;
+        let mut data = ExperimentData {
+            normal: features(&f, &x, i.norm)?.matrix,
+            attacks: Vec::new(),
+        };
+        for (name, adv) in &adversarial {
+            let m = features(&f, adv, i.norm)?.matrix;
+            if m.nrows() >= 10 {
+                data.attacks.push((name.clone(), m));
+            }
+        }
+        let mut results = Vec::new();
+        for detector in DetectorKind::ALL {
+            let opts = ExperimentOptions {
+                detector,
+                repetitions: sizes.repetitions,
+                seed,
+                ..ExperimentOptions::default()
+            };
+            results.push(run_experiment(&data, &opts)?);
+        }
+        per_kind.push(results);
+    }
+    let mut rows = Vec::new();
+    if let [synapse, weight] = per_kind.as_slice() {
+        for (s, w) in synapse.iter().zip(weight) {
+            for (a, (sm, wm)) in s
+                .attacks
+                .iter()
+                .zip(s.summary().into_iter().zip(w.summary()))
+            {
+                rows.push(KindAuc {
+                    attack: a.clone(),
+                    detector: s.detector.name(),
+                    synapse: sm.0,
+                    weight: wm.0,
+                });
+            }
+        }
+    }
+    Ok(Detection {
+        normal_images: y.len(),
+        adversarial: adversarial
+            .iter()
+            .map(|(n, a)| (n.clone(), a.len_of(Axis(0))))
+            .collect(),
+        repetitions: sizes.repetitions,
+        rows,
+    })
+}
