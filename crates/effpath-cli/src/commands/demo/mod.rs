@@ -452,7 +452,7 @@ pub(crate) fn run_attack(
             images: &cw_x,
             labels: &cw_labels,
             targets: t,
-            seed: seed,
+            seed,
             progress: &progress,
         })?
     } else {
@@ -462,7 +462,7 @@ pub(crate) fn run_attack(
             images: x,
             labels,
             targets: t,
-            seed: seed,
+            seed,
             progress: &progress,
         })?
     })
