@@ -88,7 +88,7 @@ fn profiling(c: &mut Criterion) {
         .to_tensor(0..n, Normalization::MNIST)
         .expect("tensor")
         .into_dyn();
-    let labels: Vec<usize> = data.labels()[..n].iter().map(|&l| l as usize).collect();
+    let labels = &data.labels()[..n];
     let mut g = c.benchmark_group("profile_lenet5_mnist");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));

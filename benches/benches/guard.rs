@@ -115,10 +115,7 @@ fn shipped(c: &mut Criterion, model: Shipped, group: &str, samples: usize) {
     let train = data.load(Split::Train).expect("embedded data");
     let test = data.load(Split::Test).expect("embedded data");
     let images = train.to_tensor(0..1000, norm).expect("tensor").into_dyn();
-    let labels: Vec<usize> = train.labels()[..1000]
-        .iter()
-        .map(|&l| usize::from(l))
-        .collect();
+    let labels = &train.labels()[..1000];
     let class_paths = ClassPaths::profile(
         &net,
         &images,

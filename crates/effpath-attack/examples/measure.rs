@@ -27,17 +27,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut picked = Vec::new();
     let mut count = [0usize; 10];
     for (i, (&l, &p)) in test.labels().iter().zip(&preds).enumerate() {
-        let l = usize::from(l);
         if l == p && count[l] < per_class {
             count[l] += 1;
             picked.push(i);
         }
     }
     let x = all.select(Axis(0), &picked);
-    let labels: Vec<usize> = picked
-        .iter()
-        .map(|&i| usize::from(test.labels()[i]))
-        .collect();
+    let labels: Vec<usize> = picked.iter().map(|&i| test.labels()[i]).collect();
     let targets = random_targets(&labels, 10, 1);
     println!("{} images", picked.len());
     println!(

@@ -1,6 +1,7 @@
 //! The [`Attack`] trait, progress reporting and the bookkeeping every attack shares:
 //! input validation, the choice of images to attack, and the final success re-check.
 
+use effpath_data::Label;
 use ndarray::{Array2, Array3, Array4, Axis};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -53,7 +54,7 @@ pub trait Attack {
         &self,
         clf: &Classifier<'_>,
         images: &Array4<f32>,
-        labels: &[usize],
+        labels: &[Label],
         targets: Option<&[usize]>,
         seed: u64,
     ) -> Result<Vec<AttackResult>> {
@@ -134,7 +135,7 @@ impl std::fmt::Debug for AttackRun<'_> {
 /// assert!(t.iter().zip([0, 1, 2, 3]).all(|(&t, l)| t != l && t < 10));
 /// assert_eq!(t, effpath_attack::random_targets(&[0, 1, 2, 3], 10, 7));
 /// ```
-pub fn random_targets(labels: &[usize], num_classes: usize, seed: u64) -> Vec<usize> {
+pub fn random_targets(labels: &[Label], num_classes: usize, seed: u64) -> Vec<usize> {
     labels
         .iter()
         .enumerate()
@@ -160,7 +161,7 @@ pub(crate) fn image_rng(seed: u64, index: usize) -> ChaCha8Rng {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Goal {
     /// True label.
-    pub label: usize,
+    pub label: Label,
     /// Target class of a targeted attack.
     pub target: Option<usize>,
 }

@@ -37,7 +37,7 @@
 //! let clf = Classifier::new(&net, Normalization::MNIST)?;
 //! let test = Mnist::embedded_test()?;
 //! let x = test.to_tensor(0..4, Normalization::None)?; // pixels in [0, 1]
-//! let labels: Vec<usize> = test.labels()[..4].iter().map(|&l| usize::from(l)).collect();
+//! let labels = &test.labels()[..4];
 //!
 //! let results = Fgsm::default().run(&clf, &x, &labels, None, 0)?;
 //! for r in &results {
@@ -73,6 +73,8 @@ pub use bim::Bim;
 pub use classifier::{Classifier, Forward};
 pub use cw::CarliniWagnerL2;
 pub use deepfool::DeepFool;
+/// A class label (the one label type of effpath, defined in `effpath-data`).
+pub use effpath_data::Label;
 pub use error::{AttackError, InputIssue, ModelIssue, ParamIssue, Result};
 pub use fgsm::Fgsm;
 pub use jsma::Jsma;

@@ -1,5 +1,6 @@
 //! [`AttackResult`], [`Distortion`] and the [`Summary`] of a run.
 
+use effpath_data::Label;
 use ndarray::{Array3, ArrayView3, Zip};
 
 /// Two pixel values closer than this are "unchanged" for [`Distortion::l0`].
@@ -67,7 +68,7 @@ pub struct AttackResult {
     /// Position of the source image in the batch given to the attack.
     pub index: usize,
     /// True label of the source.
-    pub label: usize,
+    pub label: Label,
     /// Prediction on the source image.
     pub original_prediction: usize,
     /// Prediction on `adversarial`.

@@ -68,7 +68,7 @@ impl Dataset {
 /// Checks that `rows`×`cols` grayscale images, fed as `(1, rows, cols)`, fit the model input
 /// (the library's check, [`Network::check_labelled`], without labels).
 pub fn check_image_shape(net: &Network, rows: usize, cols: usize) -> Result<()> {
-    net.check_labelled::<u8>(&[0, 1, rows, cols], &[], 0)
+    net.check_labelled(&[0, 1, rows, cols], &[], 0)
         .map_err(fit_error)
 }
 

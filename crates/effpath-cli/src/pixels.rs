@@ -145,10 +145,7 @@ impl PixelArgs {
             };
             let x = from_labeled(&data, limit, norm, net)?;
             let n = x.shape()[0];
-            let labels = self
-                .labels
-                .as_ref()
-                .map(|_| data.labels()[..n].iter().map(|&l| l as usize).collect());
+            let labels = self.labels.as_ref().map(|_| data.labels()[..n].to_vec());
             return Ok(Pixels {
                 x,
                 labels,
@@ -164,7 +161,7 @@ impl PixelArgs {
         let n = x.shape()[0];
         Ok(Pixels {
             x,
-            labels: Some(data.labels()[..n].iter().map(|&l| l as usize).collect()),
+            labels: Some(data.labels()[..n].to_vec()),
             indices: None,
             source: dataset.name().to_string(),
         })

@@ -38,7 +38,7 @@ fn synthetic_archive(path: &Path, picked: &[usize], success: &[u8], skip: &[&str
         .into_dyn();
     let n = picked.len();
     let index = ArrayD::from_shape_fn(IxDyn(&[n]), |d| picked[d[0]] as i64);
-    let label = ArrayD::from_shape_fn(IxDyn(&[n]), |d| i64::from(test.labels()[picked[d[0]]]));
+    let label = ArrayD::from_shape_fn(IxDyn(&[n]), |d| test.labels()[picked[d[0]]] as i64);
     let success = ArrayD::from_shape_vec(IxDyn(&[n]), success.to_vec()).unwrap();
     let arrays: Vec<(&str, NpzArray<'_>)> = vec![
         (archive::ADV, x.view().into()),

@@ -132,7 +132,11 @@ fn resnet_small_trains_from_the_cli() {
         std::fs::write(data.join(format!("{stem}-images-idx3-ubyte")), img).unwrap();
         let mut lab = vec![0, 0, 8, 1];
         lab.extend_from_slice(&(n as u32).to_be_bytes());
-        lab.extend_from_slice(set.labels());
+        lab.extend(
+            set.labels()
+                .iter()
+                .map(|&l| u8::try_from(l).expect("IDX labels are bytes")),
+        );
         std::fs::write(data.join(format!("{stem}-labels-idx1-ubyte")), lab).unwrap();
     }
     let out = effpath(&[

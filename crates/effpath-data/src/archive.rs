@@ -9,6 +9,7 @@ use std::path::Path;
 use ndarray::{ArrayD, Axis};
 use ndarray_npy::NpzReader;
 
+use crate::dataset::Label;
 use crate::error::{DataError, Result};
 use crate::npy::NpyElement;
 
@@ -32,7 +33,7 @@ pub struct AdversarialExamples {
     /// The original (source dataset) index of each example.
     pub indices: Vec<usize>,
     /// The true label of each example.
-    pub labels: Vec<usize>,
+    pub labels: Vec<Label>,
     /// Rows in the archive (attempted examples, successful or not).
     pub attempted: usize,
 }

@@ -1,4 +1,4 @@
-//! [`LabeledImages`]: a set of `u8` grayscale images with their class labels.
+//! [`LabeledImages`]: a set of `u8` grayscale images with their class labels ([`Label`]).
 
 use std::ops::{Bound, RangeBounds};
 use std::path::Path;
@@ -9,7 +9,13 @@ use crate::error::{DataError, Result};
 use crate::idx::{self, IdxOptions};
 use crate::normalize::Normalization;
 
-/// Grayscale images as `u8` with shape `(N, rows, cols)` plus one `u8` label
+/// A class label: the index of a class, as every effpath API takes it (network outputs,
+/// class paths, attacks). IDX label files store one byte per label; they are widened to
+/// `Label` once, when read, so a data set of more than 256 classes (ImageNet's 1000) is a
+/// set of `Label`s too.
+pub type Label = usize;
+
+/// Grayscale images as `u8` with shape `(N, rows, cols)` plus one [`Label`]
 /// per image. The two always have the same length.
 ///
 /// ```
@@ -26,18 +32,18 @@ use crate::normalize::Normalization;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabeledImages {
     images: Array3<u8>,
-    labels: Vec<u8>,
+    labels: Vec<Label>,
 }
 
 impl LabeledImages {
     /// Pairs `images` `(N, rows, cols)` with `labels` (length `N`).
-    pub fn new(images: Array3<u8>, labels: Vec<u8>) -> Result<Self> {
+    pub fn new(images: Array3<u8>, labels: Vec<Label>) -> Result<Self> {
         Self::paired(images, labels, "images", "labels")
     }
 
     fn paired(
         images: Array3<u8>,
-        labels: Vec<u8>,
+        labels: Vec<Label>,
         images_input: &str,
         labels_input: &str,
     ) -> Result<Self> {
@@ -109,7 +115,7 @@ impl LabeledImages {
     }
 
     /// All labels, one per image.
-    pub fn labels(&self) -> &[u8] {
+    pub fn labels(&self) -> &[Label] {
         &self.labels
     }
 
@@ -119,7 +125,7 @@ impl LabeledImages {
     }
 
     /// Label of example `index`, or `None` if out of range.
-    pub fn label(&self, index: usize) -> Option<u8> {
+    pub fn label(&self, index: usize) -> Option<Label> {
         self.labels.get(index).copied()
     }
 
@@ -127,8 +133,7 @@ impl LabeledImages {
     /// vector is as long as the largest label plus one (empty if no examples).
     pub fn class_counts(&self) -> Vec<usize> {
         let mut counts = Vec::new();
-        for &label in &self.labels {
-            let c = usize::from(label);
+        for &c in &self.labels {
             if counts.len() <= c {
                 counts.resize(c + 1, 0);
             }
@@ -138,7 +143,7 @@ impl LabeledImages {
     }
 
     /// Splits into the image array and the label vector.
-    pub fn into_parts(self) -> (Array3<u8>, Vec<u8>) {
+    pub fn into_parts(self) -> (Array3<u8>, Vec<Label>) {
         (self.images, self.labels)
     }
 

@@ -19,6 +19,7 @@ use std::path::Path;
 use flate2::read::GzDecoder;
 use ndarray::Array3;
 
+use crate::dataset::Label;
 use crate::error::{DataError, Result};
 
 /// Magic number of an IDX file of unsigned-byte images (N×rows×cols).
@@ -95,10 +96,10 @@ pub fn decode_images(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Arr
     parse_images(plain, input, opts)
 }
 
-/// Decodes an IDX label file (gzip or plain) held in memory. `input` names the
-/// source in error messages. Labels are range-checked if
+/// Decodes an IDX label file (gzip or plain) held in memory; each byte becomes a [`Label`].
+/// `input` names the source in error messages. Labels are range-checked if
 /// [`IdxOptions::num_classes`] is set.
-pub fn decode_labels(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Vec<u8>> {
+pub fn decode_labels(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Vec<Label>> {
     let plain = decompress_if_gzip(bytes, input, opts)?;
     parse_labels(&plain, input, opts)
 }
@@ -112,7 +113,7 @@ pub fn read_images(path: impl AsRef<Path>, opts: &IdxOptions) -> Result<Array3<u
 }
 
 /// Reads an IDX label file (gzip or plain) from `path`; see [`decode_labels`].
-pub fn read_labels(path: impl AsRef<Path>, opts: &IdxOptions) -> Result<Vec<u8>> {
+pub fn read_labels(path: impl AsRef<Path>, opts: &IdxOptions) -> Result<Vec<Label>> {
     let path = path.as_ref();
     let input = path.display().to_string();
     let plain = read_limited(path, &input, opts)?;
@@ -159,12 +160,13 @@ fn parse_images(
     })
 }
 
-fn parse_labels(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Vec<u8>> {
+/// Parses a label file: the one place an IDX label byte is widened to a [`Label`].
+fn parse_labels(bytes: &[u8], input: &str, opts: &IdxOptions) -> Result<Vec<Label>> {
     let (_, payload) = parse_header::<1>(bytes, input, "label data", opts)?;
     if let Some(num_classes) = opts.num_classes {
         check_labels(payload, num_classes, input)?;
     }
-    Ok(payload.to_vec())
+    Ok(payload.iter().map(|&l| Label::from(l)).collect())
 }
 
 /// Validates the header of an unsigned-byte IDX file with `N` dimensions

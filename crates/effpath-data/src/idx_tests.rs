@@ -35,7 +35,7 @@ fn images(bytes: &[u8]) -> Result<Array3<u8>> {
     decode_images(bytes, "test", &IdxOptions::default())
 }
 
-fn labels(bytes: &[u8]) -> Result<Vec<u8>> {
+fn labels(bytes: &[u8]) -> Result<Vec<Label>> {
     decode_labels(bytes, "test", &IdxOptions::default())
 }
 
@@ -54,7 +54,7 @@ fn valid_images_and_labels_decode() -> Result<()> {
         images(&idx(IMAGES_MAGIC, &[0, 28, 28], &[]))?.shape(),
         &[0, 28, 28]
     );
-    assert_eq!(labels(&idx(LABELS_MAGIC, &[0], &[]))?, Vec::<u8>::new());
+    assert_eq!(labels(&idx(LABELS_MAGIC, &[0], &[]))?, Vec::<Label>::new());
     Ok(())
 }
 

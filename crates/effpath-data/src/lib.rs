@@ -6,7 +6,7 @@
 //! | [`embedded`] | [`Embedded`]: the datasets compiled in (MNIST and Fashion-MNIST subsets) |
 //! | [`mnist`] | MNIST constants and the embedded subset's splits; loading MNIST-layout directories |
 //! | [`idx`] | the IDX reader (gzip or plain, sizes checked before allocating) |
-//! | [`dataset`] | [`LabeledImages`]: `u8` images + labels → `f32` `(N, 1, H, W)` tensors |
+//! | [`dataset`] | [`LabeledImages`]: `u8` images + [`Label`]s → `f32` `(N, 1, H, W)` tensors |
 //! | [`normalize`] | [`Normalization`]: none / mean-std, MNIST and Fashion-MNIST presets |
 //! | [`npy`] | `.npy` read/write of `f32`, `i64`, `u8` arrays of any rank |
 //! | [`npz`] | `.npz` archives (zip of `.npy`) of those arrays: atomic write, read by name |
@@ -40,7 +40,7 @@ pub mod npz;
 
 pub use archive::{AdversarialExamples, read_adversarial_npz};
 pub use atomic::{write_atomic, write_atomic_with};
-pub use dataset::LabeledImages;
+pub use dataset::{Label, LabeledImages};
 pub use embedded::Embedded;
 pub use error::{DataError, Result};
 pub use idx::{IdxOptions, decode_images, decode_labels, read_images, read_labels};

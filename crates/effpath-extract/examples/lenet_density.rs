@@ -15,7 +15,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let net = effpath_ir::onnx::load(&model)?;
     let train = Mnist::embedded_train()?;
     let x = train.to_tensor(.., Normalization::MNIST)?.into_dyn();
-    let labels: Vec<usize> = train.labels().iter().map(|&l| l as usize).collect();
+    let labels = train.labels();
     let t = std::time::Instant::now();
     let opts = ProfileOptions {
         extract: ExtractOptions::default().with_theta(theta),

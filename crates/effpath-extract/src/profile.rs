@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use effpath_algebra::{ElementKind, Fingerprint, LayerSelection, Path, PathSet, PathSpace};
+use effpath_data::Label;
 use effpath_ir::Network;
 use ndarray::{ArrayD, Axis};
 use rayon::prelude::*;
@@ -81,7 +82,7 @@ impl ClassPaths {
     pub fn profile(
         net: &Network,
         images: &ArrayD<f32>,
-        labels: &[usize],
+        labels: &[Label],
         options: &ProfileOptions,
         progress: impl Fn(usize, usize),
     ) -> Result<ClassPaths> {
@@ -321,7 +322,7 @@ impl<'n> Profiler<'n> {
     /// runs it forward (in slices of [`ProfileOptions::batch_size`]), extracts the paths of the
     /// correctly classified images below the cap in parallel and folds them into the class
     /// paths. Errors leave the profiler in an unspecified but safe state.
-    pub fn add_batch(&mut self, images: &ArrayD<f32>, labels: &[usize]) -> Result<()> {
+    pub fn add_batch(&mut self, images: &ArrayD<f32>, labels: &[Label]) -> Result<()> {
         let n = images.shape().first().copied().unwrap_or(0);
         self.net.check_labelled(images.shape(), labels, self.seen)?;
         if n <= self.batch_size {
@@ -335,7 +336,7 @@ impl<'n> Profiler<'n> {
         Ok(())
     }
 
-    fn add_slice(&mut self, images: &ArrayD<f32>, labels: &[usize]) -> Result<()> {
+    fn add_slice(&mut self, images: &ArrayD<f32>, labels: &[Label]) -> Result<()> {
         let start = self.seen;
         self.seen += labels.len();
         if self.is_full() {

@@ -438,11 +438,8 @@ impl<'a> ResumableProfiler<'a> {
             }
             let end = start.saturating_add(batch).min(range.end);
             let images = self.data.to_tensor(start..end, self.normalization)?;
-            let labels: Vec<usize> = self.data.labels()[start..end]
-                .iter()
-                .map(|&l| usize::from(l))
-                .collect();
-            profiler.add_batch(&images.into_dyn(), &labels)?;
+            let labels = &self.data.labels()[start..end];
+            profiler.add_batch(&images.into_dyn(), labels)?;
             on_event(ProfileEvent::Progress {
                 done: end - self.range.start,
             });
@@ -556,7 +553,22 @@ fn data_digest(data: &LabeledImages, range: Range<usize>) -> u64 {
         Some(pixels) => h.write(pixels),
         None => images.iter().for_each(|&b| h.write_u8(b)),
     }
-    h.write(&data.labels()[range]);
+    // One byte per label while every label fits one (what IDX data always gives, and the
+    // digest checkpoints already record), else a marker and eight bytes per label.
+    let labels = &data.labels()[range];
+    match labels
+        .iter()
+        .map(|&l| u8::try_from(l))
+        .collect::<Result<Vec<u8>, _>>()
+    {
+        Ok(bytes) => h.write(&bytes),
+        Err(_) => {
+            h.write(b"u64 labels");
+            labels
+                .iter()
+                .for_each(|&l| h.write(&(l as u64).to_le_bytes()));
+        }
+    }
     h.finish()
 }
 

@@ -129,7 +129,7 @@ pub fn train(
         let mut lr = cfg.lr;
         for (step, idx) in order.chunks(cfg.batch_size).enumerate() {
             let x = batch(data, idx, cfg, &mut rng)?;
-            let labels: Vec<usize> = idx.iter().map(|&i| data.labels()[i] as usize).collect();
+            let labels: Vec<usize> = idx.iter().map(|&i| data.labels()[i]).collect();
             let acts = net.forward_train(&x)?;
             let logits = acts.logits();
             let (loss, g) = softmax_cross_entropy(&logits, &labels)?;
@@ -203,9 +203,7 @@ pub fn evaluate(
             .rows()
             .into_iter()
             .enumerate()
-            .filter(|(k, r)| {
-                effpath_ir::argmax(r.iter().copied()) == data.labels()[start + k] as usize
-            })
+            .filter(|(k, r)| effpath_ir::argmax(r.iter().copied()) == data.labels()[start + k])
             .count();
     }
     Ok(correct as f64 / n as f64)

@@ -88,10 +88,7 @@ mod tests {
         let norm = effpath_data::Normalization::MNIST;
         let train = effpath_data::Mnist::embedded_train().unwrap();
         let profile_x = train.to_tensor(0..300, norm).unwrap().into_dyn();
-        let labels: Vec<usize> = train.labels()[..300]
-            .iter()
-            .map(|&l| usize::from(l))
-            .collect();
+        let labels = &train.labels()[..300];
         let cp = ClassPaths::profile(
             &net,
             &profile_x,

@@ -111,7 +111,7 @@ impl FromStr for Shipped {
 /// let x = test.to_tensor(0..100, effpath::data::Normalization::MNIST)?.into_dyn();
 /// let logits = net.predict(&x)?;
 /// let correct = logits.rows().into_iter().zip(test.labels())
-///     .filter(|(r, l)| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }) == **l as usize)
+///     .filter(|(r, l)| r.iter().enumerate().fold(0, |b, (i, v)| if *v > r[b] { i } else { b }) == **l)
 ///     .count();
 /// assert!(correct >= 95);
 /// # Ok::<(), effpath::Error>(())

@@ -280,14 +280,17 @@ mod seeds {
     fn idx_seeds(dir: &Path) {
         let train = Mnist::embedded_train().unwrap();
         for n in [1usize, 5] {
-            let labels = &train.labels()[..n];
+            let labels: Vec<u8> = train.labels()[..n]
+                .iter()
+                .map(|&l| u8::try_from(l).unwrap())
+                .collect();
             let images: Vec<u8> = train
                 .images()
                 .slice_axis(effpath::ndarray::Axis(0), (0..n).into())
                 .iter()
                 .copied()
                 .collect();
-            let l = idx_file(0x801, &[n as u32], labels);
+            let l = idx_file(0x801, &[n as u32], &labels);
             let i = idx_file(0x803, &[n as u32, 28, 28], &images);
             for (name, l, i) in [
                 ("plain", l.clone(), i.clone()),

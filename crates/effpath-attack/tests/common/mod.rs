@@ -26,15 +26,12 @@ pub fn correct_images(clf: &Classifier<'_>, per_class: usize) -> (Array4<f32>, V
     let mut count = [0usize; 10];
     let mut picked = Vec::new();
     for (i, &p) in preds.iter().enumerate() {
-        let l = usize::from(test.labels()[i]);
+        let l = test.labels()[i];
         if l == p && count[l] < per_class {
             count[l] += 1;
             picked.push(i);
         }
     }
-    let labels = picked
-        .iter()
-        .map(|&i| usize::from(test.labels()[i]))
-        .collect();
+    let labels = picked.iter().map(|&i| test.labels()[i]).collect();
     (x.select(Axis(0), &picked), labels)
 }

@@ -167,7 +167,7 @@ fn select(
         let end = (start + CHUNK).min(data.len());
         let x = data.to_tensor(start..end, Normalization::None)?;
         for (k, p) in clf.predict(&x)?.into_iter().enumerate() {
-            let l = usize::from(data.labels()[start + k]);
+            let l = data.labels()[start + k];
             if p == l && count[l] < per_class {
                 count[l] += 1;
                 picked.push(start + k);
@@ -181,10 +181,7 @@ fn select(
         }
     }
     let x = data.select_tensor(&picked, Normalization::None)?;
-    let labels = picked
-        .iter()
-        .map(|&i| usize::from(data.labels()[i]))
-        .collect();
+    let labels = picked.iter().map(|&i| data.labels()[i]).collect();
     Ok((picked, x, labels))
 }
 

@@ -97,7 +97,7 @@ fn confusion(
         let logits = net.predict(&x)?;
         for (row, &label) in logits.outer_iter().zip(&data.labels()[start..end]) {
             let predicted = effpath::ir::argmax(row.iter().copied());
-            confusion[usize::from(label)][predicted] += 1;
+            confusion[label][predicted] += 1;
         }
         bar.inc((end - start) as u64);
     }

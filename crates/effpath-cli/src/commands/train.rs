@@ -157,7 +157,7 @@ fn build(arch: Arch, seed: u64, data: &LabeledImages) -> Result<Network> {
             let classes = data
                 .labels()
                 .iter()
-                .map(|&l| l as usize + 1)
+                .map(|&l| l + 1)
                 .max()
                 .unwrap_or(0)
                 .max(2);

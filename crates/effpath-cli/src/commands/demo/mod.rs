@@ -717,10 +717,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     out.flush()?;
     let t = Instant::now();
     let train_x = train.to_tensor(..profiled, norm)?.into_dyn();
-    let train_labels: Vec<usize> = train.labels()[..profiled]
-        .iter()
-        .map(|&l| l as usize)
-        .collect();
+    let train_labels = &train.labels()[..profiled];
     let popts = ProfileOptions {
         extract: effpath::ExtractOptions::default().with_theta(args.theta),
         ..ProfileOptions::default()
@@ -733,7 +730,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     print_stage(out, stages.record("profile", t))?;
 
     let test_pixels = test.to_tensor(.., Normalization::None)?;
-    let test_labels: Vec<usize> = test.labels().iter().map(|&l| l as usize).collect();
+    let test_labels = test.labels();
     let keep = normal_indices(&clf, &test_pixels, &test_labels, s.per_class)?;
     let x = test_pixels.select(Axis(0), &keep);
     let labels: Vec<usize> = keep.iter().map(|&i| test_labels[i]).collect();
@@ -868,10 +865,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         results.push(run_experiment(&data, &opts)?);
         print_stage(out, stages.record(format!("detector-{}", kind.name()), t))?;
     }
-    let train_labels_2k: Vec<usize> = train.labels()[..train_pixels.len_of(Axis(0))]
-        .iter()
-        .map(|&l| l as usize)
-        .collect();
+    let train_labels_2k = &train.labels()[..train_pixels.len_of(Axis(0))];
     let baseline_results = baselines(
         args,
         &mut |name, t| print_stage(&mut *out, stages.record(name, t)),
