@@ -154,14 +154,17 @@ pub fn shipped(name: &str) -> PyResult<Network> {
 }
 
 /// An IDX file (gzip or plain): images `(N, H, W)` uint8 for an image file, labels `(N,)`
-/// uint8 for a label file.
+/// int64 for a label file.
 #[pyfunction]
 pub fn read_idx(py: Python<'_>, path: PathBuf) -> PyResult<Py<PyAny>> {
     let options = IdxOptions::default();
     match effpath::data::read_images(&path, &options) {
         Ok(images) => Ok(images.into_pyarray(py).into_any().unbind()),
         Err(image_error) => match effpath::data::read_labels(&path, &options) {
-            Ok(labels) => Ok(PyArray1::from_vec(py, labels).into_any().unbind()),
+            Ok(labels) => {
+                let labels: Vec<i64> = labels.into_iter().map(|l| l as i64).collect();
+                Ok(PyArray1::from_vec(py, labels).into_any().unbind())
+            }
             Err(_) => Err(crate::error::to_py(image_error)),
         },
     }
@@ -186,7 +189,7 @@ pub fn embedded<'py>(py: Python<'py>, name: &str, split: &str) -> PyResult<Label
         }
     };
     let images = data.load(split).py_err()?;
-    let labels: Vec<i64> = images.labels().iter().map(|&l| i64::from(l)).collect();
+    let labels: Vec<i64> = images.labels().iter().map(|&l| l as i64).collect();
     Ok((
         images.images().to_owned().into_pyarray(py),
         PyArray1::from_vec(py, labels),
