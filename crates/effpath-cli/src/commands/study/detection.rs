@@ -68,7 +68,7 @@ pub struct Inputs<'a> {
 pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
     let clf = Classifier::new(i.net, i.norm)?;
     let pixels = i.test.to_tensor(.., Normalization::None)?;
-    let labels: Vec<usize> = i.test.labels().iter().map(|&l| usize::from(l)).collect();
+    let labels: Vec<usize> = i.test.labels().to_vec();
     let keep = normal_indices(&clf, &pixels, &labels, sizes.per_class)?;
     let x = pixels.select(Axis(0), &keep);
     let y: Vec<usize> = keep.iter().map(|&k| labels[k]).collect();

@@ -88,9 +88,8 @@ pub fn run(args: &StudyArgs, out: &mut impl Write) -> Result<()> {
     } else {
         (train.len(), test.len())
     };
-    let labels = |d: &effpath::data::LabeledImages, n: usize| -> Vec<usize> {
-        d.labels()[..n].iter().map(|&l| usize::from(l)).collect()
-    };
+    let labels =
+        |d: &effpath::data::LabeledImages, n: usize| -> Vec<usize> { d.labels()[..n].to_vec() };
     let x_train = train.to_tensor(0..n_train, norm)?.into_dyn();
     let y_train = labels(&train, n_train);
     let x_test = test.to_tensor(0..n_test, norm)?.into_dyn();
