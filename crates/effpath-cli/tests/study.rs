@@ -70,6 +70,12 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
     for r in rows {
         assert!(num(&r["synapse"]) > 0.6 && num(&r["weight"]) > 0.5, "{r}");
     }
+    // Training phases: the initial network, then every epoch of the --fast run (4).
+    let phases = json["training"]["phases"].as_array().unwrap();
+    let epochs: Vec<u64> = phases.iter().filter_map(|p| p["epoch"].as_u64()).collect();
+    assert_eq!(epochs, [0, 1, 2, 3, 4]);
+    assert!(num(&phases[4]["test_accuracy"]) > num(&phases[0]["test_accuracy"]) + 0.5);
+    assert!(dir.path().join("study/training.csv").is_file());
     let csv = std::fs::read_to_string(dir.path().join("study/detection.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows.len() + 1);
     for section in [
@@ -101,4 +107,5 @@ fn fashion_study_has_the_class_hierarchy() {
     assert_eq!(num(&h["jaccard"][0][0]), 1.0);
     assert!(dir.path().join("study/hierarchy.png").is_file());
     assert!(html.contains("mean synapse Jaccard within groups"));
+    assert_eq!(json["training"]["phases"].as_array().unwrap().len(), 3);
 }

@@ -29,4 +29,4 @@ mod trainer;
 pub use config::{Schedule, TrainConfig};
 pub use error::{ConfigIssue, DataSplit, Result, TrainError};
 pub use sgd::Sgd;
-pub use trainer::{EpochStats, Event, TrainReport, evaluate, train};
+pub use trainer::{EpochStats, Event, TrainReport, evaluate, train, train_observed};

@@ -110,7 +110,20 @@ pub fn train(
     data: &LabeledImages,
     test: Option<&LabeledImages>,
     cfg: &TrainConfig,
+    progress: impl FnMut(&Event),
+) -> Result<TrainReport> {
+    train_observed(net, data, test, cfg, progress, |_, _| {})
+}
+
+/// [`train`], handing the network to `checkpoint` after every epoch (with that epoch's
+/// statistics), e.g. to profile it while it learns. The training is the same as [`train`]'s.
+pub fn train_observed(
+    net: &mut Network,
+    data: &LabeledImages,
+    test: Option<&LabeledImages>,
+    cfg: &TrainConfig,
     mut progress: impl FnMut(&Event),
+    mut checkpoint: impl FnMut(&EpochStats, &Network),
 ) -> Result<TrainReport> {
     cfg.validate()?;
     check_data(net, data, DataSplit::Training)?;
@@ -180,6 +193,7 @@ pub fn train(
             lr,
         };
         progress(&Event::Epoch(stats.clone()));
+        checkpoint(&stats, net);
         report.epochs.push(stats);
     }
     Ok(report)

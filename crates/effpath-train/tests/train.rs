@@ -176,3 +176,35 @@ fn bad_configuration_and_data_are_errors() {
     .unwrap_err();
     assert!(err.to_string().contains("diverged"), "{err}");
 }
+
+#[test]
+fn observed_training_is_the_same_training_and_sees_every_epoch() {
+    let data = small(256);
+    let cfg = TrainConfig {
+        epochs: 3,
+        lr: 0.03,
+        seed: 2,
+        ..TrainConfig::default()
+    };
+    let mut plain = effpath_ir::zoo::lenet5(3);
+    train(&mut plain, &data, None, &cfg, |_| {}).unwrap();
+    let mut observed = effpath_ir::zoo::lenet5(3);
+    let mut seen = Vec::new();
+    effpath_train::train_observed(
+        &mut observed,
+        &data,
+        None,
+        &cfg,
+        |_| {},
+        |stats, net| {
+            seen.push((stats.epoch, net.fingerprint()));
+        },
+    )
+    .unwrap();
+    assert_eq!(observed.fingerprint(), plain.fingerprint());
+    let epochs: Vec<usize> = seen.iter().map(|(e, _)| *e).collect();
+    assert_eq!(epochs, [1, 2, 3]);
+    // The network handed over changes from epoch to epoch, and the last one is the result.
+    assert_ne!(seen[0].1, seen[1].1);
+    assert_eq!(seen[2].1, observed.fingerprint());
+}

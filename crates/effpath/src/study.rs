@@ -1,7 +1,8 @@
 //! The paper's analyses beyond detection, on a network and its class paths: masking the
 //! network to a path (§2.2) against magnitude pruning at equal density, the density of the
 //! union as classes are merged (Fig. 3), the class hierarchy in the class-path Jaccard matrix
-//! (App. B), and per-layer densities (Figs. 22/23). `effpath study` puts them in a report.
+//! (App. B), per-layer densities (Figs. 22/23), and class paths at the checkpoints of a
+//! training run (App. E.1, Fig. 21). `effpath study` puts them in a report.
 
 use effpath_algebra::{ElementKind, LayerSelection};
 use effpath_extract::ClassPaths;
@@ -230,6 +231,89 @@ pub fn layer_density(class_paths: &ClassPaths) -> Result<Vec<LayerDensity>> {
     Ok(out)
 }
 
+/// The class paths of a network at one checkpoint of its training.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Phase {
+    /// Epochs trained (0 = the initial weights).
+    pub epoch: usize,
+    /// Test accuracy at this checkpoint.
+    pub test_accuracy: f64,
+    /// Correctly classified profiled images in the class paths.
+    pub images: usize,
+    /// Synapse density of the overall path over the weighted layers.
+    pub synapse_density: f64,
+    /// Weight density of the overall path over the weighted layers.
+    pub weight_density: f64,
+    /// Minimum, lower quartile, median, upper quartile and maximum of the synapse Jaccard
+    /// similarity of pairs of distinct classes (nearest rank; `None` with fewer than two
+    /// class paths).
+    pub jaccard: Option<[f64; 5]>,
+}
+
+/// The five-number summary of `v` (sorted in place), nearest rank.
+fn five_numbers(v: &mut [f64]) -> Option<[f64; 5]> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let at = |p: f64| v[(p * (v.len() - 1) as f64).round() as usize];
+    Some([at(0.0), at(0.25), at(0.5), at(0.75), at(1.0)])
+}
+
+/// One checkpoint: profiles `profile` (model inputs and labels) through `net`.
+fn phase(
+    net: &Network,
+    epoch: usize,
+    test_accuracy: f64,
+    profile: (&ArrayD<f32>, &[usize]),
+    options: &effpath_extract::ProfileOptions,
+) -> Result<Phase> {
+    let cp = ClassPaths::profile(net, profile.0, profile.1, options, |_, _| {})?;
+    let overall = cp.overall();
+    let density = |k| overall.density(k, LayerSelection::Weighted).unwrap_or(0.0);
+    let m = cp.jaccard_matrix(ElementKind::Synapse, LayerSelection::Weighted)?;
+    let mut pairs: Vec<f64> = m
+        .iter()
+        .enumerate()
+        .flat_map(|(a, row)| row.iter().skip(a + 1).filter_map(|j| *j))
+        .collect();
+    Ok(Phase {
+        epoch,
+        test_accuracy,
+        images: cp.images_per_class().iter().sum(),
+        synapse_density: density(ElementKind::Synapse),
+        weight_density: density(ElementKind::Weight),
+        jaccard: five_numbers(&mut pairs),
+    })
+}
+
+/// App. E.1: trains `net` (e.g. a freshly initialised zoo network) on `train` with `cfg` and,
+/// before training and after every epoch, profiles `profile` (model inputs and labels) into
+/// class paths and measures their density and class-wise similarity beside the test
+/// accuracy on `test`.
+pub fn training_phases(
+    mut net: Network,
+    (train, test): (&effpath_data::LabeledImages, &effpath_data::LabeledImages),
+    cfg: &effpath_train::TrainConfig,
+    profile: (&ArrayD<f32>, &[usize]),
+    options: &effpath_extract::ProfileOptions,
+) -> Result<Vec<Phase>> {
+    let initial = effpath_train::evaluate(&net, test, cfg.normalization, 256)?;
+    let mut phases = vec![phase(&net, 0, initial, profile, options)];
+    effpath_train::train_observed(
+        &mut net,
+        train,
+        Some(test),
+        cfg,
+        |_| {},
+        |stats, net| {
+            let accuracy = stats.test_accuracy.unwrap_or(0.0);
+            phases.push(phase(net, stats.epoch, accuracy, profile, options));
+        },
+    )?;
+    phases.into_iter().collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +394,50 @@ mod tests {
         assert_eq!(h.between, mean_of(false));
         assert!(h.between.is_some_and(|v| v > 0.0 && v <= 1.0));
         assert_eq!(h.jaccard[0][0], Some(1.0));
+    }
+
+    #[test]
+    fn training_phases_profile_every_checkpoint() {
+        let data = effpath_data::Mnist::embedded_train().unwrap();
+        let train = data.subset(&(0..300).collect::<Vec<_>>()).unwrap();
+        let test = effpath_data::Mnist::embedded_test()
+            .unwrap()
+            .subset(&(0..200).collect::<Vec<_>>())
+            .unwrap();
+        let x = train
+            .to_tensor(0..100, effpath_data::Normalization::MNIST)
+            .unwrap()
+            .into_dyn();
+        let labels = train.labels()[..100].to_vec();
+        let cfg = effpath_train::TrainConfig {
+            epochs: 2,
+            lr: 0.03,
+            ..effpath_train::TrainConfig::default()
+        };
+        let phases = training_phases(
+            effpath_ir::zoo::lenet5(0),
+            (&train, &test),
+            &cfg,
+            (&x, &labels),
+            &ProfileOptions::default(),
+        )
+        .unwrap();
+        let epochs: Vec<usize> = phases.iter().map(|p| p.epoch).collect();
+        assert_eq!(epochs, [0, 1, 2]);
+        // Training makes more profiled images correct and the network accurate.
+        assert!(phases[2].images > phases[0].images);
+        assert!(phases[2].test_accuracy > phases[0].test_accuracy + 0.3);
+        let j = phases[2].jaccard.unwrap();
+        assert!(j.windows(2).all(|w| w[0] <= w[1]) && j[0] > 0.0 && j[4] <= 1.0);
+    }
+
+    #[test]
+    fn five_numbers_are_nearest_ranks() {
+        assert_eq!(five_numbers(&mut []), None);
+        assert_eq!(
+            five_numbers(&mut [3.0, 1.0, 2.0, 5.0, 4.0]),
+            Some([1.0, 2.0, 3.0, 4.0, 5.0])
+        );
     }
 
     #[test]

@@ -19,7 +19,7 @@ use effpath::ClassPaths;
 use effpath::data::{Embedded, Split};
 use effpath::extract::ProfileOptions;
 use effpath::models::Shipped;
-use effpath::study::{density_growth, hierarchy, layer_density, masking};
+use effpath::study::{density_growth, hierarchy, layer_density, masking, training_phases};
 
 use crate::commands::demo::Preset;
 use crate::data::model_normalization;
@@ -37,6 +37,8 @@ pub const FASHION_GROUPS: [(&str, &[usize]); 3] = [
 pub enum Section {
     /// Weight-based against synapse-based detection (attacks and detectors: the slow part)
     Detection,
+    /// Class paths at the checkpoints of a training run (trains a fresh network)
+    Training,
 }
 
 /// Arguments of `effpath study`.
@@ -144,6 +146,11 @@ pub fn run(args: &StudyArgs, out: &mut impl Write) -> Result<()> {
                 args.seed,
             )?)
         },
+        training: if args.skip.contains(&Section::Training) {
+            None
+        } else {
+            Some(phases(args, model, (&train, &test), &options)?)
+        },
         class_names: args.data.class_names().map(str::to_owned).to_vec(),
         seconds_profile: profiled,
         seconds_total: 0.0,
@@ -163,4 +170,47 @@ pub fn run(args: &StudyArgs, out: &mut impl Write) -> Result<()> {
         started.elapsed().as_secs_f64()
     )?;
     Ok(())
+}
+
+/// The training-phase section: a fresh network of the shipped model's architecture (seed
+/// `--seed`) trained on the first training images (all of them, 1,000 with `--fast`) for 10
+/// epochs (4 with `--fast`; the residual network 5 and 2), profiled before training and after
+/// every epoch on the first 2,000 training images (500 with `--fast`).
+fn phases(
+    args: &StudyArgs,
+    model: Shipped,
+    (train, test): (&effpath::data::LabeledImages, &effpath::data::LabeledImages),
+    options: &ProfileOptions,
+) -> Result<report::Training> {
+    let (net, epochs) = match model {
+        Shipped::Lenet5Mnist => (
+            effpath::ir::zoo::lenet5(args.seed),
+            if args.fast { 4 } else { 10 },
+        ),
+        Shipped::ResnetSmallFashion => (
+            effpath::ir::zoo::resnet_small(args.seed, [1, train.rows(), train.cols()], 10)?,
+            if args.fast { 2 } else { 5 },
+        ),
+    };
+    let n = if args.fast { 1000 } else { train.len() }.min(train.len());
+    let subset = train.subset(&(0..n).collect::<Vec<_>>())?;
+    let test_n = if args.fast { 500 } else { test.len() }.min(test.len());
+    let test_subset = test.subset(&(0..test_n).collect::<Vec<_>>())?;
+    let p = if args.fast { 500 } else { 2000 }.min(train.len());
+    let norm = args.data.normalization();
+    let x = train.to_tensor(0..p, norm)?.into_dyn();
+    let labels = train.labels()[..p].to_vec();
+    let cfg = effpath::training::TrainConfig {
+        epochs,
+        lr: 0.03,
+        seed: args.seed,
+        normalization: norm,
+        ..effpath::training::TrainConfig::default()
+    };
+    Ok(report::Training {
+        train_images: n,
+        profiled_images: p,
+        config: cfg.clone(),
+        phases: training_phases(net, (&subset, &test_subset), &cfg, (&x, &labels), options)?,
+    })
 }

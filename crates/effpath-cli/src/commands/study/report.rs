@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use anyhow::Result;
-use effpath::study::{GrowthPoint, Hierarchy, LayerDensity, Masking};
+use effpath::study::{GrowthPoint, Hierarchy, LayerDensity, Masking, Phase};
 use serde::Serialize;
 
 use crate::output;
@@ -39,6 +39,8 @@ pub struct Study {
     pub layers: Vec<LayerDensity>,
     /// App. C.2 (`None` when skipped).
     pub detection: Option<super::detection::Detection>,
+    /// App. E.1 (`None` when skipped).
+    pub training: Option<Training>,
     /// Class names of the data set.
     pub class_names: Vec<String>,
     /// Seconds spent loading and profiling.
@@ -47,10 +49,22 @@ pub struct Study {
     pub seconds_total: f64,
 }
 
+/// The training-phase run and its checkpoints.
+#[derive(Debug, Serialize)]
+pub struct Training {
+    /// Training images.
+    pub train_images: usize,
+    /// Training images profiled at each checkpoint.
+    pub profiled_images: usize,
+    /// The training configuration.
+    pub config: effpath::training::TrainConfig,
+    /// Before training, then after every epoch.
+    pub phases: Vec<Phase>,
+}
+
 /// The sections of issue 16 that this report does not have yet, and why.
-const NOT_YET: [&str; 3] = [
+const NOT_YET: [&str; 2] = [
     "CDRP baseline (Wang et al. 2018): per-image channel gates learned by SGD as detector features — not built yet",
-    "Training phases (App. E.1, Fig. 21): class paths at training checkpoints — not built yet",
     "t-SNE of the rank-1/rank-2 features coloured by attack (Fig. 15) — not built yet",
 ];
 
@@ -157,6 +171,22 @@ impl Study {
             }
             output::write_file(&dir.join("hierarchy.csv"), c.as_bytes())?;
         }
+        if let Some(t) = &self.training {
+            let mut c = String::from(
+                "epoch,test_accuracy,images,synapse_density,weight_density,jaccard_min,jaccard_q1,jaccard_median,jaccard_q3,jaccard_max\n",
+            );
+            for p in &t.phases {
+                let j = p
+                    .jaccard
+                    .map_or_else(|| ",,,,".to_owned(), |j| j.map(|v| v.to_string()).join(","));
+                let _ = writeln!(
+                    c,
+                    "{},{},{},{},{},{j}",
+                    p.epoch, p.test_accuracy, p.images, p.synapse_density, p.weight_density
+                );
+            }
+            output::write_file(&dir.join("training.csv"), c.as_bytes())?;
+        }
         if let Some(detection) = &self.detection {
             let mut d = String::from("attack,detector,synapse_auc,weight_auc\n");
             for r in &detection.rows {
@@ -256,6 +286,44 @@ impl Study {
             percent: true,
         };
         figs.push(("layers", save_both(&bars, dir, "layers")?));
+        if let Some(t) = &self.training {
+            let line = |f: &dyn Fn(&Phase) -> Option<f64>| -> Vec<(f64, f64)> {
+                t.phases
+                    .iter()
+                    .filter_map(|p| f(p).map(|v| (p.epoch as f64, v)))
+                    .collect()
+            };
+            let series = [
+                ("test accuracy".to_owned(), line(&|p| Some(p.test_accuracy))),
+                (
+                    "synapse density".to_owned(),
+                    line(&|p| Some(p.synapse_density)),
+                ),
+                (
+                    "Jaccard, lower quartile".to_owned(),
+                    line(&|p| p.jaccard.map(|j| j[1])),
+                ),
+                (
+                    "Jaccard, median".to_owned(),
+                    line(&|p| p.jaccard.map(|j| j[2])),
+                ),
+                (
+                    "Jaccard, upper quartile".to_owned(),
+                    line(&|p| p.jaccard.map(|j| j[3])),
+                ),
+            ];
+            let lines = Lines {
+                series: &series,
+                title: "Class paths while the network trains",
+                x_desc: "epochs trained",
+                y_desc: "accuracy / density / class-pair Jaccard",
+                x_range: (0.0, t.phases.len().saturating_sub(1).max(1) as f64),
+                y_range: (0.0, 1.0),
+                diagonal: false,
+                legend_upper_left: false,
+            };
+            figs.push(("training", save_both(&lines, dir, "training")?));
+        }
         if let Some(h) = &self.hierarchy {
             let labels: Vec<String> = h
                 .order
@@ -396,6 +464,8 @@ impl Study {
         h.push_str("</table>");
         fig(&mut h, "layers");
         self.html_detection(&mut h);
+        self.html_training(&mut h);
+        fig(&mut h, "training");
         h.push_str("<h2>Not in this report yet</h2><ul>");
         for item in NOT_YET {
             let _ = write!(h, "<li>{}</li>", html_escape(item));
@@ -406,6 +476,39 @@ impl Study {
 }
 
 impl Study {
+    fn html_training(&self, h: &mut String) {
+        h.push_str("<h2>Training phases (App. E.1, Fig. 21)</h2><p class=\"claim\">Paper: while a network trains, its class paths go through three phases — first the density and the similarity between classes change fast, then the classes separate (similarity falls) while accuracy rises, then both settle.</p>");
+        let Some(t) = &self.training else {
+            h.push_str("<p>Skipped in this run (<code>--skip training</code>).</p>");
+            return;
+        };
+        let _ = write!(
+            h,
+            "<p>A fresh network trained on {} images ({} epochs, lr {}, batch {}, seed {}), profiled on {} training images before training and after every epoch. The box plots of the paper are drawn here as the quartiles of the class-pair Jaccard similarity.</p><table><tr><th>epoch</th><th>test accuracy</th><th>images in class paths</th><th>synapse density</th><th>Jaccard min / q1 / median / q3 / max</th></tr>",
+            t.train_images,
+            t.config.epochs,
+            t.config.lr,
+            t.config.batch_size,
+            t.config.seed,
+            t.profiled_images
+        );
+        for p in &t.phases {
+            let j = p.jaccard.map_or_else(
+                || "—".to_owned(),
+                |j| j.map(|v| format!("{v:.3}")).join(" / "),
+            );
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{j}</td></tr>",
+                p.epoch,
+                pct(p.test_accuracy),
+                p.images,
+                pct(p.synapse_density)
+            );
+        }
+        h.push_str("</table>");
+    }
+
     fn html_detection(&self, h: &mut String) {
         h.push_str("<h2>Weight-based detection (App. C.2)</h2><p class=\"claim\">Paper: the similarity of weights, |W ∩ W_class| / |W| per layer, detects adversarial inputs about as well as the similarity of synapses.</p>");
         let Some(d) = &self.detection else {
