@@ -185,6 +185,18 @@ pub enum DetectError {
         /// The value.
         value: f64,
     },
+    /// A t-SNE embedding asked of too few points for its perplexity, or with bad options.
+    #[error(
+        "t-SNE of {points} points with perplexity {perplexity} and {iterations} iterations: need perplexity > 0 and at most (points - 1) / 3, and iterations ≥ 1"
+    )]
+    Embedding {
+        /// Number of points.
+        points: usize,
+        /// The perplexity asked for.
+        perplexity: f64,
+        /// The iterations asked for.
+        iterations: usize,
+    },
 }
 
 impl DetectError {

@@ -18,6 +18,7 @@
 //! | [`roc`] | [`roc_curve`], [`auc`], [`roc_auc`] |
 //! | [`operating`] | [`threshold_at_fpr`], [`operating_point`]: TPR at a FPR fixed on normal training rows |
 //! | [`split`] | [`split_indices`], [`mean_std`] for repeated experiments |
+//! | [`tsne`] | [`tsne::tsne`]: a seeded exact t-SNE of feature rows into the plane |
 //! | [`error`] | [`DetectError`], the one error type |
 //!
 //! ```
@@ -54,6 +55,7 @@ pub mod roc;
 pub mod smartcore_models;
 pub mod split;
 mod tree;
+pub mod tsne;
 
 pub use adaboost::{AdaBoost, AdaBoostAlgorithm, AdaBoostOptions};
 pub use baseline::{Lid, Mahalanobis, Squeezer, squeeze_scores};
