@@ -76,6 +76,20 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
     assert_eq!(epochs, [0, 1, 2, 3, 4]);
     assert!(num(&phases[4]["test_accuracy"]) > num(&phases[0]["test_accuracy"]) + 0.5);
     assert!(dir.path().join("study/training.csv").is_file());
+    // The t-SNE of the synapse features: the normal set first, then the attacks, every point finite.
+    let tsne = json["detection"]["tsne"].as_array().unwrap();
+    assert_eq!(tsne[0][0], "normal");
+    assert!(tsne.len() >= 5);
+    for set in tsne {
+        let points = set[1].as_array().unwrap();
+        assert!(
+            !points.is_empty()
+                && points
+                    .iter()
+                    .all(|p| num(&p[0]).is_finite() && num(&p[1]).is_finite())
+        );
+    }
+    assert!(dir.path().join("study/tsne.png").is_file());
     let csv = std::fs::read_to_string(dir.path().join("study/detection.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows.len() + 1);
     for section in [

@@ -9,6 +9,7 @@ pub mod bars;
 pub mod heatmap;
 pub mod lines;
 pub mod png;
+pub mod scatter;
 
 use std::ops::Range;
 use std::path::Path;

@@ -1,12 +1,14 @@
 //! Weight-based detection (App. C.2): the detectors trained on |W ∩ W_class| / |W| per layer
-//! instead of the synapse similarity, on the same normal and adversarial images.
+//! instead of the synapse similarity, on the same normal and adversarial images; and the t-SNE
+//! of the synapse features coloured by attack (Fig. 15).
 
 use anyhow::Result;
 use effpath::attack::{AttackKind, Classifier};
 use effpath::data::{LabeledImages, Normalization};
+use effpath::detect::tsne::{TsneOptions, tsne};
 use effpath::detect::{ExperimentData, ExperimentOptions, run_experiment};
 use effpath::extract::{EmptyLayer, FeatureOptions};
-use effpath::ndarray::{Array4, Axis, stack};
+use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{ClassPaths, DetectorKind, Network, PathFeatures};
 use serde::Serialize;
 
@@ -46,6 +48,51 @@ pub struct Detection {
     pub repetitions: usize,
     /// One row per attack and detector.
     pub rows: Vec<KindAuc>,
+    /// The t-SNE embedding of the synapse features (rank-1 and rank-2 similarity per
+    /// weighted layer) of at most `TSNE_PER_SET` rows of each set: `(set, points)`.
+    pub tsne: Vec<PointSet>,
+}
+
+/// A named set of points in the plane.
+pub type PointSet = (String, Vec<(f64, f64)>);
+
+/// Rows of each set (normal, each attack) in the t-SNE embedding.
+pub const TSNE_PER_SET: usize = 120;
+
+/// The t-SNE embedding of the first [`TSNE_PER_SET`] rows of each set of `data`.
+fn embed(data: &ExperimentData, seed: u64) -> Result<Vec<PointSet>> {
+    let sets: Vec<(String, &Array2<f64>)> = std::iter::once(("normal".to_owned(), &data.normal))
+        .chain(data.attacks.iter().map(|(n, m)| (n.clone(), m)))
+        .collect();
+    let mut rows = Vec::new();
+    let mut owner = Vec::new();
+    for (k, (_, m)) in sets.iter().enumerate() {
+        for r in m.rows().into_iter().take(TSNE_PER_SET) {
+            rows.extend(r.iter().copied());
+            owner.push(k);
+        }
+    }
+    let width = data.normal.ncols();
+    let x = Array2::from_shape_vec((owner.len(), width), rows)?;
+    let options = TsneOptions {
+        perplexity: 30.0_f64.min((owner.len().saturating_sub(1)) as f64 / 3.0),
+        iterations: 750,
+        seed,
+    };
+    let y = tsne(x.view(), &options)?;
+    Ok(sets
+        .iter()
+        .enumerate()
+        .map(|(k, (name, _))| {
+            let points = owner
+                .iter()
+                .enumerate()
+                .filter(|(_, o)| **o == k)
+                .map(|(i, _)| (y[[i, 0]], y[[i, 1]]))
+                .collect();
+            (name.clone(), points)
+        })
+        .collect())
 }
 
 /// The data of one attack run: normal pixels `x` with labels, and the training pixels some
@@ -98,6 +145,7 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
         }
     }
     let mut per_kind = Vec::new();
+    let mut embedding = Vec::new();
     for kind in [
         effpath::algebra::ElementKind::Synapse,
         effpath::algebra::ElementKind::Weight,
@@ -118,6 +166,9 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
             if m.nrows() >= 10 {
                 data.attacks.push((name.clone(), m));
             }
+        }
+        if kind == effpath::algebra::ElementKind::Synapse {
+            embedding = embed(&data, seed)?;
         }
         let mut results = Vec::new();
         for detector in DetectorKind::ALL {
@@ -156,5 +207,6 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
             .collect(),
         repetitions: sizes.repetitions,
         rows,
+        tsne: embedding,
     })
 }
