@@ -103,7 +103,7 @@ fn profiling(c: &mut Criterion) {
                     black_box(ClassPaths::profile(
                         &net,
                         &x,
-                        &labels,
+                        labels,
                         &ProfileOptions::default(),
                         |_, _| {},
                     ))

@@ -116,14 +116,9 @@ fn shipped(c: &mut Criterion, model: Shipped, group: &str, samples: usize) {
     let test = data.load(Split::Test).expect("embedded data");
     let images = train.to_tensor(0..1000, norm).expect("tensor").into_dyn();
     let labels = &train.labels()[..1000];
-    let class_paths = ClassPaths::profile(
-        &net,
-        &images,
-        &labels,
-        &ProfileOptions::default(),
-        |_, _| {},
-    )
-    .expect("class paths");
+    let class_paths =
+        ClassPaths::profile(&net, &images, labels, &ProfileOptions::default(), |_, _| {})
+            .expect("class paths");
     let normal = test.to_tensor(0..100, norm).expect("tensor").into_dyn();
     let noise = noisy(&normal, 0.8, 1);
     let image = test.to_tensor(100..101, norm).expect("tensor").into_dyn();

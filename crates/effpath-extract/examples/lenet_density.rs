@@ -21,7 +21,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         extract: ExtractOptions::default().with_theta(theta),
         ..ProfileOptions::default()
     };
-    let cp = ClassPaths::profile(&net, &x, &labels, &opts, |_, _| {})?;
+    let cp = ClassPaths::profile(&net, &x, labels, &opts, |_, _| {})?;
     println!(
         "profiled {} images in {:.1}s",
         cp.images_per_class().iter().sum::<usize>(),

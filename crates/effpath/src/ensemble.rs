@@ -92,7 +92,7 @@ mod tests {
         let cp = ClassPaths::profile(
             &net,
             &profile_x,
-            &labels,
+            labels,
             &ProfileOptions::default(),
             |_, _| {},
         )

@@ -719,7 +719,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         ..ProfileOptions::default()
     };
     let bar = output::progress_bar(profiled as u64, args.quiet);
-    let cp = ClassPaths::profile(&net, &train_x, &train_labels, &popts, |done, _| {
+    let cp = ClassPaths::profile(&net, &train_x, train_labels, &popts, |done, _| {
         bar.set_position(done as u64)
     })?;
     bar.finish_and_clear();
@@ -727,7 +727,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
 
     let test_pixels = test.to_tensor(.., Normalization::None)?;
     let test_labels = test.labels();
-    let keep = normal_indices(&clf, &test_pixels, &test_labels, s.per_class)?;
+    let keep = normal_indices(&clf, &test_pixels, test_labels, s.per_class)?;
     let x = test_pixels.select(Axis(0), &keep);
     let labels: Vec<usize> = keep.iter().map(|&i| test_labels[i]).collect();
     // The C&W attacks take the first `cw_per_class` of each class.
@@ -868,7 +868,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         BaselineSet {
             network: &net,
             normalization: norm,
-            train: (&train_pixels, &train_labels_2k),
+            train: (&train_pixels, train_labels_2k),
             normal: &x,
         },
         &normal_set.kept,
@@ -906,7 +906,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
     let members = hardening::Members::build(&hardening::Inputs {
         net: &net,
         norm,
-        train: (&train_x, &train_labels),
+        train: (&train_x, train_labels),
         normal: &x,
         adversarial: &adversarial,
         empty_layer: args.empty_layer,
@@ -949,7 +949,7 @@ pub fn run(args: &DemoArgs, out: &mut impl Write) -> Result<()> {
         &mut |name, t| print_stage(&mut *out, stages.record(name, t)),
         &data,
         &net,
-        (&train_x, &train_labels),
+        (&train_x, train_labels),
         (&x, &adversarial),
         norm,
     )?;
