@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Columns, check_scoring, check_training, sigmoid};
 use crate::detector::Detector;
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, ModelIssue, Result, TrainingIssue};
 use crate::options;
 use crate::tree::{Criterion, Tree, TreeParams};
 
@@ -111,14 +111,21 @@ impl AdaBoost {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.stumps.is_empty() || self.stumps.len() != self.stump_weights.len() {
-            return Err(DetectError::invalid_model(
-                "AdaBoost needs at least one stump and one weight per stump",
-            ));
+            return Err(DetectError::invalid_model(ModelIssue::Stumps {
+                stumps: self.stumps.len(),
+                weights: self.stump_weights.len(),
+            }));
         }
-        if self.stump_weights.iter().any(|w| !w.is_finite()) {
-            return Err(DetectError::invalid_model(
-                "non-finite AdaBoost stump weight",
-            ));
+        if let Some((index, &value)) = self
+            .stump_weights
+            .iter()
+            .enumerate()
+            .find(|(_, w)| !w.is_finite())
+        {
+            return Err(DetectError::invalid_model(ModelIssue::StumpWeight {
+                index,
+                value,
+            }));
         }
         self.stumps
             .iter()
@@ -184,11 +191,7 @@ impl Detector for AdaBoost {
             }
             if error >= 0.5 {
                 if model.stumps.is_empty() {
-                    return Err(DetectError::Training {
-                        reason: format!(
-                            "the first AdaBoost stump is no better than chance (weighted error {error})"
-                        ),
-                    });
+                    return Err(DetectError::training(TrainingIssue::ChanceStump { error }));
                 }
                 break;
             }

@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Columns, check_scoring, check_training, sigmoid};
 use crate::detector::Detector;
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, ModelIssue, Result, TrainingIssue};
 use crate::options;
 use crate::tree::{Criterion, Tree, TreeParams};
 
@@ -98,10 +98,15 @@ impl GradientBoosting {
     }
 
     pub(crate) fn validate(&self) -> Result<()> {
-        if self.trees.is_empty() || !self.init.is_finite() {
-            return Err(DetectError::invalid_model(
-                "gradient boosting needs at least one tree and a finite prior",
-            ));
+        if self.trees.is_empty() {
+            return Err(DetectError::invalid_model(ModelIssue::NoTrees {
+                model: "gradient boosting",
+            }));
+        }
+        if !self.init.is_finite() {
+            return Err(DetectError::invalid_model(ModelIssue::Prior {
+                value: self.init,
+            }));
         }
         self.trees
             .iter()
@@ -154,9 +159,7 @@ impl Detector for GradientBoosting {
                 *f += options.learning_rate * values[leaf];
             }
             if raw.iter().any(|f| !f.is_finite()) {
-                return Err(DetectError::Training {
-                    reason: "gradient boosting produced a non-finite raw score".into(),
-                });
+                return Err(DetectError::training(TrainingIssue::NonFiniteScore));
             }
             trees.push(tree);
         }

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::adaboost::{AdaBoost, AdaBoostOptions};
 use crate::boosting::{BoostingOptions, GradientBoosting};
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, ModelIssue, Result};
 use crate::forest::{ForestOptions, RandomForest};
 use crate::linear::{LinearModel, LinearOptions};
 use crate::smartcore_models::{Logistic, LogisticOptions, Svm, SvmOptions};
@@ -174,8 +174,8 @@ pub enum DetectorModel {
 }
 
 /// Tag and version written around a stored model.
-const FORMAT: &str = "effpath-detector";
-const VERSION: u32 = 1;
+pub(crate) const FORMAT: &str = "effpath-detector";
+pub(crate) const VERSION: u32 = 1;
 /// The "path" reported for errors on in-memory JSON strings.
 const IN_MEMORY: &str = "<string>";
 
@@ -263,10 +263,10 @@ impl DetectorModel {
                 source,
             })?;
         if envelope.format != FORMAT || envelope.version != VERSION {
-            return Err(DetectError::invalid_model(format!(
-                "format `{}` version {} (expected `{FORMAT}` version {VERSION})",
-                envelope.format, envelope.version
-            )));
+            return Err(DetectError::invalid_model(ModelIssue::Format {
+                format: envelope.format,
+                version: envelope.version,
+            }));
         }
         let model = envelope.detector;
         model.validate()?;

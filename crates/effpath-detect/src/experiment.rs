@@ -6,7 +6,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use crate::detector::{Detector, DetectorConfig, DetectorKind, DetectorModel};
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, Interval, OptionIssue, Result};
 use crate::operating::{DEFAULT_TARGET_FPRS, OperatingPoint, operating_point};
 use crate::roc::{Roc, roc_auc, roc_curve};
 use crate::split::{mean_std, split_indices};
@@ -120,15 +120,18 @@ fn rows(x: &Array2<f64>, idx: &[usize]) -> Array2<f64> {
 }
 
 fn check(data: &ExperimentData, options: &ExperimentOptions) -> Result<()> {
-    let bad = |name: &'static str, message: String| Err(DetectError::option(name, message));
+    let bad = |name: &'static str, issue: OptionIssue| Err(DetectError::option(name, issue));
     if !(options.train_fraction > 0.0 && options.train_fraction < 1.0) {
         return bad(
             "train_fraction",
-            format!("{} must be in (0, 1)", options.train_fraction),
+            OptionIssue::Fraction {
+                value: options.train_fraction,
+                interval: Interval::Open01,
+            },
         );
     }
     if options.repetitions == 0 {
-        return bad("repetitions", "must be ≥ 1".into());
+        return bad("repetitions", OptionIssue::Zero);
     }
     if let Some(&value) = options
         .target_fprs
@@ -138,16 +141,17 @@ fn check(data: &ExperimentData, options: &ExperimentOptions) -> Result<()> {
         return Err(DetectError::TargetFpr { value });
     }
     if data.attacks.is_empty() {
-        return bad("attacks", "no adversarial examples".into());
+        return bad("attacks", OptionIssue::NoAttacks);
     }
     let cols = data.normal.ncols();
     if let Some((name, x)) = data.attacks.iter().find(|(_, x)| x.ncols() != cols) {
         return bad(
             "attacks",
-            format!(
-                "attack `{name}` has {} features, normal rows have {cols}",
-                x.ncols()
-            ),
+            OptionIssue::AttackFeatures {
+                name: name.clone(),
+                features: x.ncols(),
+                normal: cols,
+            },
         );
     }
     if let Some(train) = &options.train_attacks
@@ -155,7 +159,12 @@ fn check(data: &ExperimentData, options: &ExperimentOptions) -> Result<()> {
             .iter()
             .find(|t| !data.attacks.iter().any(|(n, _)| n == *t))
     {
-        return bad("train_attacks", format!("unknown attack `{unknown}`"));
+        return bad(
+            "train_attacks",
+            OptionIssue::UnknownAttack {
+                name: unknown.clone(),
+            },
+        );
     }
     Ok(())
 }
@@ -244,7 +253,7 @@ impl ExperimentData {
         }
         let views: Vec<_> = parts.iter().map(|p| p.view()).collect();
         let x = ndarray::concatenate(Axis(0), &views)
-            .map_err(|e| DetectError::option("data", e.to_string()))?;
+            .map_err(|source| DetectError::option("data", OptionIssue::Stack { source }))?;
         Ok(TrainingSet {
             x,
             labels,
@@ -320,7 +329,11 @@ pub fn last_layers(x: &Array2<f64>, n: usize) -> Result<Array2<f64>> {
     if !x.ncols().is_multiple_of(2) || n == 0 || n > layers {
         return Err(DetectError::option(
             "last_layers",
-            format!("{n} of {layers} layers ({} columns)", x.ncols()),
+            OptionIssue::LastLayers {
+                last: n,
+                layers,
+                columns: x.ncols(),
+            },
         ));
     }
     let cols: Vec<usize> = (layers - n..layers)

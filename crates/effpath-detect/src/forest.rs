@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{Columns, check_scoring, check_training};
 use crate::detector::Detector;
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, ModelIssue, Result};
 use crate::options;
 use crate::tree::{Criterion, Tree, TreeParams};
 
@@ -111,7 +111,9 @@ impl RandomForest {
 
     pub(crate) fn validate(&self) -> Result<()> {
         if self.trees.is_empty() {
-            return Err(DetectError::invalid_model("a random forest has no trees"));
+            return Err(DetectError::invalid_model(ModelIssue::NoTrees {
+                model: "a random forest",
+            }));
         }
         self.trees
             .iter()

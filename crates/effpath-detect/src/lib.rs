@@ -61,7 +61,7 @@ pub use adaboost::{AdaBoost, AdaBoostAlgorithm, AdaBoostOptions};
 pub use baseline::{Lid, Mahalanobis, Squeezer, squeeze_scores};
 pub use boosting::{BoostingOptions, GradientBoosting};
 pub use detector::{Detector, DetectorConfig, DetectorKind, DetectorModel};
-pub use error::{DetectError, Result};
+pub use error::{DetectError, Interval, ModelIssue, NodeFault, OptionIssue, Result, TrainingIssue};
 pub use experiment::{
     AucResult, ExperimentData, ExperimentOptions, OperatingSummary, RepetitionSplit, TrainingSet,
     last_layers, run_experiment,

@@ -45,7 +45,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::data::{check_scoring, check_training};
 use crate::detector::Detector;
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, Interval, ModelIssue, OptionIssue, Result, TrainingIssue};
 use crate::options;
 
 /// Hyper-parameters of [`LinearModel`].
@@ -121,13 +121,16 @@ impl LinearOptions {
         if !(self.alpha.is_finite() && self.alpha > 0.0) {
             return Err(DetectError::option(
                 "alpha",
-                format!("must be finite and > 0, got {}", self.alpha),
+                OptionIssue::NotPositive { value: self.alpha },
             ));
         }
         if !(0.0..=1.0).contains(&self.l1_ratio) {
             return Err(DetectError::option(
                 "l1_ratio",
-                format!("must be in [0, 1], got {}", self.l1_ratio),
+                OptionIssue::Fraction {
+                    value: self.l1_ratio,
+                    interval: Interval::Closed01,
+                },
             ));
         }
         options::at_least_one("max_iter", self.max_iter)?;
@@ -137,7 +140,7 @@ impl LinearOptions {
         {
             return Err(DetectError::option(
                 "tol",
-                format!("must be finite, got {tol}"),
+                OptionIssue::NotFinite { value: tol },
             ));
         }
         Ok(())
@@ -152,14 +155,17 @@ impl LinearOptions {
             Some(l) if l <= n_features => Ok(Some(l)),
             Some(l) => Err(DetectError::option(
                 "rank1_features",
-                format!("{l} rank-1 columns but the rows have only {n_features}"),
+                OptionIssue::Rank1Columns {
+                    rank1: l,
+                    columns: n_features,
+                },
             )),
             None if n_features.is_multiple_of(2) => Ok(Some(n_features / 2)),
             None => Err(DetectError::option(
                 "rank1_features",
-                format!(
-                    "not set, and {n_features} columns cannot be split into rank-1 and rank-2 halves"
-                ),
+                OptionIssue::OddColumns {
+                    columns: n_features,
+                },
             )),
         }
     }
@@ -210,22 +216,20 @@ impl LinearModel {
             || self.weights.iter().any(|w| !w.is_finite())
             || !self.intercept.is_finite()
         {
-            return Err(DetectError::invalid_model(
-                "a linear model needs finite weights and intercept",
-            ));
+            return Err(DetectError::invalid_model(ModelIssue::Affine {
+                model: "a linear model",
+            }));
         }
         if let Some(l) = self.rank1_features {
             if l > self.weights.len() {
-                return Err(DetectError::invalid_model(format!(
-                    "{l} rank-1 columns but {} weights",
-                    self.weights.len()
-                )));
+                return Err(DetectError::invalid_model(ModelIssue::Rank1Weights {
+                    rank1: l,
+                    weights: self.weights.len(),
+                }));
             }
             let (rank1, rest) = self.weights.split_at(l);
             if rank1.iter().any(|&w| w > 0.0) || rest.iter().any(|&w| w < 0.0) {
-                return Err(DetectError::invalid_model(
-                    "weights violate the joint-similarity sign constraints",
-                ));
+                return Err(DetectError::invalid_model(ModelIssue::SignConstraints));
             }
         }
         Ok(())
@@ -301,9 +305,9 @@ impl Detector for LinearModel {
                 t += 1.0;
             }
             if !(b.is_finite() && w.iter().all(|w| w.is_finite())) {
-                return Err(DetectError::Training {
-                    reason: format!("SGD diverged in epoch {epochs}"),
-                });
+                return Err(DetectError::training(TrainingIssue::Diverged {
+                    epoch: epochs,
+                }));
             }
             if let Some(tol) = options.tol {
                 if sum_loss > best_loss - tol * n as f64 {

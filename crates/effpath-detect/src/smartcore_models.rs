@@ -28,7 +28,7 @@ use smartcore::svm::svc::{SVC, SVCParameters};
 
 use crate::data::{check_scoring, check_training, sigmoid};
 use crate::detector::Detector;
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, ModelIssue, OptionIssue, Result, TrainingIssue};
 use crate::options;
 
 /// Hyper-parameters of [`Svm`].
@@ -71,10 +71,10 @@ impl SvmOptions {
         options::positive("c", self.c)?;
         options::at_least_one("epochs", self.epochs)?;
         options::positive("tol", self.tol)?;
-        if self.max_train_rows.is_some_and(|m| m < 2) {
+        if let Some(value) = self.max_train_rows.filter(|&m| m < 2) {
             return Err(DetectError::option(
                 "max_train_rows",
-                "must be at least 2 (one row of each class)",
+                OptionIssue::TooFewRows { value },
             ));
         }
         Ok(())
@@ -99,7 +99,7 @@ impl LogisticOptions {
         if !(self.alpha.is_finite() && self.alpha >= 0.0) {
             return Err(DetectError::option(
                 "alpha",
-                format!("must be finite and ≥ 0, got {}", self.alpha),
+                OptionIssue::Negative { value: self.alpha },
             ));
         }
         Ok(())
@@ -113,11 +113,9 @@ fn affine(x: &Array2<f64>, weights: &[f64], intercept: f64) -> Vec<f64> {
         .collect()
 }
 
-fn validate_affine(weights: &[f64], intercept: f64, what: &str) -> Result<()> {
+fn validate_affine(weights: &[f64], intercept: f64, model: &'static str) -> Result<()> {
     if weights.is_empty() || weights.iter().any(|w| !w.is_finite()) || !intercept.is_finite() {
-        return Err(DetectError::invalid_model(format!(
-            "{what} needs finite weights and intercept"
-        )));
+        return Err(DetectError::invalid_model(ModelIssue::Affine { model }));
     }
     Ok(())
 }
@@ -224,9 +222,9 @@ impl Detector for Svm {
             intercept,
             train_rows,
         };
-        model.validate().map_err(|_| DetectError::Training {
-            reason: "the SVM solver produced a non-finite model".into(),
-        })?;
+        model
+            .validate()
+            .map_err(|_| DetectError::training(TrainingIssue::SolverModel { solver: "SVM" }))?;
         Ok(model)
     }
 
@@ -288,9 +286,9 @@ impl Detector for Logistic {
             intercept,
         };
         if model.weights.len() != x.ncols() || model.validate().is_err() {
-            return Err(DetectError::Training {
-                reason: "the logistic solver produced a non-finite or misshapen model".into(),
-            });
+            return Err(DetectError::training(TrainingIssue::SolverModel {
+                solver: "logistic",
+            }));
         }
         Ok(model)
     }

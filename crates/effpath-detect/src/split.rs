@@ -4,7 +4,7 @@ use rand::SeedableRng;
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, Interval, OptionIssue, Result};
 
 /// Splits `0..n` into `(train, test)` index lists at random (seeded).
 ///
@@ -23,7 +23,10 @@ pub fn split_indices(n: usize, test_fraction: f64, seed: u64) -> Result<(Vec<usi
     if !(0.0..=1.0).contains(&test_fraction) {
         return Err(DetectError::option(
             "test_fraction",
-            format!("must be in [0, 1], got {test_fraction}"),
+            OptionIssue::Fraction {
+                value: test_fraction,
+                interval: Interval::Closed01,
+            },
         ));
     }
     // The tolerance keeps products such as 0.07 · 100 = 7.000000000000001 at 7.

@@ -14,7 +14,7 @@ use rand::Rng;
 use serde::{Deserialize, Serialize};
 
 use crate::data::Columns;
-use crate::error::{DetectError, Result};
+use crate::error::{DetectError, ModelIssue, NodeFault, Result};
 
 /// What a tree minimises.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -302,28 +302,30 @@ impl Tree {
     /// range, features in range, finite numbers.
     pub(crate) fn validate(&self, n_features: usize) -> Result<()> {
         if self.nodes.is_empty() {
-            return Err(DetectError::invalid_model("a tree has no nodes"));
+            return Err(DetectError::invalid_model(ModelIssue::EmptyTree));
         }
         let n = self.nodes.len();
         for (i, node) in self.nodes.iter().enumerate() {
-            let ok = match *node {
-                Node::Split {
+            let fault = match *node {
+                Node::Split { feature, .. } if feature >= n_features => Some(NodeFault::Feature {
                     feature,
-                    threshold,
-                    left,
-                    right,
-                } => {
-                    feature < n_features
-                        && threshold.is_finite()
-                        && (i + 1..n).contains(&left)
-                        && (i + 1..n).contains(&right)
+                    features: n_features,
+                }),
+                Node::Split { threshold, .. } if !threshold.is_finite() => {
+                    Some(NodeFault::Threshold { value: threshold })
                 }
-                Node::Leaf { value } => value.is_finite(),
+                Node::Split { left, right, .. } => [left, right]
+                    .into_iter()
+                    .find(|c| !(i + 1..n).contains(c))
+                    .map(|child| NodeFault::Child { child }),
+                Node::Leaf { value } => (!value.is_finite()).then_some(NodeFault::Leaf { value }),
             };
-            if !ok {
-                return Err(DetectError::invalid_model(format!(
-                    "tree node {i} of {n} is inconsistent: {node:?}"
-                )));
+            if let Some(fault) = fault {
+                return Err(DetectError::invalid_model(ModelIssue::TreeNode {
+                    index: i,
+                    nodes: n,
+                    fault,
+                }));
             }
         }
         Ok(())

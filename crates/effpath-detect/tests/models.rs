@@ -6,7 +6,7 @@ use common::Data;
 use effpath_detect::{
     AdaBoost, AdaBoostAlgorithm, AdaBoostOptions, BoostingOptions, DetectError, Detector,
     DetectorConfig, DetectorKind, DetectorModel, ForestOptions, GradientBoosting, LinearModel,
-    LinearOptions, RandomForest, roc_auc,
+    LinearOptions, OptionIssue, RandomForest, roc_auc,
 };
 use ndarray::{Array2, array};
 
@@ -118,9 +118,13 @@ fn linear_layout_options() {
         err,
         DetectError::InvalidOption {
             option: "rank1_features",
-            ..
+            issue: OptionIssue::OddColumns { columns: 3 },
         }
     ));
+    assert!(
+        err.to_string().contains("3 columns cannot be split"),
+        "{err}"
+    );
     let options = LinearOptions {
         rank1_features: Some(1),
         ..LinearOptions::default()

@@ -4,7 +4,7 @@ mod common;
 
 use effpath_detect::{
     AdaBoostAlgorithm, AdaBoostOptions, DetectError, Detector, DetectorConfig, DetectorKind,
-    DetectorModel, LinearOptions,
+    DetectorModel, LinearOptions, ModelIssue, NodeFault,
 };
 
 fn configs() -> Vec<DetectorConfig> {
@@ -64,22 +64,53 @@ fn malformed_models_are_errors() {
     let json = model.to_json().expect("json");
 
     let wrong_version = json.replacen("\"version\":1", "\"version\":2", 1);
-    assert!(matches!(
-        DetectorModel::from_json(&wrong_version),
-        Err(DetectError::InvalidModel { .. })
-    ));
+    let err = DetectorModel::from_json(&wrong_version).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            DetectError::InvalidModel {
+                issue: ModelIssue::Format { version: 2, .. }
+            }
+        ),
+        "{err}"
+    );
     // A child link pointing back to the root would loop forever: rejected.
     let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
     value["detector"]["model"]["trees"][0][0]["split"]["left"] = 0.into();
     let err = DetectorModel::from_json(&value.to_string()).unwrap_err();
-    assert!(matches!(err, DetectError::InvalidModel { .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            DetectError::InvalidModel {
+                issue: ModelIssue::TreeNode {
+                    index: 0,
+                    fault: NodeFault::Child { child: 0 },
+                    ..
+                }
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("tree node 0 of"), "{err}");
     // A feature index beyond the row length.
     let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
     value["detector"]["model"]["trees"][0][0]["split"]["feature"] = 7.into();
-    assert!(matches!(
-        DetectorModel::from_json(&value.to_string()),
-        Err(DetectError::InvalidModel { .. })
-    ));
+    let err = DetectorModel::from_json(&value.to_string()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            DetectError::InvalidModel {
+                issue: ModelIssue::TreeNode {
+                    fault: NodeFault::Feature {
+                        feature: 7,
+                        features: 2
+                    },
+                    ..
+                }
+            }
+        ),
+        "{err}"
+    );
     assert!(matches!(
         DetectorModel::from_json("{"),
         Err(DetectError::Json { .. })
@@ -108,6 +139,8 @@ fn linear_sign_constraints_are_checked_on_load() {
     value["detector"]["model"]["weights"][0] = 1.5.into(); // a rank-1 weight must be ≤ 0
     assert!(matches!(
         DetectorModel::from_json(&value.to_string()),
-        Err(DetectError::InvalidModel { .. })
+        Err(DetectError::InvalidModel {
+            issue: ModelIssue::SignConstraints
+        })
     ));
 }

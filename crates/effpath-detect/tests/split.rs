@@ -1,6 +1,6 @@
 //! Experiment helpers: seeded splits, mean ± std.
 
-use effpath_detect::{DetectError, mean_std, split_indices};
+use effpath_detect::{DetectError, Interval, OptionIssue, mean_std, split_indices};
 
 #[test]
 fn split_sizes_and_partition() {
@@ -34,7 +34,13 @@ fn split_rejects_bad_fractions() {
     for bad in [-0.1, 1.5, f64::NAN] {
         assert!(matches!(
             split_indices(10, bad, 0),
-            Err(DetectError::InvalidOption { .. })
+            Err(DetectError::InvalidOption {
+                option: "test_fraction",
+                issue: OptionIssue::Fraction {
+                    interval: Interval::Closed01,
+                    ..
+                },
+            })
         ));
     }
 }

@@ -602,7 +602,7 @@ mod tests {
     /// saved again, it holds a v2 path set.
     #[test]
     fn class_files_with_a_v1_path_set_load() {
-        let v1 = include_bytes!("../../../fuzz/corpus/class_file/v1-small-net-classes.bin");
+        let v1 = include_bytes!("../tests/data/v1-small-net-classes.bin");
         let cp = ClassPaths::from_bytes(v1, None).unwrap();
         let v2 = cp.to_bytes();
         assert_ne!(&v2[..], &v1[..]);
