@@ -122,14 +122,7 @@ impl Figure for GroupedBars<'_> {
                     .map_err(drawing_error)?;
             }
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.85))
-            .label_font((FONT, 14))
-            .draw()
-            .map_err(drawing_error)?;
+        super::draw_legend(&mut chart, SeriesLabelPosition::UpperRight)?;
         Ok(())
     }
 }

@@ -77,18 +77,12 @@ impl Figure for Lines<'_> {
                     PathElement::new(vec![(x, y), (x + 16, y)], color.stroke_width(2))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(if self.legend_upper_left {
-                SeriesLabelPosition::UpperLeft
-            } else {
-                SeriesLabelPosition::LowerRight
-            })
-            .border_style(BLACK)
-            .background_style(WHITE.mix(0.85))
-            .label_font((FONT, 14))
-            .draw()
-            .map_err(drawing_error)?;
+        let position = if self.legend_upper_left {
+            SeriesLabelPosition::UpperLeft
+        } else {
+            SeriesLabelPosition::LowerRight
+        };
+        super::draw_legend(&mut chart, position)?;
         Ok(())
     }
 }

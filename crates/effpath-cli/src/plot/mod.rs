@@ -101,6 +101,21 @@ pub fn drawing_error(e: impl std::fmt::Display) -> anyhow::Error {
     anyhow!("drawing failed: {e}")
 }
 
+/// Draws the legend of `chart`'s labelled series at `position`, in the style of every figure.
+pub fn draw_legend<'a, DB: DrawingBackend + 'a, CT: CoordTranslate>(
+    chart: &mut ChartContext<'a, DB, CT>,
+    position: SeriesLabelPosition,
+) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(position)
+        .border_style(BLACK)
+        .background_style(WHITE.mix(0.85))
+        .label_font((FONT, 14))
+        .draw()
+        .map_err(drawing_error)
+}
+
 /// Draws `figure` and writes it to `path` as PNG or SVG (by extension), atomically.
 pub fn save(figure: &impl Figure, path: &Path) -> Result<()> {
     let format = Format::of(path)?;
