@@ -82,13 +82,13 @@ pub fn pixels(x: &Bound<'_, PyAny>, what: &str) -> PyResult<ArrayD<f32>> {
     if let Ok(a) = x.cast::<PyArrayDyn<u8>>() {
         return Ok(a.readonly().as_array().mapv(|p| f32::from(p) / 255.0));
     }
-    if x.cast::<PyArrayDyn<f32>>().is_err() {
+    let Ok(a) = x.cast::<PyArrayDyn<f32>>() else {
         return Err(PyTypeError::new_err(format!(
             "{what} must be a uint8 or float32 NumPy array of pixels, got {}",
             describe(x)
         )));
-    }
-    let v = f32_tensor(x, what)?;
+    };
+    let v = a.readonly().as_array().to_owned();
     if let Some((i, p)) = v
         .iter()
         .enumerate()

@@ -113,7 +113,7 @@ pub fn run(args: &StudyArgs, out: &mut impl Write) -> Result<()> {
     } else {
         &[0.0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9]
     };
-    let study = report::Study {
+    let mut study = report::Study {
         model: model.name(),
         data: args.data.name(),
         fast: args.fast,
@@ -155,10 +155,7 @@ pub fn run(args: &StudyArgs, out: &mut impl Write) -> Result<()> {
         seconds_profile: profiled,
         seconds_total: 0.0,
     };
-    let study = report::Study {
-        seconds_total: started.elapsed().as_secs_f64(),
-        ..study
-    };
+    study.seconds_total = started.elapsed().as_secs_f64();
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("cannot create {}", args.out.display()))?;
     study.write(&args.out)?;
