@@ -58,6 +58,21 @@ pub enum ExtractError {
         /// Number of classes.
         classes: usize,
     },
+    /// A CDRP option out of its range.
+    #[error("CDRP option {option} = {value} must be {rule}")]
+    CdrpOption {
+        /// The option.
+        option: &'static str,
+        /// The value given.
+        value: f64,
+        /// The range it must lie in.
+        rule: &'static str,
+    },
+    /// CDRP needs a hidden weighted layer to gate (the last one gives the logits).
+    #[error(
+        "CDRP needs at least two weighted (Dense/Conv2d) layers: the last one gives the logits and is not gated"
+    )]
+    NoGates,
     /// `last_layers` = 0 would extract nothing.
     #[error("last_layers must be at least 1")]
     LastLayers,

@@ -24,11 +24,13 @@
 //! batches), `profile` ([`ClassPaths`]: per-class unions over training images; [`Profiler`]:
 //! streaming), `resume` ([`ResumableProfiler`]: chunked profiling of a `u8` data set with
 //! checkpoints that an interrupted run resumes from), `shard` ([`Shard`]: one of N parts of
-//! a data set, for distributed profiling), `mask` (weight masks from
+//! a data set, for distributed profiling), `cdrp` (the CDRP baseline, Wang et al. 2018:
+//! per-image channel gates, [`cdrp::Cdrp`]), `mask` (weight masks from
 //! paths: [`mask::mask_weights`], [`mask::magnitude_mask`], [`mask::drop_weights`]), `classfile`
 //! (the class-path file: [`ClassPaths::save`] / [`ClassPaths::load`]), `checksum` ([`fnv1a`],
 //! its header checksum), `error`.
 
+pub mod cdrp;
 mod checksum;
 mod classfile;
 mod error;

@@ -181,7 +181,20 @@ impl Network {
         grad_output: &ArrayD<f32>,
         at: ValueId,
     ) -> Result<Gradients> {
-        self.run_backward(acts, grad_output, at, true)
+        self.run_backward(acts, grad_output, at, Wanted::All)
+    }
+
+    /// Like [`Network::backward`] but computes the parameter gradients of the nodes in
+    /// `nodes` only ([`Gradients::param`] is `None` for every other node): the cheap path when
+    /// a few parameters are optimised and the rest stay fixed (CDRP's gates).
+    pub fn backward_params_of(
+        &self,
+        acts: &Activations,
+        grad_output: &ArrayD<f32>,
+        at: ValueId,
+        nodes: &[usize],
+    ) -> Result<Gradients> {
+        self.run_backward(acts, grad_output, at, Wanted::Of(nodes))
     }
 
     /// Like [`Network::backward`] but computes only `d loss / d input` (no parameter
@@ -192,7 +205,9 @@ impl Network {
         grad_output: &ArrayD<f32>,
         at: ValueId,
     ) -> Result<ArrayD<f32>> {
-        Ok(self.run_backward(acts, grad_output, at, false)?.input)
+        Ok(self
+            .run_backward(acts, grad_output, at, Wanted::None)?
+            .input)
     }
 
     /// `d loss / d input` for a loss defined on the logits: runs the forward pass, calls
@@ -230,7 +245,7 @@ impl Network {
             .into_owned()
             .into_shape_with_order(IxDyn(&shape))
             .expect("logits hold batch × num_classes elements");
-        let dx = self.run_backward(&acts, &g, at, false)?.input;
+        let dx = self.run_backward(&acts, &g, at, Wanted::None)?.input;
         if input.shape() == self.input_shape() {
             return Ok(dx.index_axis_move(Axis(0), 0));
         }
@@ -289,9 +304,9 @@ impl Network {
         acts: &Activations,
         grad_output: &ArrayD<f32>,
         at: ValueId,
-        want_params: bool,
+        wanted: Wanted<'_>,
     ) -> Result<Gradients> {
-        self.run_backward_seeds(acts, &[(at, grad_output)], want_params)
+        self.run_backward_seeds(acts, &[(at, grad_output)], wanted)
     }
 
     /// Like [`Network::backward_input`] for a loss on several values at once: `seeds` pairs
@@ -304,14 +319,14 @@ impl Network {
         acts: &Activations,
         seeds: &[(ValueId, &ArrayD<f32>)],
     ) -> Result<ArrayD<f32>> {
-        Ok(self.run_backward_seeds(acts, seeds, false)?.input)
+        Ok(self.run_backward_seeds(acts, seeds, Wanted::None)?.input)
     }
 
     fn run_backward_seeds(
         &self,
         acts: &Activations,
         seeds: &[(ValueId, &ArrayD<f32>)],
-        want_params: bool,
+        wanted: Wanted<'_>,
     ) -> Result<Gradients> {
         let batch = self.check_activations(acts)?;
         let top = seeds.iter().map(|(v, _)| v.0).max().unwrap_or(0);
@@ -348,7 +363,7 @@ impl Network {
                 acts.get(ValueId(i + 1)),
                 acts.batch_stats(i),
                 g,
-                want_params,
+                wanted.wants(i),
             );
             params[i] = dp;
             for (v, d) in node.inputs.iter().zip(dins) {
@@ -358,17 +373,36 @@ impl Network {
                 }
             }
         }
-        if want_params {
-            for (p, node) in params.iter_mut().zip(self.nodes()) {
-                if p.is_none() {
-                    *p = ParamGrad::zeros(&node.op);
-                }
+        for (i, (p, node)) in params.iter_mut().zip(self.nodes()).enumerate() {
+            if wanted.wants(i) && p.is_none() {
+                *p = ParamGrad::zeros(&node.op);
             }
         }
         let input = grads[0]
             .take()
             .unwrap_or_else(|| ArrayD::zeros(acts.get(ValueId::INPUT).raw_dim()));
         Ok(Gradients { input, params })
+    }
+}
+
+/// Which nodes' parameter gradients a backward pass computes.
+#[derive(Debug, Clone, Copy)]
+enum Wanted<'a> {
+    /// None (input gradients only).
+    None,
+    /// Every node's.
+    All,
+    /// The nodes listed.
+    Of(&'a [usize]),
+}
+
+impl Wanted<'_> {
+    fn wants(self, node: usize) -> bool {
+        match self {
+            Wanted::None => false,
+            Wanted::All => true,
+            Wanted::Of(nodes) => nodes.contains(&node),
+        }
     }
 }
 

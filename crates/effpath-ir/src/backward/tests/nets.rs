@@ -180,3 +180,28 @@ fn seeded_backward_is_the_sum_of_single_seeds() {
             .is_err()
     );
 }
+
+/// `backward_params_of` gives the full pass's parameter gradients of the nodes asked for,
+/// `None` for the others, and the same input gradient.
+#[test]
+fn parameter_gradients_of_chosen_nodes_equal_the_full_pass() {
+    let net = crate::zoo::lenet5(4).with_random_weights(2);
+    let x = uniform(&[2, 1, 28, 28], 0.0, 1.0, &mut rng(3));
+    let acts = net.forward(&x).unwrap();
+    let (_, g) = softmax_cross_entropy(&acts.logits(), &[3, 8]).unwrap();
+    let g = g.into_dyn();
+    let full = net.backward(&acts, &g, net.logits()).unwrap();
+    let weighted = net.weighted_nodes();
+    let chosen = [weighted[1], weighted[3]];
+    let some = net
+        .backward_params_of(&acts, &g, net.logits(), &chosen)
+        .unwrap();
+    assert_eq!(some.input(), full.input());
+    for i in 0..net.nodes().len() {
+        if chosen.contains(&i) {
+            assert_eq!(some.param(i), full.param(i), "node {i}");
+        } else {
+            assert!(some.param(i).is_none(), "node {i} was not asked for");
+        }
+    }
+}
