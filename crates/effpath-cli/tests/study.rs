@@ -92,12 +92,49 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
     assert!(dir.path().join("study/tsne.png").is_file());
     let csv = std::fs::read_to_string(dir.path().join("study/detection.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows.len() + 1);
+    // CDRP: a gate vector per image, the same rows side by side (no linear detector), both
+    // curves for both methods, and a timing where CDRP (30 forward and backward passes) is
+    // the slowest.
+    let cdrp = &json["detection"]["cdrp"];
+    assert_eq!(cdrp["gates"], 6 + 16 + 120 + 84);
+    let kept = cdrp["normal_kept"].as_array().unwrap();
+    assert!(num(&kept[1]) >= 0.9 * num(&kept[0]), "{kept:?}");
+    assert!((0.0..1.0).contains(&num(&cdrp["normal_open"])));
+    for r in rows {
+        match r["detector"].as_str().unwrap() {
+            "linear" => assert!(r["cdrp"].is_null()),
+            _ => assert!((0.0..=1.0).contains(&num(&r["cdrp"])), "{r}"),
+        }
+    }
+    let attacks = cdrp["attacks"].as_array().unwrap().len();
+    for (key, len) in [("training_size", 5), ("generalisation", attacks)] {
+        let curves = cdrp[key].as_array().unwrap();
+        assert_eq!(curves.len(), 2);
+        assert_eq!(curves[0]["method"], "effective path");
+        assert_eq!(curves[1]["method"], "CDRP");
+        for c in curves {
+            assert_eq!(c["mean"].as_array().unwrap().len(), len, "{key}");
+        }
+    }
+    let t = &cdrp["timing"];
+    assert_eq!(t["partial_layers"], 3);
+    assert!(num(&t["cdrp"]) > num(&t["full"]) && num(&t["full"]) > 0.0);
+    for file in [
+        "cdrp_curves.csv",
+        "cdrp_timing.csv",
+        "cdrp_auc.png",
+        "cdrp_training_size.svg",
+        "cdrp_generalisation.png",
+    ] {
+        assert!(dir.path().join("study").join(file).is_file(), "{file}");
+    }
     for section in [
         "Masking the network",
         "Density as classes merge",
         "Class hierarchy",
         "Per-layer density",
-        "Not in this report yet",
+        "CDRP, the paper's baseline",
+        "Extraction time (Table 1)",
     ] {
         assert!(html.contains(section), "{section}");
     }

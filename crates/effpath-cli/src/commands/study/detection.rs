@@ -1,17 +1,20 @@
 //! Weight-based detection (App. C.2): the detectors trained on |W ∩ W_class| / |W| per layer
-//! instead of the synapse similarity, on the same normal and adversarial images; and the t-SNE
-//! of the synapse features coloured by attack (Fig. 15).
+//! instead of the synapse similarity, and on CDRP's gate vectors (Wang et al. 2018, the
+//! paper's baseline), on the same normal and adversarial images; and the t-SNE of the synapse
+//! features coloured by attack (Fig. 15).
 
 use anyhow::Result;
 use effpath::attack::{AttackKind, Classifier};
 use effpath::data::{LabeledImages, Normalization};
 use effpath::detect::tsne::{TsneOptions, tsne};
 use effpath::detect::{ExperimentData, ExperimentOptions, run_experiment};
+use effpath::extract::cdrp::{Cdrp, CdrpOptions};
 use effpath::extract::{EmptyLayer, FeatureOptions};
 use effpath::ndarray::{Array2, Array4, Axis, stack};
 use effpath::{ClassPaths, DetectorKind, Network, PathFeatures};
 use serde::Serialize;
 
+use super::cdrp::{CdrpSection, SectionInputs, gate_set, section};
 use crate::commands::demo::{Preset, features, is_cw, normal_indices, run_attack};
 
 /// The attacks of the comparison: the demo's, without the two C&W attacks (minutes each).
@@ -24,7 +27,7 @@ pub const ATTACKS: [AttackKind; 6] = [
     AttackKind::Patch,
 ];
 
-/// The mean AUC of one detector on one attack with synapse and with weight features.
+/// The mean AUC of one detector on one attack with synapse, weight and CDRP features.
 #[derive(Debug, Clone, Serialize)]
 pub struct KindAuc {
     /// The attack.
@@ -35,6 +38,9 @@ pub struct KindAuc {
     pub synapse: f64,
     /// The same with weight features.
     pub weight: f64,
+    /// The same with CDRP's gate vector (`None` for the linear detector, which needs
+    /// rank-1/rank-2 similarity pairs).
+    pub cdrp: Option<f64>,
 }
 
 /// The comparison and what it ran on.
@@ -51,6 +57,8 @@ pub struct Detection {
     /// The t-SNE embedding of the synapse features (rank-1 and rank-2 similarity per
     /// weighted layer) of at most `TSNE_PER_SET` rows of each set: `(set, points)`.
     pub tsne: Vec<PointSet>,
+    /// The CDRP baseline's curves and timing.
+    pub cdrp: CdrpSection,
 }
 
 /// A named set of points in the plane.
@@ -146,6 +154,7 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
     }
     let mut per_kind = Vec::new();
     let mut embedding = Vec::new();
+    let mut synapse_data = None;
     for kind in [
         effpath::algebra::ElementKind::Synapse,
         effpath::algebra::ElementKind::Weight,
@@ -167,34 +176,63 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
                 data.attacks.push((name.clone(), m));
             }
         }
+        per_kind.push(detect_all(&data, DetectorKind::ALL, sizes, seed)?);
         if kind == effpath::algebra::ElementKind::Synapse {
             embedding = embed(&data, seed)?;
+            synapse_data = Some(data);
         }
-        let mut results = Vec::new();
-        for detector in DetectorKind::ALL {
-            let opts = ExperimentOptions {
-                detector,
-                repetitions: sizes.repetitions,
-                seed,
-                ..ExperimentOptions::default()
-            };
-            results.push(run_experiment(&data, &opts)?);
-        }
-        per_kind.push(results);
     }
+    let Some(paths) = synapse_data else {
+        anyhow::bail!("no synapse features were computed");
+    };
+    // CDRP's gates on the same images and attacks as the path features.
+    let cdrp = Cdrp::new(i.net, CdrpOptions::default())?;
+    let normal = gate_set(&cdrp, &x, i.norm)?;
+    let mut gates = ExperimentData {
+        normal: normal.rows.clone(),
+        attacks: Vec::new(),
+    };
+    for (name, _) in &paths.attacks {
+        if let Some((_, adv)) = adversarial.iter().find(|(n, _)| n == name) {
+            gates
+                .attacks
+                .push((name.clone(), gate_set(&cdrp, adv, i.norm)?.rows));
+        }
+    }
+    let cdrp_kinds = DetectorKind::ALL.map(|k| (k != DetectorKind::Linear).then_some(k));
+    let cdrp_results = detect_all(&gates, cdrp_kinds.into_iter().flatten(), sizes, seed)?;
+    let mut normal_x = x.clone();
+    i.norm.apply(&mut normal_x);
+    let cdrp_section = section(
+        &SectionInputs {
+            net: i.net,
+            cdrp: &cdrp,
+            extract: *i.class_paths.options(),
+            paths: &paths,
+            gates: &gates,
+            normal: &normal,
+            normal_x: &normal_x.into_dyn(),
+        },
+        sizes.repetitions,
+        seed,
+    )?;
     let mut rows = Vec::new();
     if let [synapse, weight] = per_kind.as_slice() {
         for (s, w) in synapse.iter().zip(weight) {
-            for (a, (sm, wm)) in s
+            let c = cdrp_results.iter().find(|c| c.detector == s.detector);
+            let c_summary = c.map(effpath::detect::AucResult::summary);
+            for (k, (a, (sm, wm))) in s
                 .attacks
                 .iter()
                 .zip(s.summary().into_iter().zip(w.summary()))
+                .enumerate()
             {
                 rows.push(KindAuc {
                     attack: a.clone(),
                     detector: s.detector.name(),
                     synapse: sm.0,
                     weight: wm.0,
+                    cdrp: c_summary.as_ref().and_then(|v| v.get(k)).map(|m| m.0),
                 });
             }
         }
@@ -208,5 +246,27 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
         repetitions: sizes.repetitions,
         rows,
         tsne: embedding,
+        cdrp: cdrp_section,
     })
+}
+
+/// Runs every detector of `kinds` on `data` with the run's repetitions and seed.
+fn detect_all(
+    data: &ExperimentData,
+    kinds: impl IntoIterator<Item = DetectorKind>,
+    sizes: &Preset,
+    seed: u64,
+) -> Result<Vec<effpath::detect::AucResult>> {
+    kinds
+        .into_iter()
+        .map(|detector| {
+            let opts = ExperimentOptions {
+                detector,
+                repetitions: sizes.repetitions,
+                seed,
+                ..ExperimentOptions::default()
+            };
+            Ok(run_experiment(data, &opts)?)
+        })
+        .collect()
 }

@@ -2,10 +2,13 @@
 //! data set — masking the network to its overall path against magnitude pruning at equal
 //! density (§2.2), the density of the union as classes merge (Fig. 3), the class hierarchy in
 //! the class-path Jaccard matrix (App. B, Fashion-MNIST's groups), and per-layer densities
-//! (Figs. 22/23), weight-based against synapse-based detection (App. C.2) — written as a report folder (`index.html`, PNG/SVG figures, CSV and
-//! `study.json`). The computations are `effpath::study`; this command profiles, calls them,
+//! (Figs. 22/23), weight-based against synapse-based detection (App. C.2) and the CDRP
+//! baseline (Figs. 8/17–19, Table 1), the class paths of a training run (App. E.1) — written
+//! as a report folder (`index.html`, PNG/SVG figures, CSV and `study.json`). The computations are `effpath::study`; this command profiles, calls them,
 //! draws and writes.
 
+mod cdrp;
+mod cdrp_report;
 mod detection;
 mod report;
 

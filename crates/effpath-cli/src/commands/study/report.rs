@@ -62,12 +62,7 @@ pub struct Training {
     pub phases: Vec<Phase>,
 }
 
-/// The sections of issue 16 that this report does not have yet, and why.
-const NOT_YET: [&str; 1] = [
-    "CDRP baseline (Wang et al. 2018): per-image channel gates learned by SGD as detector features, side by side with effective paths (Figs. 8/17/18/19, Table 1) — not built yet",
-];
-
-fn pct(v: f64) -> String {
+pub(super) fn pct(v: f64) -> String {
     format!("{:.2} %", 100.0 * v)
 }
 
@@ -114,6 +109,23 @@ impl Study {
                 "\nclass hierarchy: mean Jaccard within groups {}, between groups {}",
                 opt(h.within),
                 opt(h.between)
+            );
+        }
+        if let Some(d) = &self.detection {
+            let t = &d.cdrp.timing;
+            let (ep, cdrp): (Vec<f64>, Vec<f64>) = d
+                .rows
+                .iter()
+                .filter_map(|r| r.cdrp.map(|c| (r.synapse, c)))
+                .unzip();
+            let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
+            let _ = write!(
+                s,
+                "\ndetection: mean AUC synapses {:.3}, CDRP gates {:.3}; CDRP time {:.1}x full and {:.1}x partial extraction",
+                mean(&ep),
+                mean(&cdrp),
+                t.cdrp / t.full,
+                t.cdrp / t.partial
             );
         }
         s
@@ -187,11 +199,20 @@ impl Study {
             output::write_file(&dir.join("training.csv"), c.as_bytes())?;
         }
         if let Some(detection) = &self.detection {
-            let mut d = String::from("attack,detector,synapse_auc,weight_auc\n");
+            let mut d = String::from("attack,detector,synapse_auc,weight_auc,cdrp_auc\n");
             for r in &detection.rows {
-                let _ = writeln!(d, "{},{},{},{}", r.attack, r.detector, r.synapse, r.weight);
+                let _ = writeln!(
+                    d,
+                    "{},{},{},{},{}",
+                    r.attack,
+                    r.detector,
+                    r.synapse,
+                    r.weight,
+                    opt(r.cdrp)
+                );
             }
             output::write_file(&dir.join("detection.csv"), d.as_bytes())?;
+            super::cdrp_report::csvs(&detection.cdrp, dir)?;
         }
         output::write_json_file(&dir.join("study.json"), self)
     }
@@ -291,6 +312,7 @@ impl Study {
                 title: "t-SNE of the rank-1/rank-2 synapse similarities",
             };
             figs.push(("tsne", save_both(&scatter, dir, "tsne")?));
+            figs.extend(super::cdrp_report::figures(d, dir)?);
         }
         if let Some(t) = &self.training {
             let line = |f: &dyn Fn(&Phase) -> Option<f64>| -> Vec<(f64, f64)> {
@@ -471,13 +493,13 @@ impl Study {
         fig(&mut h, "layers");
         self.html_detection(&mut h);
         fig(&mut h, "tsne");
+        match &self.detection {
+            Some(d) => super::cdrp_report::html(d, &mut h, &fig),
+            None => h.push_str("<h2>CDRP, the paper's baseline (Figs. 8/17–19, Table 1)</h2><p>Skipped in this run (<code>--skip detection</code>): CDRP runs on the detection section's images.</p>"),
+        }
         self.html_training(&mut h);
         fig(&mut h, "training");
-        h.push_str("<h2>Not in this report yet</h2><ul>");
-        for item in NOT_YET {
-            let _ = write!(h, "<li>{}</li>", html_escape(item));
-        }
-        h.push_str("</ul></body></html>\n");
+        h.push_str("</body></html>\n");
         h
     }
 }
@@ -526,7 +548,7 @@ impl Study {
         let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len().max(1) as f64;
         let _ = write!(
             h,
-            "<p>Measured on {} correctly classified test images and their successful adversarial examples ({}), {} repetitions of a 10 % / 90 % split, the similarity of an empty layer counted as 1 for both kinds: mean AUC over all attacks and detectors {:.3} with synapses, {:.3} with weights.</p><table><tr><th>attack</th><th>detector</th><th>AUC, synapses</th><th>AUC, weights</th></tr>",
+            "<p>Measured on {} correctly classified test images and their successful adversarial examples ({}), {} repetitions of a 10 % / 90 % split, the similarity of an empty layer counted as 1 for both kinds: mean AUC over all attacks and detectors {:.3} with synapses, {:.3} with weights.</p><table><tr><th>attack</th><th>detector</th><th>AUC, synapses</th><th>AUC, weights</th><th>AUC, CDRP gates</th></tr>",
             d.normal_images,
             d.adversarial
                 .iter()
@@ -540,11 +562,12 @@ impl Study {
         for r in &d.rows {
             let _ = write!(
                 h,
-                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td></tr>",
+                "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td></tr>",
                 html_escape(&r.attack),
                 r.detector,
                 r.synapse,
-                r.weight
+                r.weight,
+                r.cdrp.map_or_else(|| "—".to_owned(), |v| format!("{v:.3}"))
             );
         }
         h.push_str("</table>");
@@ -557,7 +580,7 @@ impl Study {
 }
 
 /// Saves `figure` as `<name>.png` and `<name>.svg` in `dir`; returns the PNG's file name.
-fn save_both(figure: &impl plot::Figure, dir: &Path, name: &str) -> Result<String> {
+pub(super) fn save_both(figure: &impl plot::Figure, dir: &Path, name: &str) -> Result<String> {
     plot::save(figure, &dir.join(format!("{name}.svg")))?;
     let png = format!("{name}.png");
     plot::save(figure, &dir.join(&png))?;
