@@ -92,6 +92,12 @@ impl AucResult {
         self.auc.iter().map(|a| mean_std(a)).collect()
     }
 
+    /// The mean AUC of each attack over the repetitions (the first column of
+    /// [`AucResult::summary`]).
+    pub fn mean_auc(&self) -> Vec<f64> {
+        self.summary().into_iter().map(|(mean, _)| mean).collect()
+    }
+
     /// `[attack][target]`: mean ± std over repetitions of the TPR and the realised FPR.
     pub fn operating_summary(&self) -> Vec<Vec<OperatingSummary>> {
         self.operating

@@ -483,11 +483,7 @@ fn linear_auc(
         train_attacks,
         ..ExperimentOptions::default()
     };
-    Ok(run_experiment(data, &opts)?
-        .summary()
-        .into_iter()
-        .map(|(m, _)| m)
-        .collect())
+    Ok(run_experiment(data, &opts)?.mean_auc())
 }
 
 /// The paper's sweeps with the linear detector: number of layers (Fig. 12/20), training-set

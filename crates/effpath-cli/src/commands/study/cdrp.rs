@@ -124,11 +124,7 @@ fn curves(
             train_attacks,
             ..ExperimentOptions::default()
         };
-        Ok(run_experiment(data, &opts)?
-            .summary()
-            .into_iter()
-            .map(|(m, _)| m)
-            .collect())
+        Ok(run_experiment(data, &opts)?.mean_auc())
     };
     let curve = |rows: Vec<Vec<f64>>| Curve {
         method,
