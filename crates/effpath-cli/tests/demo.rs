@@ -207,7 +207,8 @@ fn demo_writes_a_complete_report() {
     assert!(stdout.contains("best path detector vs best baseline"));
     assert!(html.contains("Stage timings") && html.contains("<td>detector-svm</td>"));
     // The guard's measured cost for n = 1…5 (LeNet's weighted layers): in results.json,
-    // guard_cost.csv and the report; more layers never make it much cheaper.
+    // guard_cost.csv and the report. (Which n is cheaper is a timing, measured by the guard
+    // benchmark, not asserted here: under load the order can flip.)
     let costs = results["guard_cost"].as_array().unwrap();
     assert_eq!(costs.len(), 5);
     for (k, c) in costs.iter().enumerate() {
@@ -219,11 +220,6 @@ fn demo_writes_a_complete_report() {
         assert!(g > 0.0 && f > 0.0, "{c}");
         assert!((c["ratio"].as_f64().unwrap() - g / f).abs() < 1e-9, "{c}");
     }
-    let guard_ms = |k: usize| costs[k]["guard_ms"].as_f64().unwrap();
-    assert!(
-        guard_ms(4) > guard_ms(0),
-        "all layers cost more than the last one"
-    );
     let gcsv = std::fs::read_to_string(dir.path().join("guard_cost.csv")).unwrap();
     assert_eq!(gcsv.lines().count(), 1 + 5);
     assert!(html.contains("The guard's cost"));
