@@ -93,8 +93,8 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
     let csv = std::fs::read_to_string(dir.path().join("study/detection.csv")).unwrap();
     assert_eq!(csv.lines().count(), rows.len() + 1);
     // CDRP: a gate vector per image, the same rows side by side (no linear detector), both
-    // curves for both methods, and a timing where CDRP (30 forward and backward passes) is
-    // the slowest.
+    // curves for both methods, and the timing of every method (its ratios are measured, not
+    // asserted: `benches/benches/cdrp.rs`).
     let cdrp = &json["detection"]["cdrp"];
     assert_eq!(cdrp["gates"], 6 + 16 + 120 + 84);
     let kept = cdrp["normal_kept"].as_array().unwrap();
@@ -118,7 +118,9 @@ fn mnist_study_writes_every_section_with_consistent_numbers() {
     }
     let t = &cdrp["timing"];
     assert_eq!(t["partial_layers"], 3);
-    assert!(num(&t["cdrp"]) > num(&t["full"]) && num(&t["full"]) > 0.0);
+    for key in ["forward", "cdrp", "full", "partial"] {
+        assert!(num(&t[key]) > 0.0, "{t}");
+    }
     for file in [
         "cdrp_curves.csv",
         "cdrp_timing.csv",
