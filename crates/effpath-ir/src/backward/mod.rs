@@ -16,7 +16,7 @@ mod tests;
 
 use ndarray::{Array1, Array2, Array4, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
-use crate::error::{GraphIssue, IrError, Result};
+use crate::error::{GraphIssue, IrError, Result, ShapeIssue};
 use crate::forward::{Activations, BatchStats};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
@@ -251,7 +251,12 @@ impl Network {
         IrError::Shape {
             node,
             op,
-            message: format!("gradient of shape {got:?}, expected {expected:?}"),
+            issue: ShapeIssue::Tensor {
+                what: "gradient",
+                got: got.to_vec(),
+                expected: expected.to_vec(),
+                foreign: false,
+            },
         }
     }
 
@@ -274,10 +279,12 @@ impl Network {
                 return Err(IrError::Shape {
                     node,
                     op,
-                    message: format!(
-                        "activation of shape {:?}, expected {expected:?} (activations of another network?)",
-                        a.shape()
-                    ),
+                    issue: ShapeIssue::Tensor {
+                        what: "activation",
+                        got: a.shape().to_vec(),
+                        expected,
+                        foreign: true,
+                    },
                 });
             }
         }
