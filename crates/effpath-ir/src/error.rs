@@ -98,12 +98,12 @@ pub enum IrError {
         expected: &'static str,
     },
     /// An ONNX tensor (initializer, constant, test vector) could not be converted.
-    #[error("ONNX tensor `{name}`: {message}")]
+    #[error("ONNX tensor `{name}`: {issue}")]
     OnnxTensor {
         /// Tensor name.
         name: String,
         /// What was wrong.
-        message: String,
+        issue: TensorIssue,
     },
     /// An ONNX node could not be imported.
     #[error("ONNX node `{node}` (op {op_type}): {message}")]
@@ -661,5 +661,156 @@ pub enum UnsupportedIssue {
     Outputs {
         /// The graph outputs.
         outputs: usize,
+    },
+}
+
+/// Why an ONNX tensor cannot be converted (the payload of [`IrError::OnnxTensor`]).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum TensorIssue {
+    /// A negative dimension.
+    #[error("negative dimension {dim} in dims {dims:?}")]
+    NegativeDim {
+        /// The dimension.
+        dim: i64,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+    },
+    /// The element count or byte size of the dims overflows `usize`.
+    #[error("{what} of dims {dims:?} overflows")]
+    Overflow {
+        /// "element count" or "byte size".
+        what: &'static str,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+    },
+    /// Data stored externally where external data cannot be read (a model in memory).
+    #[error(
+        "data is stored externally (location {:?}); external data is not supported, save the model with all tensors embedded",
+        .location.as_deref().unwrap_or("<unset>")
+    )]
+    External {
+        /// The `location` entry, if any.
+        location: Option<String>,
+    },
+    /// Elements in more than one field.
+    #[error("elements are stored in several fields at once: {}", .fields.join(", "))]
+    Fields {
+        /// The fields holding elements.
+        fields: Vec<&'static str>,
+    },
+    /// No data for a non-empty tensor.
+    #[error("has no data, dims {dims:?} need {count} elements")]
+    NoData {
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// The elements they need.
+        count: usize,
+    },
+    /// `raw_data` of another length than the dims need.
+    #[error("raw_data has {bytes} bytes, dims {dims:?} need {count} x {width} = {}", count * width)]
+    RawLength {
+        /// Bytes present.
+        bytes: usize,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// The elements they need.
+        count: usize,
+        /// Bytes per element.
+        width: usize,
+    },
+    /// A typed field of another length than the dims need.
+    #[error("{field} has {len} elements, dims {dims:?} need {count}")]
+    FieldLength {
+        /// The field.
+        field: &'static str,
+        /// Its elements.
+        len: usize,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// The elements they need.
+        count: usize,
+    },
+    /// An integer outside the range of the declared data type.
+    #[error("value {value} is out of range for {data_type}")]
+    OutOfRange {
+        /// The value.
+        value: i128,
+        /// The declared data type's name (e.g. `UINT8 (2)`).
+        data_type: String,
+    },
+    /// A data type that cannot be converted to the element type wanted.
+    #[error("data type {data_type} cannot be converted to {target}")]
+    Conversion {
+        /// The data type's name.
+        data_type: String,
+        /// The element type wanted (`f32`, `i64`).
+        target: &'static str,
+    },
+    /// A data type stored in a field that cannot hold it.
+    #[error("data type {data_type} cannot be stored in {field}")]
+    Storage {
+        /// The data type's name.
+        data_type: String,
+        /// The field.
+        field: &'static str,
+    },
+    /// Dims that do not fit the elements.
+    #[error("dims {dims:?}: {source}")]
+    Dims {
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// ndarray's error.
+        #[source]
+        source: ndarray::ShapeError,
+    },
+    /// External data without a `location` entry.
+    #[error("external data without a location")]
+    NoLocation,
+    /// An external-data entry (`offset`, `length`) that is not a number.
+    #[error("external data {key} `{value}` is not a number")]
+    ExternalNumber {
+        /// The entry's key.
+        key: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// An external-data location that is not a plain relative path.
+    #[error("external data location `{location}` must be a plain relative path next to the model")]
+    ExternalPath {
+        /// The location.
+        location: String,
+    },
+    /// An external-data range beyond its file.
+    #[error("external data offset {offset} + length {length} exceeds `{location}` ({size} bytes)")]
+    ExternalRange {
+        /// The offset.
+        offset: u64,
+        /// The length.
+        length: u64,
+        /// The file.
+        location: String,
+        /// The file's size.
+        size: u64,
+    },
+    /// A rank beyond the import limit.
+    #[error("rank {rank} exceeds the import limit of {limit}")]
+    Rank {
+        /// The rank.
+        rank: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More elements than the import limit leaves.
+    #[error(
+        "{elements} elements exceed the import limit of {limit} elements for all initializers and constants ({used} used so far)"
+    )]
+    Elements {
+        /// The tensor's elements.
+        elements: usize,
+        /// The limit.
+        limit: usize,
+        /// Elements used by earlier tensors.
+        used: usize,
     },
 }

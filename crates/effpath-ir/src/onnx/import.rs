@@ -9,7 +9,7 @@ use super::proto::type_proto;
 use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
 use super::tensor::{tensor_dims, tensor_element_count, tensor_to_f32};
 use crate::builder::NetworkBuilder;
-use crate::error::{GraphIssue, IrError, Result, ShapeIssue, UnsupportedIssue};
+use crate::error::{GraphIssue, IrError, Result, ShapeIssue, TensorIssue, UnsupportedIssue};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -205,23 +205,24 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
     let mut env: HashMap<&str, Entry> = HashMap::new();
     let mut elements = 0usize;
     for init in &graph.initializer {
-        let limit_error = |m: String| IrError::OnnxTensor {
+        let limit_error = |issue: TensorIssue| IrError::OnnxTensor {
             name: init.name().to_owned(),
-            message: m,
+            issue,
         };
         let rank = tensor_dims(init)?.len();
         if rank > limits.max_rank {
-            return Err(limit_error(format!(
-                "rank {rank} exceeds the import limit of {}",
-                limits.max_rank
-            )));
+            return Err(limit_error(TensorIssue::Rank {
+                rank,
+                limit: limits.max_rank,
+            }));
         }
         let n = tensor_element_count(init)?;
         if n > limits.max_total_elements.saturating_sub(elements) {
-            return Err(limit_error(format!(
-                "{n} elements exceed the import limit of {} elements for all initializers and constants ({elements} used so far)",
-                limits.max_total_elements
-            )));
+            return Err(limit_error(TensorIssue::Elements {
+                elements: n,
+                limit: limits.max_total_elements,
+                used: elements,
+            }));
         }
         elements += n;
         let c = if matches!(init.data_type(), 6 | 7) {
