@@ -16,8 +16,8 @@ pub enum IrError {
         node: String,
         /// Op kind.
         op: &'static str,
-        /// What was wrong.
-        issue: ShapeIssue,
+        /// What was wrong (boxed: keeps the error small).
+        issue: Box<ShapeIssue>,
     },
     /// An op or attribute value that effpath does not support (e.g. dilation > 1).
     #[error("node `{node}` ({op}): unsupported: {issue}")]
@@ -26,8 +26,8 @@ pub enum IrError {
         node: String,
         /// Op kind (IR op name or ONNX op type).
         op: String,
-        /// What is not supported.
-        issue: UnsupportedIssue,
+        /// What is not supported (boxed: keeps the error small).
+        issue: Box<UnsupportedIssue>,
     },
     /// The graph itself is malformed (dangling input, cycle, no output, duplicate names), or
     /// a value given with it does not belong to it.
@@ -102,8 +102,8 @@ pub enum IrError {
     OnnxTensor {
         /// Tensor name.
         name: String,
-        /// What was wrong.
-        issue: TensorIssue,
+        /// What was wrong (boxed: keeps the error small).
+        issue: Box<TensorIssue>,
     },
     /// An ONNX node could not be imported.
     #[error("ONNX node `{node}` (op {op_type}): {message}")]
@@ -366,19 +366,14 @@ pub enum ShapeIssue {
     },
     /// A padded input smaller than the window.
     #[error(
-        "input {height}×{width} with padding {begin:?}/{end:?} is smaller than the kernel {kernel:?}"
+        "input {}×{} with padding {:?}/{:?} is smaller than the kernel {:?}",
+        .input[0], .input[1], .window.pads_begin, .window.pads_end, .window.kernel
     )]
     WindowTooLarge {
-        /// Input height.
-        height: usize,
-        /// Input width.
-        width: usize,
-        /// Leading padding per spatial axis.
-        begin: [usize; 2],
-        /// Trailing padding per spatial axis.
-        end: [usize; 2],
-        /// The (dilated) kernel.
-        kernel: [usize; 2],
+        /// Input height and width.
+        input: [usize; 2],
+        /// The (dilated) window (boxed: keeps the error small).
+        window: Box<crate::op::Window2d>,
     },
     /// A per-channel parameter (bias, batch-norm statistic) of another length than the
     /// channel count.
@@ -522,18 +517,22 @@ pub enum ShapeIssue {
     /// Activation parameters out of range.
     #[error(transparent)]
     Activation(#[from] ActivationIssue),
-    /// A gradient or activation tensor of another shape than the network's value (batch
-    /// axis included).
-    #[error("{what} of shape {got:?}, expected {expected:?}{}", if *.foreign { " (activations of another network?)" } else { "" })]
-    Tensor {
-        /// "gradient" or "activation".
-        what: &'static str,
+    /// A gradient of another shape than the network's value (batch axis included).
+    #[error("gradient of shape {got:?}, expected {expected:?}")]
+    Gradient {
         /// The shape given.
         got: Vec<usize>,
         /// The shape expected.
         expected: Vec<usize>,
-        /// Whether the tensors may belong to another network.
-        foreign: bool,
+    },
+    /// A recorded activation of another shape than the network's value (batch axis
+    /// included).
+    #[error("activation of shape {got:?}, expected {expected:?} (activations of another network?)")]
+    ActivationTensor {
+        /// The shape given.
+        got: Vec<usize>,
+        /// The shape expected.
+        expected: Vec<usize>,
     },
     /// A batch-norm channel whose variance plus epsilon is not positive.
     #[error("variance {variance} + epsilon {epsilon} of channel {channel} is not positive")]

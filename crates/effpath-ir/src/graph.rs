@@ -61,12 +61,12 @@ pub(crate) fn shape_error(node: &Node, issue: OpIssue) -> IrError {
         OpIssue::Invalid(issue) => IrError::Shape {
             node: node.name.clone(),
             op: node.op.kind(),
-            issue,
+            issue: Box::new(issue),
         },
         OpIssue::Unsupported(issue) => IrError::Unsupported {
             node: node.name.clone(),
             op: node.op.kind().to_string(),
-            issue,
+            issue: Box::new(issue),
         },
     }
 }

@@ -23,7 +23,7 @@ pub fn softmax_cross_entropy(logits: &Array2<f32>, labels: &[usize]) -> Result<(
     let error = |issue: ShapeIssue| IrError::Shape {
         node: "labels".into(),
         op: "SoftmaxCrossEntropy",
-        issue,
+        issue: Box::new(issue),
     };
     if b == 0 || labels.len() != b {
         return Err(error(ShapeIssue::LabelCount {

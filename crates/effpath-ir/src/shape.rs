@@ -76,11 +76,8 @@ fn window_out(win: &Window2d, h: usize, w: usize, pool: bool) -> Result<[usize; 
     }
     win.output_size([h, w]).ok_or_else(|| {
         OpIssue::Invalid(ShapeIssue::WindowTooLarge {
-            height: h,
-            width: w,
-            begin: win.pads_begin,
-            end: win.pads_end,
-            kernel: win.kernel,
+            input: [h, w],
+            window: Box::new(win.clone()),
         })
     })
 }

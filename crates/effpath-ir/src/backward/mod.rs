@@ -251,12 +251,10 @@ impl Network {
         IrError::Shape {
             node,
             op,
-            issue: ShapeIssue::Tensor {
-                what: "gradient",
+            issue: Box::new(ShapeIssue::Gradient {
                 got: got.to_vec(),
                 expected: expected.to_vec(),
-                foreign: false,
-            },
+            }),
         }
     }
 
@@ -279,12 +277,10 @@ impl Network {
                 return Err(IrError::Shape {
                     node,
                     op,
-                    issue: ShapeIssue::Tensor {
-                        what: "activation",
+                    issue: Box::new(ShapeIssue::ActivationTensor {
                         got: a.shape().to_vec(),
                         expected,
-                        foreign: true,
-                    },
+                    }),
                 });
             }
         }

@@ -13,7 +13,7 @@ use crate::error::{IrError, Result, TensorIssue};
 fn bad(t: &TensorProto, issue: TensorIssue) -> IrError {
     IrError::OnnxTensor {
         name: t.name().to_owned(),
-        issue,
+        issue: Box::new(issue),
     }
 }
 

@@ -126,7 +126,7 @@ fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Opt
     let bad = |issue: UnsupportedIssue| IrError::Unsupported {
         node: name.to_string(),
         op: "graph input".into(),
-        issue,
+        issue: Box::new(issue),
     };
     let vi = graph
         .input
@@ -207,7 +207,7 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
     for init in &graph.initializer {
         let limit_error = |issue: TensorIssue| IrError::OnnxTensor {
             name: init.name().to_owned(),
-            issue,
+            issue: Box::new(issue),
         };
         let rank = tensor_dims(init)?.len();
         if rank > limits.max_rank {
@@ -248,10 +248,10 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
         IrError::Unsupported {
             node: primary.to_owned(),
             op: "graph input".into(),
-            issue: UnsupportedIssue::Rank {
+            issue: Box::new(UnsupportedIssue::Rank {
                 rank: shape.len() + 1,
                 limit: limits.max_rank,
-            },
+            }),
         }
     })?;
     env.insert(primary, Entry::Value(ValueId::INPUT));
@@ -284,9 +284,9 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
         return Err(IrError::Unsupported {
             node: "graph".into(),
             op: "outputs".into(),
-            issue: UnsupportedIssue::Outputs {
+            issue: Box::new(UnsupportedIssue::Outputs {
                 outputs: graph.output.len(),
-            },
+            }),
         });
     };
     let norm = input_normalization(model)?;
@@ -475,11 +475,11 @@ fn check_parameters(net: &Network) -> Result<()> {
                     return Err(IrError::Shape {
                         node: node.name.clone(),
                         op: "BatchNorm",
-                        issue: ShapeIssue::Variance {
+                        issue: Box::new(ShapeIssue::Variance {
                             channel: c,
                             variance: b.var[c],
                             epsilon: b.epsilon,
-                        },
+                        }),
                     });
                 }
                 let (scale, shift) = b.affine();

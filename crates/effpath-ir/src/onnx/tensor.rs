@@ -24,7 +24,7 @@ pub fn data_type_name(value: i32) -> String {
 fn err(t: &TensorProto, issue: TensorIssue) -> IrError {
     IrError::OnnxTensor {
         name: t.name().to_owned(),
-        issue,
+        issue: Box::new(issue),
     }
 }
 

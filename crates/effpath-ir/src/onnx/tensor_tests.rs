@@ -383,7 +383,7 @@ fn tensor_issues_hold_the_values() {
     let issue = |t: TensorProto| match tensor_to_f32(&t) {
         Err(IrError::OnnxTensor { name, issue }) => {
             assert_eq!(name, "t");
-            issue
+            *issue
         }
         other => panic!("{other:?}"),
     };
