@@ -170,12 +170,10 @@ fn resnet50(c: &mut Criterion) {
             paths.push((e.seed_class, e.path));
         }
     }
-    let space = Extractor::new(&net, options)
-        .expect("extractor")
-        .space()
-        .clone();
+    let ex = Extractor::new(&net, options).expect("extractor");
     let class_paths =
-        ClassPaths::from_paths(&space, net.num_classes(), options, paths).expect("class paths");
+        ClassPaths::from_paths(ex.space(), net.num_classes(), ex.checked_options(), paths)
+            .expect("class paths");
     let noise = noisy(&normal, 0.5, 2);
     let image = normal.slice_axis(Axis(0), (0..1).into()).to_owned();
     let all = class_paths

@@ -45,7 +45,7 @@ fn main() {
             })
             .collect::<Vec<_>>()
     });
-    let cp = ClassPaths::from_paths(ex.space(), net.num_classes(), *ex.options(), paths)
+    let cp = ClassPaths::from_paths(ex.space(), net.num_classes(), ex.checked_options(), paths)
         .expect("class paths");
     let profiled = t.elapsed().as_secs_f64();
     cp.save(out).expect("save");

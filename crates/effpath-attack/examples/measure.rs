@@ -7,8 +7,8 @@
 use std::time::Instant;
 
 use effpath_attack::{
-    AdversarialPatch, Attack, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma, RandomNoise,
-    Summary, random_targets,
+    AdversarialPatch, Attack, Bim, CarliniWagnerL2, Classifier, DeepFool, Fgsm, Jsma, ParamGuard,
+    RandomNoise, Summary, random_targets,
 };
 use effpath_data::{Mnist, Normalization};
 use ndarray::Axis;
@@ -42,19 +42,33 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     let train = Mnist::embedded_train()?.to_tensor(.., Normalization::None)?;
     let mut runs: Vec<(&str, Box<dyn Attack>, bool)> = vec![
-        ("fgsm", Box::new(Fgsm::default()), false),
-        ("fgsm-targeted", Box::new(Fgsm::default()), true),
-        ("bim", Box::new(Bim::default()), false),
-        ("bim-targeted", Box::new(Bim::targeted()), true),
-        ("deepfool", Box::new(DeepFool::default()), false),
-        ("jsma", Box::new(Jsma::default()), false),
-        ("cw-l2", Box::new(CarliniWagnerL2::default()), false),
-        ("cw-l2-targeted", Box::new(CarliniWagnerL2::default()), true),
-        ("random-noise", Box::new(RandomNoise::default()), false),
+        ("fgsm", Box::new(Fgsm::default().check()?), false),
+        ("fgsm-targeted", Box::new(Fgsm::default().check()?), true),
+        ("bim", Box::new(Bim::default().check()?), false),
+        ("bim-targeted", Box::new(Bim::targeted().check()?), true),
+        ("deepfool", Box::new(DeepFool::default().check()?), false),
+        ("jsma", Box::new(Jsma::default().check()?), false),
+        (
+            "cw-l2",
+            Box::new(CarliniWagnerL2::default().check()?),
+            false,
+        ),
+        (
+            "cw-l2-targeted",
+            Box::new(CarliniWagnerL2::default().check()?),
+            true,
+        ),
+        (
+            "random-noise",
+            Box::new(RandomNoise::default().check()?),
+            false,
+        ),
     ];
     if wanted.is_empty() || wanted.contains(&"patch") {
         let t = Instant::now();
-        let patch = AdversarialPatch::default().train(&clf, &train, 0)?;
+        let patch = AdversarialPatch::default()
+            .check()?
+            .train(&clf, &train, 0)?;
         println!("(patch training: {:.1} s)", t.elapsed().as_secs_f64());
         runs.push(("patch", Box::new(patch), false));
     }

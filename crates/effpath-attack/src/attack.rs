@@ -7,7 +7,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use crate::classifier::Classifier;
-use crate::error::{AttackError, InputIssue, ParamIssue, Result};
+use crate::error::{AttackError, InputIssue, Result};
 use crate::result::{AttackResult, Distortion};
 
 /// Receives progress: `advance(n)` is called when `n` more images are finished (attacked or
@@ -45,8 +45,10 @@ pub trait Attack {
     /// Runs the attack on `run`'s images, reporting finished images to its `progress`.
     ///
     /// Errors on shapes that do not match the model, pixel values outside `[0, 1]`, labels
-    /// or targets that are not classes of the model, invalid hyper-parameters, or a targeted
-    /// run of an untargeted-only attack.
+    /// or targets that are not classes of the model, hyper-parameters that do not fit the
+    /// model (a class not below its class count), or a targeted run of an untargeted-only
+    /// attack. The hyper-parameters themselves were validated once, by
+    /// [`ParamGuard::check`](crate::ParamGuard::check).
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>>;
 
     /// [`Attack::run_with_progress`] without progress reporting.
@@ -72,14 +74,14 @@ pub trait Attack {
 /// The inputs of one attack run ([`Attack::run_with_progress`]).
 ///
 /// ```
-/// use effpath_attack::{Attack, AttackRun, Classifier, Fgsm};
+/// use effpath_attack::{Attack, AttackRun, Classifier, Fgsm, ParamGuard};
 /// let net = effpath_ir::zoo::lenet5(0);
 /// let clf = Classifier::new(&net, effpath_data::Normalization::MNIST)?;
 /// let images = ndarray::Array4::<f32>::from_elem((2, 1, 28, 28), 0.5);
 /// let done = std::cell::Cell::new(0);
 /// let progress = |n: u64| done.set(done.get() + n);
 /// let run = AttackRun { targets: None, seed: 7, progress: &progress, ..AttackRun::new(&clf, &images, &[3, 5]) };
-/// let results = Fgsm::default().run_with_progress(&run)?;
+/// let results = Fgsm::default().check()?.run_with_progress(&run)?;
 /// assert_eq!((results.len(), done.get()), (2, 2));
 /// # Ok::<(), effpath_attack::AttackError>(())
 /// ```
@@ -353,27 +355,6 @@ pub(crate) fn ce_grad(logits: &Array2<f32>, classes: &[(usize, f32)]) -> Array2<
         }
     }
     g
-}
-
-/// Checks that `value` is finite and `> 0` (or `≥ 0` with `allow_zero`).
-pub(crate) fn check_positive(name: &'static str, value: f32, allow_zero: bool) -> Result<()> {
-    let ok = value.is_finite() && (value > 0.0 || (allow_zero && value == 0.0));
-    if ok {
-        Ok(())
-    } else {
-        Err(AttackError::param(
-            name,
-            ParamIssue::NotPositive { value, allow_zero },
-        ))
-    }
-}
-
-/// Checks that a count is at least 1.
-pub(crate) fn check_count(name: &'static str, value: usize) -> Result<()> {
-    if value == 0 {
-        return Err(AttackError::param(name, ParamIssue::Zero));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

@@ -2,10 +2,11 @@
 
 use ndarray::{Array3, Array4, Axis, Zip};
 
-use crate::attack::{Attack, AttackRun, Batch, Goal, ce_grad, check_count, check_positive};
+use crate::attack::{Attack, AttackRun, Batch, Goal, ce_grad};
 use crate::classifier::Classifier;
 use crate::error::Result;
 use crate::fgsm::sign;
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// Images attacked together.
@@ -58,16 +59,22 @@ impl Bim {
     }
 }
 
-impl Attack for Bim {
+impl ParamGuard for Bim {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("epsilons", self.epsilons)?;
+        check_count("steps", self.steps)?;
+        check_positive("max_epsilon", self.max_epsilon, false)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<Bim> {
     fn name(&self) -> &'static str {
         "bim"
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let AttackRun { clf, progress, .. } = *run;
-        check_count("epsilons", self.epsilons)?;
-        check_count("steps", self.steps)?;
-        check_positive("max_epsilon", self.max_epsilon, false)?;
         let batch = Batch::new(run)?;
         let x = batch.active_images();
         let goals = batch.active_goals();

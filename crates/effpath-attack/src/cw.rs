@@ -3,9 +3,10 @@
 use ndarray::{Array2, Array3, Axis, Zip};
 
 use crate::adam::Adam;
-use crate::attack::{Attack, AttackRun, Batch, Goal, Progress, check_count, check_positive};
+use crate::attack::{Attack, AttackRun, Batch, Goal, Progress};
 use crate::classifier::argmax;
 use crate::error::{AttackError, Result};
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// Carlini–Wagner L2 attack, a port of Carlini's `l2_attack.py` with batch size 1 per image.
@@ -96,18 +97,24 @@ impl State {
     }
 }
 
-impl Attack for CarliniWagnerL2 {
+impl ParamGuard for CarliniWagnerL2 {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("binary_search_steps", self.binary_search_steps)?;
+        check_count("max_iterations", self.max_iterations)?;
+        check_positive("learning_rate", self.learning_rate, false)?;
+        check_positive("initial_const", self.initial_const, false)?;
+        check_positive("confidence", self.confidence, true)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<CarliniWagnerL2> {
     fn name(&self) -> &'static str {
         "cw-l2"
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let AttackRun { clf, progress, .. } = *run;
-        check_count("binary_search_steps", self.binary_search_steps)?;
-        check_count("max_iterations", self.max_iterations)?;
-        check_positive("learning_rate", self.learning_rate, false)?;
-        check_positive("initial_const", self.initial_const, false)?;
-        check_positive("confidence", self.confidence, true)?;
         let batch = Batch::new(run)?;
         let x0 = batch.active_images();
         let mut states: Vec<State> = batch

@@ -2,8 +2,9 @@
 
 use ndarray::{Array2, Array3, Axis, Zip};
 
-use crate::attack::{Attack, AttackRun, Batch, check_count, check_positive};
+use crate::attack::{Attack, AttackRun, Batch};
 use crate::error::{InputIssue, Result};
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// DeepFool, L2 version, as in foolbox 1.3.2.
@@ -52,7 +53,16 @@ struct Step {
     w: Array3<f32>,
 }
 
-impl Attack for DeepFool {
+impl ParamGuard for DeepFool {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("steps", self.steps)?;
+        check_count("subsample", self.subsample)?;
+        check_positive("overshoot", self.overshoot, true)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<DeepFool> {
     fn name(&self) -> &'static str {
         "deepfool"
     }
@@ -64,9 +74,6 @@ impl Attack for DeepFool {
             progress,
             ..
         } = *run;
-        check_count("steps", self.steps)?;
-        check_count("subsample", self.subsample)?;
-        check_positive("overshoot", self.overshoot, true)?;
         if targets.is_some() {
             return Err(InputIssue::Untargeted { attack: "DeepFool" }.into());
         }

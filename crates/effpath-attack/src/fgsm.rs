@@ -3,11 +3,10 @@
 
 use ndarray::{Array3, Array4, Axis, Zip};
 
-use crate::attack::{
-    Attack, AttackRun, Batch, Goal, Progress, ce_grad, check_count, check_positive,
-};
+use crate::attack::{Attack, AttackRun, Batch, Goal, Progress, ce_grad};
 use crate::classifier::Classifier;
 use crate::error::Result;
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// Fast gradient sign method with foolbox 1.3.2's step-size search.
@@ -20,12 +19,12 @@ use crate::result::AttackResult;
 /// `(0, ε]`. `iterations` counts the candidates evaluated.
 ///
 /// ```
-/// use effpath_attack::{Attack, Classifier, Fgsm};
+/// use effpath_attack::{Attack, Classifier, Fgsm, ParamGuard};
 /// # let net = effpath_ir::zoo::lenet5(0);
 /// # let clf = Classifier::new(&net, effpath_data::Normalization::MNIST)?;
 /// # let x = ndarray::Array4::<f32>::from_elem((1, 1, 28, 28), 0.5);
 /// # let labels = clf.predict(&x)?;
-/// let results = Fgsm::default().run(&clf, &x, &labels, None, 0)?;
+/// let results = Fgsm::default().check()?.run(&clf, &x, &labels, None, 0)?;
 /// assert_eq!(results.len(), 1);
 /// # Ok::<(), effpath_attack::AttackError>(())
 /// ```
@@ -50,15 +49,21 @@ impl Default for Fgsm {
     }
 }
 
-impl Attack for Fgsm {
+impl ParamGuard for Fgsm {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("epsilons", self.epsilons)?;
+        check_positive("max_epsilon", self.max_epsilon, false)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<Fgsm> {
     fn name(&self) -> &'static str {
         "fgsm"
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let AttackRun { clf, progress, .. } = *run;
-        check_count("epsilons", self.epsilons)?;
-        check_positive("max_epsilon", self.max_epsilon, false)?;
         let batch = Batch::new(run)?;
         let search = StepSearch {
             direction: Direction::Sign,

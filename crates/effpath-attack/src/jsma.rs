@@ -3,12 +3,11 @@
 use ndarray::{Array3, Array4, Axis};
 use rand::seq::index::sample;
 
-use crate::attack::{
-    Attack, AttackRun, Batch, Goal, ce_grad, check_count, check_positive, image_rng,
-};
+use crate::attack::{Attack, AttackRun, Batch, Goal, ce_grad, image_rng};
 use crate::classifier::Classifier;
 use crate::error::{AttackError, ParamIssue, Result};
 use crate::fgsm::{Direction, StepSearch, sign};
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// Jacobian-based saliency map attack as foolbox 1.3.2's `SaliencyMapAttack`.
@@ -72,7 +71,19 @@ struct State {
     result: Option<bool>,
 }
 
-impl Attack for Jsma {
+impl ParamGuard for Jsma {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("max_iter", self.max_iter)?;
+        check_count(
+            "max_perturbations_per_pixel",
+            self.max_perturbations_per_pixel,
+        )?;
+        check_positive("theta", self.theta, false)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<Jsma> {
     fn name(&self) -> &'static str {
         "jsma"
     }
@@ -84,12 +95,6 @@ impl Attack for Jsma {
             progress,
             ..
         } = *run;
-        check_count("max_iter", self.max_iter)?;
-        check_count(
-            "max_perturbations_per_pixel",
-            self.max_perturbations_per_pixel,
-        )?;
-        check_positive("theta", self.theta, false)?;
         let k = clf.num_classes();
         if self.num_random_targets >= k {
             return Err(AttackError::param(

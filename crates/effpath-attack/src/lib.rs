@@ -21,6 +21,8 @@
 //!
 //! [`AttackKind`] names every attack (`ALL`, `FromStr`) and [`AttackConfig`] holds one with
 //! its hyper-parameters (serde-tagged by kind; `with_param` sets one by name, type-checked).
+//! An attack's struct holds its unchecked hyper-parameters; [`ParamGuard::check`] validates
+//! them once into a [`Checked`] attack, the one that runs (`params`).
 //!
 //! Shared pieces: `classifier` ([`Classifier`], pixel-space logits and gradients), `adam`
 //! (the optimiser of C&W and the patch), `pgd` (L2 PGD steps and the budget search of the
@@ -29,7 +31,7 @@
 //! [`Distortion`], [`Summary`]) and `error` ([`AttackError`]).
 //!
 //! ```
-//! use effpath_attack::{Attack, Classifier, Fgsm, Summary};
+//! use effpath_attack::{Attack, Classifier, Fgsm, ParamGuard, Summary};
 //! use effpath_data::{Mnist, Normalization};
 //!
 //! // A LeNet-5 (here the zoo's untrained one; use a trained model in practice).
@@ -39,7 +41,7 @@
 //! let x = test.to_tensor(0..4, Normalization::None)?; // pixels in [0, 1]
 //! let labels = &test.labels()[..4];
 //!
-//! let results = Fgsm::default().run(&clf, &x, &labels, None, 0)?;
+//! let results = Fgsm::default().check()?.run(&clf, &x, &labels, None, 0)?;
 //! for r in &results {
 //!     assert!(r.adversarial.iter().all(|&v| (0.0..=1.0).contains(&v)));
 //!     if r.success {
@@ -62,6 +64,7 @@ mod fgsm;
 mod jsma;
 mod matching;
 mod noise;
+mod params;
 mod patch;
 mod pgd;
 mod registry;
@@ -80,6 +83,7 @@ pub use fgsm::Fgsm;
 pub use jsma::Jsma;
 pub use matching::{ActivationMatching, MatchLoss};
 pub use noise::RandomNoise;
+pub use params::{Checked, ParamGuard};
 pub use patch::{AdversarialPatch, TrainedPatch};
 pub use registry::{AttackConfig, AttackKind};
 pub use result::{AttackResult, Distortion, L0_TOLERANCE, Stat, Summary};

@@ -10,9 +10,10 @@ use ndarray::{Array3, Array4, ArrayD, Axis, Zip};
 use crate::pgd::{budget_search, descend};
 use serde::{Deserialize, Serialize};
 
-use crate::attack::{Attack, AttackRun, Batch, Goal, check_count, check_positive, random_targets};
+use crate::attack::{Attack, AttackRun, Batch, Goal, random_targets};
 use crate::classifier::Classifier;
 use crate::error::Result;
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// Images attacked together.
@@ -93,14 +94,20 @@ impl ActivationMatching {
     }
 }
 
-impl Attack for ActivationMatching {
+impl ParamGuard for ActivationMatching {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("steps", self.steps)?;
+        check_positive("max_epsilon", self.max_epsilon, false)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<ActivationMatching> {
     fn name(&self) -> &'static str {
         "activation-matching"
     }
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
-        check_count("steps", self.steps)?;
-        check_positive("max_epsilon", self.max_epsilon, false)?;
         let clf = run.clf;
         let drawn;
         let targets = match run.targets {

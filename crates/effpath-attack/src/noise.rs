@@ -3,8 +3,9 @@
 use ndarray::{Array3, Axis};
 use rand::Rng;
 
-use crate::attack::{Attack, AttackRun, Batch, check_count, image_rng};
+use crate::attack::{Attack, AttackRun, Batch, image_rng};
 use crate::error::{AttackError, Result};
+use crate::params::{Checked, ParamGuard, check_count};
 use crate::result::AttackResult;
 
 /// Draws per image per forward pass, and the largest forward batch.
@@ -33,7 +34,14 @@ impl Default for RandomNoise {
     }
 }
 
-impl Attack for RandomNoise {
+impl ParamGuard for RandomNoise {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("max_draws", self.max_draws)?;
+        Ok(self)
+    }
+}
+
+impl Attack for Checked<RandomNoise> {
     fn name(&self) -> &'static str {
         "random-noise"
     }
@@ -45,7 +53,6 @@ impl Attack for RandomNoise {
             progress,
             ..
         } = *run;
-        check_count("max_draws", self.max_draws)?;
         let batch = Batch::new(run)?;
         let goals = batch.active_goals();
         let [c, h, w] = clf.input_shape();

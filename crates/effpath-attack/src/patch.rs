@@ -5,9 +5,10 @@ use ndarray::{Array3, Array4, ArrayView3, ArrayViewMut3, Axis, Slice};
 use rand::Rng;
 
 use crate::adam::Adam;
-use crate::attack::{Attack, AttackRun, Batch, ce_grad, check_count, check_positive, image_rng};
+use crate::attack::{Attack, AttackRun, Batch, ce_grad, image_rng};
 use crate::classifier::Classifier;
 use crate::error::{AttackError, InputIssue, ParamIssue, Result};
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::result::AttackResult;
 
 /// How to train an adversarial patch.
@@ -21,7 +22,8 @@ use crate::result::AttackResult;
 /// only for AlexNet (8000 steps, lr 1, target "toaster", scales 0.1–0.5, "Patch" = 0.3);
 /// the defaults here are sized for MNIST-scale models.
 ///
-/// [`AdversarialPatch::train`] returns a [`TrainedPatch`], which is the [`Attack`].
+/// Checked ([`ParamGuard::check`]), [`Checked::train`](Checked#method.train) returns a
+/// [`TrainedPatch`], which is the [`Attack`].
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AdversarialPatch {
@@ -56,15 +58,10 @@ impl AdversarialPatch {
         let s = (f64::from(self.scale) * (h * w) as f64).sqrt().round() as usize;
         s.clamp(1, h.min(w).max(1))
     }
+}
 
-    /// Trains the patch on `train` `(N, C, H, W)` pixel images in `[0, 1]` (labels are not
-    /// needed), seeded.
-    pub fn train(
-        &self,
-        clf: &Classifier<'_>,
-        train: &Array4<f32>,
-        seed: u64,
-    ) -> Result<TrainedPatch> {
+impl ParamGuard for AdversarialPatch {
+    fn check_ref(&self) -> Result<&Self> {
         check_count("steps", self.steps)?;
         check_count("batch_size", self.batch_size)?;
         check_positive("learning_rate", self.learning_rate, false)?;
@@ -74,6 +71,19 @@ impl AdversarialPatch {
                 ParamIssue::NotFraction { value: self.scale },
             ));
         }
+        Ok(self)
+    }
+}
+
+impl Checked<AdversarialPatch> {
+    /// Trains the patch on `train` `(N, C, H, W)` pixel images in `[0, 1]` (labels are not
+    /// needed), seeded. Errors on a `target_class` that is not a class of the model.
+    pub fn train(
+        &self,
+        clf: &Classifier<'_>,
+        train: &Array4<f32>,
+        seed: u64,
+    ) -> Result<TrainedPatch> {
         let k = clf.num_classes();
         if self.target_class >= k {
             return Err(AttackError::param(

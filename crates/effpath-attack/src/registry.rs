@@ -12,6 +12,7 @@ use serde_json::Value;
 use crate::attack::Attack;
 use crate::classifier::Classifier;
 use crate::error::{AttackError, Result};
+use crate::params::ParamGuard;
 use crate::{
     ActivationMatching, AdversarialPatch, Bim, CarliniWagnerL2, DeepFool, Defence, Fgsm, Jsma,
     RandomNoise, WhiteBox,
@@ -258,7 +259,32 @@ impl AttackConfig {
         })
     }
 
-    /// The runnable attack. The patch is trained first, on `patch_training` (pixels in
+    /// Validates the hyper-parameters ([`ParamGuard::check`]) without building the attack:
+    /// errors with [`AttackError::Parameter`] on the first one out of its range.
+    ///
+    /// ```
+    /// use effpath_attack::{AttackError, AttackKind};
+    /// assert!(AttackKind::Bim.config().check().is_ok());
+    /// let bad = AttackKind::Bim.config().with_param("steps", "0")?;
+    /// assert!(matches!(bad.check(), Err(AttackError::Parameter { name: "steps", .. })));
+    /// # Ok::<(), AttackError>(())
+    /// ```
+    pub fn check(&self) -> Result<()> {
+        match self {
+            AttackConfig::Fgsm(a) | AttackConfig::FgsmTargeted(a) => a.check_ref().map(drop),
+            AttackConfig::Bim(a) | AttackConfig::BimTargeted(a) => a.check_ref().map(drop),
+            AttackConfig::Deepfool(a) => a.check_ref().map(drop),
+            AttackConfig::Jsma(a) => a.check_ref().map(drop),
+            AttackConfig::CwL2(a) | AttackConfig::CwL2Targeted(a) => a.check_ref().map(drop),
+            AttackConfig::RandomNoise(a) => a.check_ref().map(drop),
+            AttackConfig::Patch(a) => a.check_ref().map(drop),
+            AttackConfig::ActivationMatching(a) => a.check_ref().map(drop),
+            AttackConfig::WhiteBox(a) => a.check_ref().map(drop),
+        }
+    }
+
+    /// The runnable attack, its hyper-parameters checked once ([`ParamGuard::check`]). The
+    /// patch is trained first, on `patch_training` (pixels in
     /// `[0, 1]`, required for [`AttackKind::Patch`] and ignored otherwise) with `seed`; the
     /// white-box attack runs against `defence` (required for [`AttackKind::WhiteBox`] and
     /// ignored otherwise).
@@ -270,22 +296,26 @@ impl AttackConfig {
         seed: u64,
     ) -> Result<Box<dyn Attack + 'd>> {
         Ok(match self {
-            AttackConfig::Fgsm(a) | AttackConfig::FgsmTargeted(a) => Box::new(a.clone()),
-            AttackConfig::Bim(a) | AttackConfig::BimTargeted(a) => Box::new(a.clone()),
-            AttackConfig::Deepfool(a) => Box::new(a.clone()),
-            AttackConfig::Jsma(a) => Box::new(a.clone()),
-            AttackConfig::CwL2(a) | AttackConfig::CwL2Targeted(a) => Box::new(a.clone()),
-            AttackConfig::RandomNoise(a) => Box::new(a.clone()),
-            AttackConfig::ActivationMatching(a) => Box::new(a.clone()),
-            AttackConfig::WhiteBox(a) => match defence {
-                Some(d) => Box::new(a.against(d)),
-                None => return Err(AttackError::DefenceMissing),
-            },
+            AttackConfig::Fgsm(a) | AttackConfig::FgsmTargeted(a) => Box::new(a.clone().check()?),
+            AttackConfig::Bim(a) | AttackConfig::BimTargeted(a) => Box::new(a.clone().check()?),
+            AttackConfig::Deepfool(a) => Box::new(a.clone().check()?),
+            AttackConfig::Jsma(a) => Box::new(a.clone().check()?),
+            AttackConfig::CwL2(a) | AttackConfig::CwL2Targeted(a) => Box::new(a.clone().check()?),
+            AttackConfig::RandomNoise(a) => Box::new(a.clone().check()?),
+            AttackConfig::ActivationMatching(a) => Box::new(a.clone().check()?),
+            AttackConfig::WhiteBox(a) => {
+                let checked = a.clone().check()?;
+                match defence {
+                    Some(d) => Box::new(checked.against(d)),
+                    None => return Err(AttackError::DefenceMissing),
+                }
+            }
             AttackConfig::Patch(a) => {
+                let checked = a.clone().check()?;
                 let Some(x) = patch_training else {
                     return Err(AttackError::PatchTraining);
                 };
-                Box::new(a.train(clf, x, seed)?)
+                Box::new(checked.train(clf, x, seed)?)
             }
         })
     }
@@ -357,6 +387,37 @@ mod tests {
                     Err(AttackError::ParameterValue { .. })
                 ),
                 "{key}={value}"
+            );
+        }
+    }
+
+    #[test]
+    fn configs_are_checked_when_built_and_by_check() {
+        for k in AttackKind::ALL {
+            assert!(k.config().check().is_ok(), "{k}");
+        }
+        let net = effpath_ir::zoo::lenet5(0);
+        let clf = Classifier::new(&net, effpath_data::Normalization::MNIST)
+            .unwrap_or_else(|e| panic!("{e}"));
+        let x = Array4::<f32>::from_elem((1, 1, 28, 28), 0.5);
+        for (kind, key, value) in [
+            (AttackKind::Fgsm, "epsilons", "0"),
+            (AttackKind::CwL2Targeted, "confidence", "-1"),
+            (AttackKind::Patch, "scale", "2"),
+            (AttackKind::WhiteBox, "steps", "0"),
+        ] {
+            let c = kind
+                .config()
+                .with_param(key, value)
+                .unwrap_or_else(|e| panic!("{e}"));
+            assert!(
+                matches!(c.check(), Err(AttackError::Parameter { name, .. }) if name == key),
+                "{kind} {key}={value}"
+            );
+            let built = c.attack(&clf, Some(&x), None, 0).map(|a| a.name());
+            assert!(
+                matches!(built, Err(AttackError::Parameter { name, .. }) if name == key),
+                "{kind} {key}={value}: {built:?}"
             );
         }
     }

@@ -8,9 +8,10 @@ use effpath_ir::ValueId;
 use ndarray::{Array3, Array4, ArrayD, Axis};
 use serde::{Deserialize, Serialize};
 
-use crate::attack::{Attack, AttackRun, Batch, Goal, ce_grad, check_count, check_positive};
+use crate::attack::{Attack, AttackRun, Batch, Goal, ce_grad};
 use crate::classifier::{Classifier, Forward};
 use crate::error::{AttackError, Result};
+use crate::params::{Checked, ParamGuard, check_count, check_positive};
 use crate::pgd::{budget_search, descend, normalised};
 use crate::result::AttackResult;
 
@@ -83,7 +84,18 @@ impl WhiteBox {
             ..self.clone()
         }
     }
+}
 
+impl ParamGuard for WhiteBox {
+    fn check_ref(&self) -> Result<&Self> {
+        check_count("steps", self.steps)?;
+        check_positive("max_epsilon", self.max_epsilon, false)?;
+        check_positive("detector_weight", self.detector_weight, true)?;
+        Ok(self)
+    }
+}
+
+impl Checked<WhiteBox> {
     /// The attack against `defence`.
     pub fn against<'d>(&self, defence: &'d dyn Defence) -> DefenceAttack<'d> {
         DefenceAttack {
@@ -95,7 +107,7 @@ impl WhiteBox {
 
 /// [`WhiteBox`] against one [`Defence`]: the runnable [`Attack`].
 pub struct DefenceAttack<'d> {
-    params: WhiteBox,
+    params: Checked<WhiteBox>,
     defence: &'d dyn Defence,
 }
 
@@ -114,9 +126,6 @@ impl Attack for DefenceAttack<'_> {
 
     fn run_with_progress(&self, run: &AttackRun<'_>) -> Result<Vec<AttackResult>> {
         let p = &self.params;
-        check_count("steps", p.steps)?;
-        check_positive("max_epsilon", p.max_epsilon, false)?;
-        check_positive("detector_weight", p.detector_weight, true)?;
         let clf = run.clf;
         let batch = Batch::new(run)?;
         let x = batch.active_images();
@@ -279,7 +288,9 @@ mod tests {
             steps: 20,
             binary_steps: 2,
             ..WhiteBox::default()
-        };
+        }
+        .check()
+        .unwrap();
         let results = attack
             .against(&defence)
             .run(&clf, &x, &labels, None, 0)
@@ -312,6 +323,8 @@ mod tests {
         let x = Array4::from_elem((1, 1, 28, 28), 0.5f32);
         let labels = clf.predict(&x).unwrap();
         let err = WhiteBox::default()
+            .check()
+            .unwrap()
             .against(&Wrong)
             .run(&clf, &x, &labels, None, 0);
         assert!(

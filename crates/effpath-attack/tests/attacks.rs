@@ -5,8 +5,8 @@
 mod common;
 
 use effpath_attack::{
-    AdversarialPatch, Attack, AttackError, AttackResult, AttackRun, Bim, CarliniWagnerL2,
-    Classifier, DeepFool, Distortion, Fgsm, Jsma, RandomNoise, Summary, random_targets,
+    AdversarialPatch, Attack, AttackError, AttackResult, AttackRun, Bim, CarliniWagnerL2, Checked,
+    Classifier, DeepFool, Distortion, Fgsm, Jsma, ParamGuard, RandomNoise, Summary, random_targets,
 };
 use ndarray::{Array4, Axis};
 
@@ -58,14 +58,20 @@ fn run(
     r
 }
 
+/// The attack of valid parameters `p`, checked.
+fn ok<P: ParamGuard + std::fmt::Debug>(p: P) -> Checked<P> {
+    let shown = format!("{p:?}");
+    p.check().unwrap_or_else(|e| panic!("{shown}: {e}"))
+}
+
 /// A reduced C&W (fewer, faster binary-search steps) for the mechanics tests.
-fn quick_cw() -> CarliniWagnerL2 {
-    CarliniWagnerL2 {
+fn quick_cw() -> Checked<CarliniWagnerL2> {
+    ok(CarliniWagnerL2 {
         binary_search_steps: 6,
         max_iterations: 300,
         learning_rate: 0.05,
         ..CarliniWagnerL2::default()
-    }
+    })
 }
 
 #[test]
@@ -74,7 +80,7 @@ fn deepfool_and_cw_succeed_and_cw_finds_smaller_perturbations() {
     let clf = common::classifier(&net);
     let (x, labels) = common::correct_images(&clf, 2);
     assert_eq!(labels.len(), 20);
-    let df = Summary::of(&run(&DeepFool::default(), &clf, &x, &labels, None));
+    let df = Summary::of(&run(&ok(DeepFool::default()), &clf, &x, &labels, None));
     let cw = Summary::of(&run(&quick_cw(), &clf, &x, &labels, None));
     assert_eq!(df.attacked, 20);
     assert!(df.success_rate() >= 0.95, "DeepFool: {df:?}");
@@ -94,10 +100,10 @@ fn fgsm_epsilon_is_the_smallest_on_the_grid() {
     let net = common::lenet();
     let clf = common::classifier(&net);
     let (x, labels) = common::correct_images(&clf, 1);
-    let fgsm = Fgsm {
+    let fgsm = ok(Fgsm {
         refine: false,
         ..Fgsm::default()
-    };
+    });
     let results = run(&fgsm, &clf, &x, &labels, None);
     let s = Summary::of(&results);
     assert!(s.success_rate() >= 0.8, "{s:?}");
@@ -109,11 +115,11 @@ fn fgsm_epsilon_is_the_smallest_on_the_grid() {
             "{r:?}"
         );
         // The grid truncated before ε (same points up to ε − 1/1000) does not succeed.
-        let before = Fgsm {
+        let before = ok(Fgsm {
             epsilons: j - 1,
             max_epsilon: (j - 1) as f32 / 1000.0,
             refine: false,
-        };
+        });
         let one = x
             .index_axis(Axis(0), r.index)
             .insert_axis(Axis(0))
@@ -128,7 +134,7 @@ fn fgsm_epsilon_is_the_smallest_on_the_grid() {
     }
     assert!(checked >= 5);
     // With foolbox's refinement, ε can only shrink.
-    let refined = run(&Fgsm::default(), &clf, &x, &labels, None);
+    let refined = run(&ok(Fgsm::default()), &clf, &x, &labels, None);
     for (a, b) in refined.iter().zip(&results) {
         assert_eq!(a.success, b.success);
         assert!(a.distortion.linf <= b.distortion.linf + 1e-6);
@@ -143,14 +149,14 @@ fn default_attacks_on_a_handful_of_images() {
     let targets = random_targets(&labels, 10, 3);
     type Case<'t> = (Box<dyn Attack>, Option<&'t [usize]>, f64);
     let cases: Vec<Case<'_>> = vec![
-        (Box::new(Fgsm::default()), None, 0.7),
-        (Box::new(Bim::default()), None, 0.9),
-        (Box::new(Jsma::default()), None, 0.9),
-        (Box::new(DeepFool::default()), None, 0.95),
-        (Box::new(RandomNoise::default()), None, 0.6),
-        (Box::new(Fgsm::default()), Some(&targets), 0.0),
-        (Box::new(Bim::targeted()), Some(&targets), 0.0),
-        (Box::new(Jsma::default()), Some(&targets), 0.7),
+        (Box::new(ok(Fgsm::default())), None, 0.7),
+        (Box::new(ok(Bim::default())), None, 0.9),
+        (Box::new(ok(Jsma::default())), None, 0.9),
+        (Box::new(ok(DeepFool::default())), None, 0.95),
+        (Box::new(ok(RandomNoise::default())), None, 0.6),
+        (Box::new(ok(Fgsm::default())), Some(&targets), 0.0),
+        (Box::new(ok(Bim::targeted())), Some(&targets), 0.0),
+        (Box::new(ok(Jsma::default())), Some(&targets), 0.7),
     ];
     for (attack, t, min_rate) in cases {
         let r = run(attack.as_ref(), &clf, &x, &labels, t);
@@ -200,9 +206,9 @@ fn misclassified_sources_are_not_attacked() {
     let (x, mut labels) = common::correct_images(&clf, 1);
     labels[3] = (labels[3] + 1) % 10; // now the prediction disagrees with the label
     for attack in [
-        Box::new(DeepFool::default()) as Box<dyn Attack>,
+        Box::new(ok(DeepFool::default())) as Box<dyn Attack>,
         Box::new(quick_cw()),
-        Box::new(RandomNoise::default()),
+        Box::new(ok(RandomNoise::default())),
     ] {
         let r = run(attack.as_ref(), &clf, &x, &labels, None);
         assert!(!r[3].success, "{}", attack.name());
@@ -217,12 +223,12 @@ fn runs_are_deterministic_per_seed() {
     let net = common::lenet();
     let clf = common::classifier(&net);
     let (x, labels) = common::correct_images(&clf, 1);
-    let jsma = Jsma {
+    let jsma = ok(Jsma {
         num_random_targets: 2,
         max_iter: 200,
         ..Jsma::default()
-    };
-    let noise = RandomNoise::default();
+    });
+    let noise = ok(RandomNoise::default());
     for attack in [&jsma as &dyn Attack, &noise, &quick_cw()] {
         let a = attack.run(&clf, &x, &labels, None, 11).expect("runs");
         let b = attack.run(&clf, &x, &labels, None, 11).expect("runs");
@@ -250,10 +256,10 @@ fn adversarial_patch_trains_and_is_universal() {
         .expect("mnist")
         .to_tensor(0..2000, effpath_data::Normalization::None)
         .expect("tensor");
-    let spec = AdversarialPatch {
+    let spec = ok(AdversarialPatch {
         steps: 300,
         ..AdversarialPatch::default()
-    };
+    });
     let patch = spec.train(&clf, &train, 0).expect("trains");
     assert_eq!(patch.patch.dim(), (1, 15, 15)); // sqrt(0.3 · 784) ≈ 15
     assert_eq!(
@@ -282,7 +288,7 @@ fn invalid_inputs_are_errors() {
     let net = common::lenet();
     let clf = common::classifier(&net);
     let (x, labels) = common::correct_images(&clf, 1);
-    let fgsm = Fgsm::default();
+    let fgsm = ok(Fgsm::default());
     let input_err =
         |r: Result<Vec<AttackResult>, AttackError>| matches!(r, Err(AttackError::Input(_)));
     assert!(input_err(fgsm.run(&clf, &x, &labels[1..], None, 0)));
@@ -296,7 +302,7 @@ fn invalid_inputs_are_errors() {
     let wrong_shape = Array4::<f32>::zeros((1, 1, 27, 28));
     assert!(input_err(fgsm.run(&clf, &wrong_shape, &[0], None, 0)));
     let targets = random_targets(&labels, 10, 0);
-    assert!(input_err(DeepFool::default().run(
+    assert!(input_err(ok(DeepFool::default()).run(
         &clf,
         &x,
         &labels,
@@ -308,7 +314,7 @@ fn invalid_inputs_are_errors() {
         ..Fgsm::default()
     };
     assert!(matches!(
-        zero.run(&clf, &x, &labels, None, 0),
+        zero.check(),
         Err(AttackError::Parameter {
             name: "epsilons",
             ..
@@ -317,7 +323,7 @@ fn invalid_inputs_are_errors() {
     // An empty batch is fine.
     let empty = Array4::<f32>::zeros((0, 1, 28, 28));
     assert!(
-        DeepFool::default()
+        ok(DeepFool::default())
             .run(&clf, &empty, &[], None, 0)
             .expect("empty")
             .is_empty()
@@ -335,18 +341,18 @@ fn progress_counts_every_image_once() {
         total.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
     };
     for attack in [
-        &Fgsm::default() as &dyn Attack,
-        &Bim {
+        &ok(Fgsm::default()) as &dyn Attack,
+        &ok(Bim {
             epsilons: 3,
             ..Bim::default()
-        },
-        &DeepFool::default(),
-        &Jsma {
+        }),
+        &ok(DeepFool::default()),
+        &ok(Jsma {
             max_iter: 50,
             ..Jsma::default()
-        },
+        }),
         &quick_cw(),
-        &RandomNoise { max_draws: 20 },
+        &ok(RandomNoise { max_draws: 20 }),
     ] {
         total.store(0, std::sync::atomic::Ordering::Relaxed);
         attack
@@ -376,10 +382,11 @@ fn activation_matching_reaches_targets_within_the_budget() {
     let (x, labels) = common::correct_images(&clf, 1);
     let targets = random_targets(&labels, 10, 3);
     for loss in [MatchLoss::L2, MatchLoss::Cosine] {
-        let attack = ActivationMatching {
+        let params = ActivationMatching {
             loss,
             ..ActivationMatching::default()
         };
+        let attack = ok(params.clone());
         let r = run(&attack, &clf, &x, &labels, Some(&targets));
         let s = Summary::of(&r);
         assert!(s.successes >= 8, "{loss:?}: {s:?}");
@@ -387,7 +394,13 @@ fn activation_matching_reaches_targets_within_the_budget() {
             assert_eq!(Some(r.adversarial_prediction), r.target);
             assert!(r.distortion.l2 <= attack.max_epsilon + 1e-4, "{r:?}");
         }
-        let small = run(&attack.at_budget(0.5), &clf, &x, &labels, Some(&targets));
+        let small = run(
+            &ok(params.at_budget(0.5)),
+            &clf,
+            &x,
+            &labels,
+            Some(&targets),
+        );
         assert!(Summary::of(&small).successes < s.successes, "{loss:?}");
     }
     // Only one image per class: drop the images of class targets[0]'s label so that no
@@ -401,7 +414,13 @@ fn activation_matching_reaches_targets_within_the_budget() {
         keep.iter().map(|&i| labels[i]).collect(),
         keep.iter().map(|&i| targets[i]).collect(),
     );
-    let r = run(&ActivationMatching::default(), &clf, &x2, &l2, Some(&t2));
+    let r = run(
+        &ok(ActivationMatching::default()),
+        &clf,
+        &x2,
+        &l2,
+        Some(&t2),
+    );
     for r in &r {
         if r.target == Some(missing) {
             assert!(!r.success, "no guide of class {missing}");

@@ -9,8 +9,8 @@ use effpath_algebra::{Fingerprint, PathSet, PathSetReader};
 use effpath_ir::Network;
 
 use crate::checksum::fnv1a;
-use crate::error::{ExtractError, Result};
-use crate::extractor::{ExtractOptions, Seed};
+use crate::error::{ExtractError, OptionIssue, Result};
+use crate::extractor::{CheckedExtractOptions, ExtractOptions, Seed};
 use crate::profile::ClassPaths;
 use crate::select::ThresholdBase;
 
@@ -87,13 +87,11 @@ fn encode_options(o: &ExtractOptions, out: &mut Vec<u8>) {
     });
 }
 
-/// Reads and validates the options record (the seed is checked against the classes later).
-fn decode_options(r: &mut Reader<'_>) -> Result<ExtractOptions> {
-    let at = r.offset();
+/// Reads and validates the options record ([`ExtractOptions::check`]; the seed is checked
+/// against the classes later).
+fn decode_options(r: &mut Reader<'_>) -> Result<CheckedExtractOptions> {
+    let theta_at = r.offset();
     let theta = f64::from_le_bytes(r.array("theta")?);
-    if !(theta > 0.0 && theta <= 1.0) {
-        return Err(malformed(at, format!("theta {theta} is not in (0, 1]")));
-    }
     let at = r.offset();
     let kind = r.u8("the seed kind")?;
     let value = r.u64("the seed value")?;
@@ -105,7 +103,8 @@ fn decode_options(r: &mut Reader<'_>) -> Result<ExtractOptions> {
         1 => Seed::Class(value),
         k => return Err(malformed(at, format!("unknown seed kind {k}"))),
     };
-    let at = r.offset();
+    let last_at = r.offset();
+    let at = last_at;
     let last = r.u64("the number of last layers")?;
     let last_layers = match usize::try_from(last) {
         Ok(0) => None,
@@ -118,12 +117,21 @@ fn decode_options(r: &mut Reader<'_>) -> Result<ExtractOptions> {
         1 => ThresholdBase::Output,
         b => return Err(malformed(at, format!("unknown threshold base {b}"))),
     };
-    Ok(ExtractOptions {
+    let options = ExtractOptions {
         theta,
         seed,
         last_layers,
         threshold_base,
-    })
+    };
+    options
+        .check()
+        .map_err(|issue| ExtractError::ClassFileOptions {
+            offset: match issue {
+                OptionIssue::Theta(_) => theta_at,
+                OptionIssue::LastLayers => last_at,
+            },
+            issue,
+        })
 }
 
 /// Offset of the class count (magic, version, options record).
@@ -131,7 +139,7 @@ const CLASS_COUNT_AT: usize = 8 + 4 + 26;
 
 /// The checked header of a class-path file.
 struct Header {
-    options: ExtractOptions,
+    options: CheckedExtractOptions,
     images: Vec<usize>,
     /// Bytes of the header, its checksum included (where the path set starts).
     len: usize,
@@ -449,7 +457,9 @@ mod tests {
             .with_theta(0.3)
             .with_seed(Seed::Class(2))
             .with_last_layers(1)
-            .with_threshold_base(ThresholdBase::Output);
+            .with_threshold_base(ThresholdBase::Output)
+            .check()
+            .unwrap();
         ClassPaths::try_from_parts(set, vec![4, 0, 9], o).unwrap()
     }
 
@@ -542,6 +552,34 @@ mod tests {
     }
 
     #[test]
+    fn a_file_with_theta_out_of_range_is_refused_with_the_options_issue() {
+        let bytes = tiny().to_bytes();
+        let theta_at = 8 + 4;
+        for theta in [0.0f64, -0.5, 1.5, f64::NAN] {
+            let mut bad = bytes.clone();
+            bad[theta_at..theta_at + 8].copy_from_slice(&theta.to_le_bytes());
+            // Re-seal the header so that only the θ rule can refuse it.
+            let header_end = 8 + 4 + 26 + 4 + 3 * 8;
+            let sum = fnv1a(&bad[..header_end]);
+            bad[header_end..header_end + 8].copy_from_slice(&sum.to_le_bytes());
+            let err = ClassPaths::from_bytes(&bad, None).unwrap_err();
+            match &err {
+                ExtractError::ClassFileOptions {
+                    offset: 12,
+                    issue: OptionIssue::Theta(t),
+                } => assert!(t.to_bits() == theta.to_bits(), "{err}"),
+                other => panic!("theta {theta}: {other:?}"),
+            }
+            assert_eq!(
+                err.to_string(),
+                format!(
+                    "malformed class-path file at byte 12: theta must be in (0, 1], got {theta}"
+                )
+            );
+        }
+    }
+
+    #[test]
     fn one_class_reads_alone() {
         let cp = tiny();
         let bytes = cp.to_bytes();
@@ -618,8 +656,9 @@ mod tests {
     fn labels_must_be_classes_with_images() {
         let cp = tiny();
         let set = cp.path_set().clone();
-        assert!(ClassPaths::try_from_parts(set.clone(), vec![1, 1], *cp.options()).is_err());
-        assert!(ClassPaths::try_from_parts(set, vec![1, 1, 0], *cp.options()).is_err());
+        let o = cp.checked_options();
+        assert!(ClassPaths::try_from_parts(set.clone(), vec![1, 1], o).is_err());
+        assert!(ClassPaths::try_from_parts(set, vec![1, 1, 0], o).is_err());
     }
 
     #[test]

@@ -39,9 +39,9 @@ pub enum ExtractError {
         /// The text given.
         text: String,
     },
-    /// θ must lie in (0, 1].
-    #[error("theta must be in (0, 1], got {0}")]
-    Theta(f64),
+    /// Extraction options out of their range ([`ExtractOptions::check`]).
+    #[error(transparent)]
+    Options(#[from] OptionIssue),
     /// A rank-k seed with k = 0 or k larger than the number of classes.
     #[error("seed rank {rank} is out of range for {classes} classes (rank 1 = the prediction)")]
     SeedRank {
@@ -73,9 +73,6 @@ pub enum ExtractError {
         "CDRP needs at least two weighted (Dense/Conv2d) layers: the last one gives the logits and is not gated"
     )]
     NoGates,
-    /// `last_layers` = 0 would extract nothing.
-    #[error("last_layers must be at least 1")]
-    LastLayers,
     /// A sample index beyond the batch.
     #[error("sample {index} is out of range for a batch of {batch}")]
     Sample {
@@ -157,6 +154,15 @@ pub enum ExtractError {
         offset: u64,
         /// What is wrong.
         what: String,
+    },
+    /// The options record of a class-path file holds options that
+    /// [`ExtractOptions::check`] refuses.
+    #[error("malformed class-path file at byte {offset}: {issue}")]
+    ClassFileOptions {
+        /// Byte offset of the options record's field.
+        offset: u64,
+        /// What is wrong with the options.
+        issue: OptionIssue,
     },
     /// A profile checkpoint manifest that cannot be read as JSON (or written).
     #[error("{} is not a profile checkpoint manifest ({source}); delete its directory to start over", path.display())]
@@ -281,3 +287,16 @@ fn checkpoint_mismatch(
 
 /// Result alias of this crate.
 pub type Result<T, E = ExtractError> = std::result::Result<T, E>;
+
+/// What is wrong with [`ExtractOptions`] on their own, whatever the network (the payload of
+/// [`ExtractError::Options`]; the rules of [`ExtractOptions::check`]).
+#[derive(Debug, Clone, Copy, PartialEq, Error)]
+#[non_exhaustive]
+pub enum OptionIssue {
+    /// θ must lie in (0, 1].
+    #[error("theta must be in (0, 1], got {0}")]
+    Theta(f64),
+    /// `last_layers` = 0 would extract nothing.
+    #[error("last_layers must be at least 1")]
+    LastLayers,
+}

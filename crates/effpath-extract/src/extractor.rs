@@ -8,7 +8,7 @@ use effpath_ir::{Activations, Network, Op, ValueId};
 use ndarray::ArrayD;
 use rayon::prelude::*;
 
-use crate::error::{ExtractError, Result};
+use crate::error::{ExtractError, OptionIssue, Result};
 use crate::kernels::first_non_finite;
 use crate::rules::{Job, LayerPicks, Rule, kernel_hwc, pass_through};
 use crate::select::ThresholdBase;
@@ -25,12 +25,16 @@ pub enum Seed {
     Class(usize),
 }
 
-/// Extraction options; validated by [`Extractor::new`].
+/// Extraction options, unchecked; [`ExtractOptions::check`] validates them once into
+/// [`CheckedExtractOptions`] (as [`Extractor::new`] does; the seed is checked against the
+/// network there).
 ///
 /// ```
 /// use effpath_extract::{ExtractOptions, Seed};
 /// let o = ExtractOptions::default().with_theta(0.3).with_seed(Seed::Rank(2)).with_last_layers(3);
 /// assert_eq!(o.theta, 0.3);
+/// assert_eq!(o.check()?.theta, 0.3);
+/// # Ok::<(), effpath_extract::ExtractError>(())
 /// ```
 #[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct ExtractOptions {
@@ -77,6 +81,72 @@ impl ExtractOptions {
         self.threshold_base = base;
         self
     }
+
+    /// Validates the options on their own (whatever the network): θ ∈ (0, 1] and
+    /// `last_layers` ≥ 1 when given. The one place these rules live.
+    ///
+    /// ```
+    /// use effpath_extract::{ExtractOptions, OptionIssue};
+    /// assert!(matches!(
+    ///     ExtractOptions::default().with_theta(1.5).check(),
+    ///     Err(OptionIssue::Theta(t)) if t == 1.5
+    /// ));
+    /// assert_eq!(
+    ///     ExtractOptions::default().with_last_layers(0).check(),
+    ///     Err(OptionIssue::LastLayers)
+    /// );
+    /// ```
+    pub fn check(self) -> std::result::Result<CheckedExtractOptions, OptionIssue> {
+        if !(self.theta > 0.0 && self.theta <= 1.0) {
+            return Err(OptionIssue::Theta(self.theta));
+        }
+        if self.last_layers == Some(0) {
+            return Err(OptionIssue::LastLayers);
+        }
+        Ok(CheckedExtractOptions(self))
+    }
+}
+
+/// [`ExtractOptions`] that passed [`ExtractOptions::check`]; built only by it (or by
+/// deserialising, which checks). Derefs to the options to read them.
+#[derive(Debug, Clone, Copy, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(try_from = "ExtractOptions", into = "ExtractOptions")]
+pub struct CheckedExtractOptions(ExtractOptions);
+
+impl CheckedExtractOptions {
+    /// The options.
+    pub fn get(&self) -> &ExtractOptions {
+        &self.0
+    }
+}
+
+impl Default for CheckedExtractOptions {
+    /// The default options (valid).
+    fn default() -> Self {
+        CheckedExtractOptions(ExtractOptions::default())
+    }
+}
+
+impl std::ops::Deref for CheckedExtractOptions {
+    type Target = ExtractOptions;
+
+    fn deref(&self) -> &ExtractOptions {
+        &self.0
+    }
+}
+
+impl TryFrom<ExtractOptions> for CheckedExtractOptions {
+    type Error = OptionIssue;
+
+    fn try_from(options: ExtractOptions) -> std::result::Result<Self, OptionIssue> {
+        options.check()
+    }
+}
+
+impl From<CheckedExtractOptions> for ExtractOptions {
+    fn from(options: CheckedExtractOptions) -> Self {
+        options.0
+    }
 }
 
 /// The path of one sample with what it was seeded on.
@@ -108,7 +178,7 @@ pub struct Extraction {
 pub struct Extractor<'n> {
     net: &'n Network,
     space: NetworkSpace,
-    options: ExtractOptions,
+    options: CheckedExtractOptions,
     /// Per node: a convolution's kernel reordered for position-major candidates (made on
     /// first use, shared by clones and threads).
     kernels: Arc<[OnceLock<Vec<f32>>]>,
@@ -123,11 +193,9 @@ fn sample_slice(a: &ArrayD<f32>, n: usize) -> Cow<'_, [f32]> {
 }
 
 impl<'n> Extractor<'n> {
-    /// Validates the options against the network.
+    /// Validates the options ([`ExtractOptions::check`]) and the seed against the network.
     pub fn new(net: &'n Network, options: ExtractOptions) -> Result<Self> {
-        if !(options.theta > 0.0 && options.theta <= 1.0) {
-            return Err(ExtractError::Theta(options.theta));
-        }
+        let options = options.check()?;
         let classes = net.num_classes();
         match options.seed {
             Seed::Rank(k) if k == 0 || k > classes => {
@@ -137,9 +205,6 @@ impl<'n> Extractor<'n> {
                 return Err(ExtractError::SeedClass { class: c, classes });
             }
             _ => {}
-        }
-        if options.last_layers == Some(0) {
-            return Err(ExtractError::LastLayers);
         }
         Ok(Extractor {
             net,
@@ -157,6 +222,11 @@ impl<'n> Extractor<'n> {
     /// The options.
     pub fn options(&self) -> &ExtractOptions {
         &self.options
+    }
+
+    /// The options, checked (as class paths record them).
+    pub fn checked_options(&self) -> CheckedExtractOptions {
+        self.options
     }
 
     /// The network.
@@ -355,4 +425,63 @@ pub fn extract_path(net: &Network, input: &ArrayD<f32>, theta: f64) -> Result<Pa
             .extract(input)?
             .path,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn options_are_checked_once_into_the_checked_type() {
+        let o = ExtractOptions::default()
+            .with_theta(0.25)
+            .with_last_layers(2);
+        let checked = o.check().unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!((checked.theta, checked.last_layers), (0.25, Some(2)));
+        assert_eq!(checked.get(), &o);
+        assert_eq!(ExtractOptions::from(checked), o);
+        for theta in [0.0, -1.0, 1.0 + 1e-12, f64::NAN, f64::INFINITY] {
+            let got = ExtractOptions::default().with_theta(theta).check();
+            assert!(
+                matches!(got, Err(OptionIssue::Theta(t)) if t.to_bits() == theta.to_bits()),
+                "{theta}: {got:?}"
+            );
+        }
+        assert_eq!(
+            ExtractOptions::default().with_last_layers(0).check(),
+            Err(OptionIssue::LastLayers)
+        );
+        // The extractor refuses them with the same typed error.
+        let net = effpath_ir::zoo::lenet5(0);
+        let err = Extractor::new(&net, ExtractOptions::default().with_theta(2.0)).err();
+        assert!(
+            matches!(err, Some(ExtractError::Options(OptionIssue::Theta(2.0)))),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.map(|e| e.to_string()).unwrap_or_default(),
+            "theta must be in (0, 1], got 2"
+        );
+    }
+
+    #[test]
+    fn deserialising_checked_options_checks_them() {
+        let json = serde_json::to_string(&ExtractOptions::default().with_theta(0.3))
+            .unwrap_or_else(|e| panic!("{e}"));
+        let ok: CheckedExtractOptions =
+            serde_json::from_str(&json).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(ok.theta, 0.3);
+        assert_eq!(
+            serde_json::to_string(&ok).unwrap_or_default(),
+            json,
+            "serialised as the plain options"
+        );
+        let bad = json.replace("0.3", "1.5");
+        let err = serde_json::from_str::<CheckedExtractOptions>(&bad)
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
+        assert!(err.contains("theta must be in (0, 1], got 1.5"), "{err}");
+        assert!(serde_json::from_str::<ExtractOptions>(&bad).is_ok());
+    }
 }

@@ -7,7 +7,7 @@ use effpath_ir::{Activations, Network};
 use ndarray::{Array2, ArrayD};
 use rayon::prelude::*;
 
-use crate::error::{ExtractError, Result};
+use crate::error::{ExtractError, OptionIssue, Result};
 use crate::extractor::{ExtractOptions, Extraction, Extractor, Seed};
 use crate::profile::ClassPaths;
 
@@ -178,7 +178,7 @@ impl<'a> PathFeatures<'a> {
             .selected(effpath_algebra::LayerSelection::Weighted)
             .collect();
         let keep = match options.last_layers {
-            Some(0) => return Err(ExtractError::LastLayers),
+            Some(0) => return Err(OptionIssue::LastLayers.into()),
             Some(n) => n.min(weighted.len()),
             None => weighted.len(),
         };

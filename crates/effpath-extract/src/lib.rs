@@ -50,8 +50,10 @@ pub use checksum::{Fnv1a, fnv1a};
 pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 /// A class label (the one label type of effpath, defined in `effpath-data`).
 pub use effpath_data::Label;
-pub use error::{ExtractError, Mismatch, Result};
-pub use extractor::{ExtractOptions, Extraction, Extractor, Seed, extract_path};
+pub use error::{ExtractError, Mismatch, OptionIssue, Result};
+pub use extractor::{
+    CheckedExtractOptions, ExtractOptions, Extraction, Extractor, Seed, extract_path,
+};
 pub use features::{EmptyLayer, FeatureOptions, FeatureRow, PathFeatures};
 pub use profile::{ACTIVATION_BUDGET, ClassPaths, ProfileOptions, Profiler};
 pub use resume::{

@@ -10,7 +10,7 @@ use ndarray::{ArrayD, Axis};
 use rayon::prelude::*;
 
 use crate::error::{ExtractError, Mismatch, Result};
-use crate::extractor::{ExtractOptions, Extractor};
+use crate::extractor::{CheckedExtractOptions, ExtractOptions, Extractor};
 
 /// Bytes of recorded activations one profiling forward pass may hold (256 MiB).
 pub const ACTIVATION_BUDGET: usize = 256 << 20;
@@ -67,7 +67,7 @@ impl Default for ProfileOptions {
 pub struct ClassPaths {
     paths: PathSet,
     images: Vec<usize>,
-    options: ExtractOptions,
+    options: CheckedExtractOptions,
 }
 
 impl ClassPaths {
@@ -105,11 +105,11 @@ impl ClassPaths {
     }
 
     /// Builds class paths from already extracted `(class, path)` pairs, each path extracted
-    /// with `options`.
+    /// with `options` (e.g. [`Extractor::checked_options`]).
     pub fn from_paths(
         space: &Arc<PathSpace>,
         classes: usize,
-        options: ExtractOptions,
+        options: CheckedExtractOptions,
         paths: impl IntoIterator<Item = (usize, Path)>,
     ) -> Result<Self> {
         let mut acc = Accumulator::new(space, classes, options);
@@ -169,7 +169,7 @@ impl ClassPaths {
         ClassPaths {
             paths,
             images,
-            options: ExtractOptions::default(),
+            options: CheckedExtractOptions::default(),
         }
     }
 
@@ -178,7 +178,7 @@ impl ClassPaths {
     pub fn try_from_parts(
         paths: PathSet,
         images: Vec<usize>,
-        options: ExtractOptions,
+        options: CheckedExtractOptions,
     ) -> Result<Self> {
         for label in paths.labels() {
             crate::classfile::check_label(label, &images)?;
@@ -191,14 +191,20 @@ impl ClassPaths {
     }
 
     /// The same class paths, recorded as built with `options`.
-    pub fn with_options(mut self, options: ExtractOptions) -> Self {
+    pub fn with_options(mut self, options: CheckedExtractOptions) -> Self {
         self.options = options;
         self
     }
 
-    /// The extraction options the class paths were built with.
+    /// The extraction options the class paths were built with (valid: they were checked when
+    /// the class paths were built or read).
     pub fn options(&self) -> &ExtractOptions {
         &self.options
+    }
+
+    /// The extraction options the class paths were built with, checked.
+    pub fn checked_options(&self) -> CheckedExtractOptions {
+        self.options
     }
 
     /// Number of classes (of the network; classes without a path included).
@@ -223,8 +229,8 @@ impl ClassPaths {
         self.space().check_same(other.space())?;
         if self.options != other.options {
             return Err(ExtractError::Mismatch(Mismatch::Options {
-                ours: self.options,
-                theirs: other.options,
+                ours: *self.options,
+                theirs: *other.options,
             }));
         }
         if self.classes() != other.classes() {
@@ -293,7 +299,7 @@ impl<'n> Profiler<'n> {
     pub fn new(net: &'n Network, options: &ProfileOptions) -> Result<Self> {
         let extractor = Extractor::new(net, options.extract)?;
         let classes = net.num_classes();
-        let acc = Accumulator::new(extractor.space(), classes, options.extract);
+        let acc = Accumulator::new(extractor.space(), classes, extractor.checked_options());
         Ok(Profiler {
             net,
             extractor,
@@ -411,11 +417,11 @@ struct Accumulator {
     space: Arc<PathSpace>,
     unions: Vec<Option<Path>>,
     images: Vec<usize>,
-    options: ExtractOptions,
+    options: CheckedExtractOptions,
 }
 
 impl Accumulator {
-    fn new(space: &Arc<PathSpace>, classes: usize, options: ExtractOptions) -> Self {
+    fn new(space: &Arc<PathSpace>, classes: usize, options: CheckedExtractOptions) -> Self {
         Accumulator {
             space: space.clone(),
             unions: vec![None; classes],

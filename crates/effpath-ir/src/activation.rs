@@ -6,6 +6,8 @@
 
 use ndarray::Array1;
 
+use crate::error::ActivationIssue;
+
 /// An element-wise activation `y = f(x)` (one output per input, same shape).
 ///
 /// PyTorch/ONNX names: `Clip` is ReLU6 (`min = 0, max = 6`) or `Hardtanh`; `LeakyRelu`,
@@ -264,35 +266,37 @@ impl Activation {
 
     /// Checks the parameters: finite, `min ≤ max`, and a PRelu slope of length 1 or
     /// `channels`. The message names what is wrong.
-    pub(crate) fn validate(&self, channels: Option<usize>) -> Result<(), String> {
-        let finite = |what: &str, v: f32| {
-            if v.is_finite() {
+    pub(crate) fn validate(&self, channels: Option<usize>) -> Result<(), ActivationIssue> {
+        let finite = |what: &'static str, value: f32| {
+            if value.is_finite() {
                 Ok(())
             } else {
-                Err(format!("{what} {v} is not finite"))
+                Err(ActivationIssue::NotFinite { what, value })
             }
         };
         match self {
             Activation::Clip { min, max } => {
                 // PyTorch's Hardtanh/ReLU6 bounds are finite; an absent bound is ±∞ in ONNX.
                 if min.is_nan() || max.is_nan() || min > max {
-                    return Err(format!("Clip bounds [{min}, {max}] are not an interval"));
+                    return Err(ActivationIssue::ClipBounds {
+                        min: *min,
+                        max: *max,
+                    });
                 }
                 Ok(())
             }
             Activation::LeakyRelu(a) | Activation::Elu(a) => finite("alpha", *a),
             Activation::Prelu(s) => {
                 if let Some(i) = s.iter().position(|v| !v.is_finite()) {
-                    return Err(format!("slope {i} is not finite"));
+                    return Err(ActivationIssue::Slope { index: i });
                 }
                 match channels {
                     _ if s.len() == 1 => Ok(()),
                     Some(c) if s.len() == c => Ok(()),
-                    c => Err(format!(
-                        "{} slopes for {} channels (need 1 or one per channel)",
-                        s.len(),
-                        c.map_or("no".to_string(), |c| c.to_string())
-                    )),
+                    channels => Err(ActivationIssue::SlopeCount {
+                        slopes: s.len(),
+                        channels,
+                    }),
                 }
             }
             Activation::Selu { alpha, gamma } => {

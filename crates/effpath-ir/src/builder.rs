@@ -79,10 +79,7 @@ impl NetworkBuilder {
                 None => {
                     return Err(shape_error(
                         &node,
-                        shape::ShapeIssue::Invalid(format!(
-                            "input value {} does not exist yet",
-                            v.0
-                        )),
+                        shape::OpIssue::Invalid(crate::ShapeIssue::MissingInput { value: v.0 }),
                     ));
                 }
             }

@@ -9,25 +9,25 @@ use thiserror::Error;
 #[derive(Debug, Error)]
 #[non_exhaustive]
 pub enum IrError {
-    /// A tensor had a shape the op cannot accept.
-    #[error("node `{node}` ({op}): {message}")]
+    /// A tensor had a shape the op cannot accept, or the op's parameters are inconsistent.
+    #[error("node `{node}` ({op}): {issue}")]
     Shape {
         /// Name of the node.
         node: String,
         /// Op kind.
         op: &'static str,
-        /// What was wrong.
-        message: String,
+        /// What was wrong (boxed: keeps the error small).
+        issue: Box<ShapeIssue>,
     },
     /// An op or attribute value that effpath does not support (e.g. dilation > 1).
-    #[error("node `{node}` ({op}): unsupported: {message}")]
+    #[error("node `{node}` ({op}): unsupported: {issue}")]
     Unsupported {
         /// Name of the node.
         node: String,
         /// Op kind (IR op name or ONNX op type).
         op: String,
-        /// What is not supported.
-        message: String,
+        /// What is not supported (boxed: keeps the error small).
+        issue: Box<UnsupportedIssue>,
     },
     /// The graph itself is malformed (dangling input, cycle, no output, duplicate names), or
     /// a value given with it does not belong to it.
@@ -98,12 +98,12 @@ pub enum IrError {
         expected: &'static str,
     },
     /// An ONNX tensor (initializer, constant, test vector) could not be converted.
-    #[error("ONNX tensor `{name}`: {message}")]
+    #[error("ONNX tensor `{name}`: {issue}")]
     OnnxTensor {
         /// Tensor name.
         name: String,
-        /// What was wrong.
-        message: String,
+        /// What was wrong (boxed: keeps the error small).
+        issue: Box<TensorIssue>,
     },
     /// An ONNX node could not be imported.
     #[error("ONNX node `{node}` (op {op_type}): {message}")]
@@ -302,3 +302,514 @@ pub enum FitIssue {
 
 /// Result alias of this crate.
 pub type Result<T, E = IrError> = std::result::Result<T, E>;
+
+/// Why an op cannot be placed on its inputs, or its parameters are inconsistent (the payload
+/// of [`IrError::Shape`]). Shapes are per-sample (no batch axis) unless said otherwise.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ShapeIssue {
+    /// Another number of inputs than the op takes.
+    #[error("expects {}{expected} input(s), got {got}", if *.at_least { "at least " } else { "" })]
+    Arity {
+        /// The inputs the op takes (its minimum with `at_least`).
+        expected: usize,
+        /// Whether more inputs are accepted.
+        at_least: bool,
+        /// The inputs given.
+        got: usize,
+    },
+    /// A node input that is not (yet) a value of the network.
+    #[error("input value {value} does not exist yet")]
+    MissingInput {
+        /// The value index.
+        value: usize,
+    },
+    /// An input that is not `(C, H, W)`.
+    #[error("{op} needs a (C, H, W) input, got {got:?}")]
+    NotChw {
+        /// The op.
+        op: &'static str,
+        /// The input's shape.
+        got: Vec<usize>,
+    },
+    /// A dense layer's input that is not flat of the weight's input size.
+    #[error("weight {weight:?} needs a flat input of {}, got {got:?}", .weight[1])]
+    DenseInput {
+        /// The weight's shape `(out, in)`.
+        weight: [usize; 2],
+        /// The input's shape.
+        got: Vec<usize>,
+    },
+    /// A window kernel or stride of 0.
+    #[error("kernel {kernel:?} and stride {stride:?} must be ≥ 1")]
+    Window {
+        /// The kernel.
+        kernel: [usize; 2],
+        /// The stride.
+        stride: [usize; 2],
+    },
+    /// A convolution dilation of 0.
+    #[error("dilation {dilation:?} must be ≥ 1")]
+    Dilation {
+        /// The dilation.
+        dilation: [usize; 2],
+    },
+    /// A pool's padding that is not smaller than its kernel.
+    #[error("padding {begin:?}/{end:?} must be smaller than the kernel {kernel:?}")]
+    PoolPadding {
+        /// Leading padding per spatial axis.
+        begin: [usize; 2],
+        /// Trailing padding per spatial axis.
+        end: [usize; 2],
+        /// The kernel.
+        kernel: [usize; 2],
+    },
+    /// A padded input smaller than the window.
+    #[error(
+        "input {}×{} with padding {:?}/{:?} is smaller than the kernel {:?}",
+        .input[0], .input[1], .window.pads_begin, .window.pads_end, .window.kernel
+    )]
+    WindowTooLarge {
+        /// Input height and width.
+        input: [usize; 2],
+        /// The (dilated) window (boxed: keeps the error small).
+        window: Box<crate::op::Window2d>,
+    },
+    /// A per-channel parameter (bias, batch-norm statistic) of another length than the
+    /// channel count.
+    #[error("{what} has {len} entries for {channels} channels")]
+    ChannelCount {
+        /// The parameter.
+        what: &'static str,
+        /// Its length.
+        len: usize,
+        /// The channel count.
+        channels: usize,
+    },
+    /// Convolution groups that do not divide the channels.
+    #[error("groups {groups} must divide input channels {inputs} and output channels {outputs}")]
+    Groups {
+        /// The groups.
+        groups: usize,
+        /// Input channels.
+        inputs: usize,
+        /// Output channels.
+        outputs: usize,
+    },
+    /// A convolution weight whose input channels (times the groups) differ from the input's.
+    #[error("weight {weight:?} with {groups} group(s) needs {needs} input channels, got {got}")]
+    WeightChannels {
+        /// The weight's shape `(C_out, C_in/groups, kh, kw)`.
+        weight: [usize; 4],
+        /// The groups.
+        groups: usize,
+        /// The input channels the weight needs.
+        needs: usize,
+        /// The input's channels.
+        got: usize,
+    },
+    /// A window kernel other than the weight's spatial size.
+    #[error("window kernel {kernel:?} differs from the weight's {weight:?}")]
+    KernelMismatch {
+        /// The window's kernel.
+        kernel: [usize; 2],
+        /// The weight's `(kh, kw)`.
+        weight: [usize; 2],
+    },
+    /// An input without elements along the axes the op reduces or normalises.
+    #[error("needs {what}")]
+    Empty {
+        /// What is missing, e.g. "a channel axis", "a non-empty spatial extent".
+        what: &'static str,
+    },
+    /// A size parameter of 0 (an LRN's size).
+    #[error("{what} must be ≥ 1")]
+    Zero {
+        /// The parameter.
+        what: &'static str,
+    },
+    /// A size that overflows `usize`.
+    #[error("{what} overflows")]
+    Overflow {
+        /// Which size, e.g. "size", "padded size".
+        what: &'static str,
+    },
+    /// A reshape to another element count.
+    #[error("cannot reshape {from:?} to {to:?}")]
+    Reshape {
+        /// The input shape.
+        from: Vec<usize>,
+        /// The target shape.
+        to: Vec<usize>,
+    },
+    /// Axes that are not a permutation of the input's.
+    #[error("{perm:?} is not a permutation of {rank} axes")]
+    Permutation {
+        /// The permutation given.
+        perm: Vec<usize>,
+        /// The input rank.
+        rank: usize,
+    },
+    /// An axis beyond the input's rank.
+    #[error("axis {axis} out of range for {shape:?}")]
+    Axis {
+        /// The axis.
+        axis: usize,
+        /// The input shape.
+        shape: Vec<usize>,
+    },
+    /// A slice reaching beyond its axis (or of step 0).
+    #[error("slice start {start} step {step} len {len} does not fit axis {axis} of size {size}")]
+    Slice {
+        /// First index.
+        start: usize,
+        /// Step.
+        step: usize,
+        /// Number of elements.
+        len: usize,
+        /// The axis.
+        axis: usize,
+        /// The axis' size.
+        size: usize,
+    },
+    /// Pads of another rank than the input.
+    #[error("pads {begin:?}/{end:?} for a rank-{rank} input")]
+    PadRank {
+        /// Leading pads.
+        begin: Vec<usize>,
+        /// Trailing pads.
+        end: Vec<usize>,
+        /// The input rank.
+        rank: usize,
+    },
+    /// A parameter that is NaN or infinite.
+    #[error("{what} {value} is not finite")]
+    NotFinite {
+        /// The parameter, e.g. "padding value", "alpha".
+        what: &'static str,
+        /// Its value.
+        value: f32,
+    },
+    /// A concatenation input that differs from the first off the concatenation axis.
+    #[error("input {got:?} does not match {first:?} off axis {axis}")]
+    Concat {
+        /// The concatenation axis.
+        axis: usize,
+        /// The input's shape.
+        got: Vec<usize>,
+        /// The first input's shape.
+        first: Vec<usize>,
+    },
+    /// Two shapes (of the same rank) that do not broadcast.
+    #[error("shapes {a:?} and {b:?} do not broadcast")]
+    Broadcast {
+        /// The first shape.
+        a: Vec<usize>,
+        /// The second shape.
+        b: Vec<usize>,
+    },
+    /// An op whose output has no elements.
+    #[error("output shape {shape:?} is empty")]
+    EmptyOutput {
+        /// The output shape.
+        shape: Vec<usize>,
+    },
+    /// Activation parameters out of range.
+    #[error(transparent)]
+    Activation(#[from] ActivationIssue),
+    /// A gradient of another shape than the network's value (batch axis included).
+    #[error("gradient of shape {got:?}, expected {expected:?}")]
+    Gradient {
+        /// The shape given.
+        got: Vec<usize>,
+        /// The shape expected.
+        expected: Vec<usize>,
+    },
+    /// A recorded activation of another shape than the network's value (batch axis
+    /// included).
+    #[error("activation of shape {got:?}, expected {expected:?} (activations of another network?)")]
+    ActivationTensor {
+        /// The shape given.
+        got: Vec<usize>,
+        /// The shape expected.
+        expected: Vec<usize>,
+    },
+    /// A batch-norm channel whose variance plus epsilon is not positive.
+    #[error("variance {variance} + epsilon {epsilon} of channel {channel} is not positive")]
+    Variance {
+        /// The channel.
+        channel: usize,
+        /// Its variance.
+        variance: f32,
+        /// The epsilon.
+        epsilon: f32,
+    },
+    /// Not one label per logit row (or no rows).
+    #[error("{labels} labels for a batch of {batch} logits (need one per sample, batch ≥ 1)")]
+    LabelCount {
+        /// Labels given.
+        labels: usize,
+        /// Rows of logits.
+        batch: usize,
+    },
+    /// A label that is not a class.
+    #[error("label {label} of sample {sample} is not below {classes} classes")]
+    Label {
+        /// The label.
+        label: usize,
+        /// Its sample.
+        sample: usize,
+        /// The class count.
+        classes: usize,
+    },
+}
+
+/// Activation parameters out of range (in [`ShapeIssue::Activation`]).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum ActivationIssue {
+    /// A parameter that is NaN or infinite.
+    #[error("{what} {value} is not finite")]
+    NotFinite {
+        /// The parameter ("alpha", "beta", "gamma").
+        what: &'static str,
+        /// Its value.
+        value: f32,
+    },
+    /// Clip bounds that are not an interval.
+    #[error("Clip bounds [{min}, {max}] are not an interval")]
+    ClipBounds {
+        /// Lower bound.
+        min: f32,
+        /// Upper bound.
+        max: f32,
+    },
+    /// A PRelu slope that is NaN or infinite.
+    #[error("slope {index} is not finite")]
+    Slope {
+        /// Index of the slope.
+        index: usize,
+    },
+    /// PRelu slopes neither 1 nor one per channel.
+    #[error("{slopes} slopes for {} channels (need 1 or one per channel)", .channels.map_or("no".to_string(), |c| c.to_string()))]
+    SlopeCount {
+        /// Slopes given.
+        slopes: usize,
+        /// The input's channels (`None`: no channel axis).
+        channels: Option<usize>,
+    },
+}
+
+/// What effpath does not compute (the payload of [`IrError::Unsupported`]).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum UnsupportedIssue {
+    /// Inputs of an op that need identical shapes (or ranks) and do not have them.
+    #[error("broadcasting between {first:?} and {other:?} ({})", if *.ranks_differ {
+        "per-sample ranks differ: both inputs need a batch axis and the same rank"
+    } else {
+        "inputs must have identical shapes"
+    })]
+    Broadcast {
+        /// The first input's shape.
+        first: Vec<usize>,
+        /// The other input's shape.
+        other: Vec<usize>,
+        /// Whether the ranks differ (else the shapes, of an op without broadcasting).
+        ranks_differ: bool,
+    },
+    /// The ONNX graph input is missing from the graph's inputs.
+    #[error("missing")]
+    MissingInput,
+    /// The ONNX graph input is not a tensor.
+    #[error("the input is not a tensor")]
+    NotATensor,
+    /// An ONNX graph input of another element type than FLOAT.
+    #[error("input element type {elem_type} (only FLOAT)")]
+    InputType {
+        /// The ONNX data type's name.
+        elem_type: String,
+    },
+    /// An ONNX graph input without a batch axis or known shape.
+    #[error("the input needs a batch axis and a known shape")]
+    InputShapeUnknown,
+    /// A symbolic axis other than the batch axis.
+    #[error("axis {axis} has no fixed size (only the batch axis may be symbolic)")]
+    SymbolicAxis {
+        /// The axis (0 = the batch axis).
+        axis: usize,
+    },
+    /// An input whose element count overflows.
+    #[error("shape {shape:?} with batch {batch} has too many elements")]
+    InputSize {
+        /// The per-sample shape.
+        shape: Vec<usize>,
+        /// The batch size.
+        batch: usize,
+    },
+    /// A rank beyond the import limit.
+    #[error("rank {rank} exceeds the import limit of {limit}")]
+    Rank {
+        /// The rank (batch axis included).
+        rank: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Not exactly one graph output.
+    #[error("{outputs} graph outputs (effpath networks have exactly one)")]
+    Outputs {
+        /// The graph outputs.
+        outputs: usize,
+    },
+}
+
+/// Why an ONNX tensor cannot be converted (the payload of [`IrError::OnnxTensor`]).
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum TensorIssue {
+    /// A negative dimension.
+    #[error("negative dimension {dim} in dims {dims:?}")]
+    NegativeDim {
+        /// The dimension.
+        dim: i64,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+    },
+    /// The element count or byte size of the dims overflows `usize`.
+    #[error("{what} of dims {dims:?} overflows")]
+    Overflow {
+        /// "element count" or "byte size".
+        what: &'static str,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+    },
+    /// Data stored externally where external data cannot be read (a model in memory).
+    #[error(
+        "data is stored externally (location {:?}); external data is not supported, save the model with all tensors embedded",
+        .location.as_deref().unwrap_or("<unset>")
+    )]
+    External {
+        /// The `location` entry, if any.
+        location: Option<String>,
+    },
+    /// Elements in more than one field.
+    #[error("elements are stored in several fields at once: {}", .fields.join(", "))]
+    Fields {
+        /// The fields holding elements.
+        fields: Vec<&'static str>,
+    },
+    /// No data for a non-empty tensor.
+    #[error("has no data, dims {dims:?} need {count} elements")]
+    NoData {
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// The elements they need.
+        count: usize,
+    },
+    /// `raw_data` of another length than the dims need.
+    #[error("raw_data has {bytes} bytes, dims {dims:?} need {count} x {width} = {}", count * width)]
+    RawLength {
+        /// Bytes present.
+        bytes: usize,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// The elements they need.
+        count: usize,
+        /// Bytes per element.
+        width: usize,
+    },
+    /// A typed field of another length than the dims need.
+    #[error("{field} has {len} elements, dims {dims:?} need {count}")]
+    FieldLength {
+        /// The field.
+        field: &'static str,
+        /// Its elements.
+        len: usize,
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// The elements they need.
+        count: usize,
+    },
+    /// An integer outside the range of the declared data type.
+    #[error("value {value} is out of range for {data_type}")]
+    OutOfRange {
+        /// The value.
+        value: i128,
+        /// The declared data type's name (e.g. `UINT8 (2)`).
+        data_type: String,
+    },
+    /// A data type that cannot be converted to the element type wanted.
+    #[error("data type {data_type} cannot be converted to {target}")]
+    Conversion {
+        /// The data type's name.
+        data_type: String,
+        /// The element type wanted (`f32`, `i64`).
+        target: &'static str,
+    },
+    /// A data type stored in a field that cannot hold it.
+    #[error("data type {data_type} cannot be stored in {field}")]
+    Storage {
+        /// The data type's name.
+        data_type: String,
+        /// The field.
+        field: &'static str,
+    },
+    /// Dims that do not fit the elements.
+    #[error("dims {dims:?}: {source}")]
+    Dims {
+        /// The tensor's dims.
+        dims: Vec<i64>,
+        /// ndarray's error.
+        #[source]
+        source: ndarray::ShapeError,
+    },
+    /// External data without a `location` entry.
+    #[error("external data without a location")]
+    NoLocation,
+    /// An external-data entry (`offset`, `length`) that is not a number.
+    #[error("external data {key} `{value}` is not a number")]
+    ExternalNumber {
+        /// The entry's key.
+        key: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// An external-data location that is not a plain relative path.
+    #[error("external data location `{location}` must be a plain relative path next to the model")]
+    ExternalPath {
+        /// The location.
+        location: String,
+    },
+    /// An external-data range beyond its file.
+    #[error("external data offset {offset} + length {length} exceeds `{location}` ({size} bytes)")]
+    ExternalRange {
+        /// The offset.
+        offset: u64,
+        /// The length.
+        length: u64,
+        /// The file.
+        location: String,
+        /// The file's size.
+        size: u64,
+    },
+    /// A rank beyond the import limit.
+    #[error("rank {rank} exceeds the import limit of {limit}")]
+    Rank {
+        /// The rank.
+        rank: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// More elements than the import limit leaves.
+    #[error(
+        "{elements} elements exceed the import limit of {limit} elements for all initializers and constants ({used} used so far)"
+    )]
+    Elements {
+        /// The tensor's elements.
+        elements: usize,
+        /// The limit.
+        limit: usize,
+        /// Elements used by earlier tensors.
+        used: usize,
+    },
+}

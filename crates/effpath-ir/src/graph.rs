@@ -1,8 +1,9 @@
 //! The validated network graph: nodes in topological order, each producing one value.
 
+use crate::error::ShapeIssue;
 use crate::error::{GraphIssue, IrError, Result};
 use crate::op::Op;
-use crate::shape::{self, ShapeIssue};
+use crate::shape::{self, OpIssue};
 
 /// Identifies a tensor of a network: `ValueId(0)` is the network input, `ValueId(i + 1)` is
 /// the output of node `i`.
@@ -55,17 +56,17 @@ pub struct Network {
 }
 
 /// Converts a shape problem of node `node` into the crate error.
-pub(crate) fn shape_error(node: &Node, issue: ShapeIssue) -> IrError {
+pub(crate) fn shape_error(node: &Node, issue: OpIssue) -> IrError {
     match issue {
-        ShapeIssue::Invalid(message) => IrError::Shape {
+        OpIssue::Invalid(issue) => IrError::Shape {
             node: node.name.clone(),
             op: node.op.kind(),
-            message,
+            issue: Box::new(issue),
         },
-        ShapeIssue::Unsupported(message) => IrError::Unsupported {
+        OpIssue::Unsupported(issue) => IrError::Unsupported {
             node: node.name.clone(),
             op: node.op.kind().to_string(),
-            message,
+            issue: Box::new(issue),
         },
     }
 }
@@ -111,7 +112,7 @@ impl Network {
             if shape::numel(&out).is_none_or(|n| n == 0) {
                 return Err(shape_error(
                     node,
-                    ShapeIssue::Invalid(format!("output shape {out:?} is empty")),
+                    OpIssue::Invalid(ShapeIssue::EmptyOutput { shape: out }),
                 ));
             }
             shapes.push(out);

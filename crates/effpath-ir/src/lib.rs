@@ -41,7 +41,10 @@ pub mod zoo;
 
 pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
-pub use error::{FitIssue, GraphIssue, IrError, Result};
+pub use error::{
+    ActivationIssue, FitIssue, GraphIssue, IrError, Result, ShapeIssue, TensorIssue,
+    UnsupportedIssue,
+};
 pub use fingerprint::Fingerprint;
 pub use forward::{Activations, Mode, argmax};
 pub use graph::{Network, Node, ValueId};

@@ -2,7 +2,7 @@
 
 use ndarray::Array2;
 
-use crate::error::{IrError, Result};
+use crate::error::{IrError, Result, ShapeIssue};
 
 /// Mean softmax cross-entropy of `logits` `(batch, classes)` against integer `labels`, and
 /// its gradient with respect to the logits: `(softmax(z) − onehot(label)) / batch`.
@@ -20,21 +20,23 @@ use crate::error::{IrError, Result};
 /// ```
 pub fn softmax_cross_entropy(logits: &Array2<f32>, labels: &[usize]) -> Result<(f32, Array2<f32>)> {
     let (b, k) = logits.dim();
-    let error = |message: String| IrError::Shape {
+    let error = |issue: ShapeIssue| IrError::Shape {
         node: "labels".into(),
         op: "SoftmaxCrossEntropy",
-        message,
+        issue: Box::new(issue),
     };
     if b == 0 || labels.len() != b {
-        return Err(error(format!(
-            "{} labels for a batch of {b} logits (need one per sample, batch ≥ 1)",
-            labels.len()
-        )));
+        return Err(error(ShapeIssue::LabelCount {
+            labels: labels.len(),
+            batch: b,
+        }));
     }
     if let Some((i, &l)) = labels.iter().enumerate().find(|&(_, &l)| l >= k) {
-        return Err(error(format!(
-            "label {l} of sample {i} is not below {k} classes"
-        )));
+        return Err(error(ShapeIssue::Label {
+            label: l,
+            sample: i,
+            classes: k,
+        }));
     }
     let mut grad = Array2::<f32>::zeros((b, k));
     let mut total = 0f64;

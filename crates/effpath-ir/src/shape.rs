@@ -1,23 +1,40 @@
 //! Shape inference and parameter validation for every op (per-sample shapes).
 
+use crate::error::{ShapeIssue, UnsupportedIssue};
 use crate::op::{Op, Window2d};
 
 /// Why an op cannot be placed on inputs of given shapes.
 #[derive(Debug, Clone, PartialEq)]
-pub(crate) enum ShapeIssue {
+pub(crate) enum OpIssue {
     /// The shapes or parameters are inconsistent.
-    Invalid(String),
+    Invalid(ShapeIssue),
     /// The op is valid ONNX/PyTorch but effpath does not compute it (e.g. dilation > 1).
-    Unsupported(String),
+    Unsupported(UnsupportedIssue),
 }
 
-fn invalid<T>(msg: impl Into<String>) -> Result<T, ShapeIssue> {
-    Err(ShapeIssue::Invalid(msg.into()))
+impl From<ShapeIssue> for OpIssue {
+    fn from(issue: ShapeIssue) -> Self {
+        OpIssue::Invalid(issue)
+    }
 }
 
-fn arity(inputs: &[&[usize]], n: usize) -> Result<(), ShapeIssue> {
+impl From<UnsupportedIssue> for OpIssue {
+    fn from(issue: UnsupportedIssue) -> Self {
+        OpIssue::Unsupported(issue)
+    }
+}
+
+fn invalid<T>(issue: ShapeIssue) -> Result<T, OpIssue> {
+    Err(OpIssue::Invalid(issue))
+}
+
+fn arity(inputs: &[&[usize]], n: usize) -> Result<(), OpIssue> {
     if inputs.len() != n {
-        return invalid(format!("expects {n} input(s), got {}", inputs.len()));
+        return invalid(ShapeIssue::Arity {
+            expected: n,
+            at_least: false,
+            got: inputs.len(),
+        });
     }
     Ok(())
 }
@@ -27,58 +44,66 @@ pub(crate) fn numel(shape: &[usize]) -> Option<usize> {
     shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d))
 }
 
-fn chw(shape: &[usize], what: &str) -> Result<[usize; 3], ShapeIssue> {
+fn chw(shape: &[usize], op: &'static str) -> Result<[usize; 3], OpIssue> {
     match shape {
         [c, h, w] => Ok([*c, *h, *w]),
-        _ => invalid(format!("{what} needs a (C, H, W) input, got {shape:?}")),
+        _ => invalid(ShapeIssue::NotChw {
+            op,
+            got: shape.to_vec(),
+        }),
     }
 }
 
 /// Output size of a window; pools (`pool = true`) also need every window to touch the input.
-fn window_out(win: &Window2d, h: usize, w: usize, pool: bool) -> Result<[usize; 2], ShapeIssue> {
+fn window_out(win: &Window2d, h: usize, w: usize, pool: bool) -> Result<[usize; 2], OpIssue> {
     if win.stride.contains(&0) || win.kernel.contains(&0) {
-        return invalid(format!(
-            "kernel {:?} and stride {:?} must be ≥ 1",
-            win.kernel, win.stride
-        ));
+        return invalid(ShapeIssue::Window {
+            kernel: win.kernel,
+            stride: win.stride,
+        });
     }
     for a in 0..2 {
         if !pool {
             break;
         }
         if win.pads_begin[a] >= win.kernel[a] || win.pads_end[a] >= win.kernel[a] {
-            return invalid(format!(
-                "padding {:?}/{:?} must be smaller than the kernel {:?}",
-                win.pads_begin, win.pads_end, win.kernel
-            ));
+            return invalid(ShapeIssue::PoolPadding {
+                begin: win.pads_begin,
+                end: win.pads_end,
+                kernel: win.kernel,
+            });
         }
     }
     win.output_size([h, w]).ok_or_else(|| {
-        ShapeIssue::Invalid(format!(
-            "input {h}×{w} with padding {:?}/{:?} is smaller than the kernel {:?}",
-            win.pads_begin, win.pads_end, win.kernel
-        ))
+        OpIssue::Invalid(ShapeIssue::WindowTooLarge {
+            input: [h, w],
+            window: Box::new(win.clone()),
+        })
     })
 }
 
-fn channel_vec(len: usize, c: usize, what: &str) -> Result<(), ShapeIssue> {
+fn channel_vec(len: usize, c: usize, what: &'static str) -> Result<(), OpIssue> {
     if len != c {
-        return invalid(format!("{what} has {len} entries for {c} channels"));
+        return invalid(ShapeIssue::ChannelCount {
+            what,
+            len,
+            channels: c,
+        });
     }
     Ok(())
 }
 
 /// Output per-sample shape of `op` applied to inputs of the given per-sample shapes.
-pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIssue> {
+pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, OpIssue> {
     match op {
         Op::Dense(d) => {
             arity(inputs, 1)?;
             let (out, inp) = d.weight.dim();
             if inputs[0] != [inp] {
-                return invalid(format!(
-                    "weight ({out}, {inp}) needs a flat input of {inp}, got {:?}",
-                    inputs[0]
-                ));
+                return invalid(ShapeIssue::DenseInput {
+                    weight: [out, inp],
+                    got: inputs[0].to_vec(),
+                });
             }
             if let Some(b) = &d.bias {
                 channel_vec(b.len(), out, "bias")?;
@@ -90,26 +115,30 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             let [cin, h, w] = chw(inputs[0], "Conv2d")?;
             let (cout, cin_g, kh, kw) = c.weight.dim();
             if c.dilation.contains(&0) {
-                return invalid(format!("dilation {:?} must be ≥ 1", c.dilation));
+                return invalid(ShapeIssue::Dilation {
+                    dilation: c.dilation,
+                });
             }
             if c.groups == 0 || cin % c.groups != 0 || cout % c.groups != 0 {
-                return invalid(format!(
-                    "groups {} must divide input channels {cin} and output channels {cout}",
-                    c.groups
-                ));
+                return invalid(ShapeIssue::Groups {
+                    groups: c.groups,
+                    inputs: cin,
+                    outputs: cout,
+                });
             }
             if cin_g * c.groups != cin {
-                return invalid(format!(
-                    "weight ({cout}, {cin_g}, {kh}, {kw}) with {} group(s) needs {} input channels, got {cin}",
-                    c.groups,
-                    cin_g * c.groups
-                ));
+                return invalid(ShapeIssue::WeightChannels {
+                    weight: [cout, cin_g, kh, kw],
+                    groups: c.groups,
+                    needs: cin_g * c.groups,
+                    got: cin,
+                });
             }
             if c.window.kernel != [kh, kw] {
-                return invalid(format!(
-                    "window kernel {:?} differs from the weight's ({kh}, {kw})",
-                    c.window.kernel
-                ));
+                return invalid(ShapeIssue::KernelMismatch {
+                    kernel: c.window.kernel,
+                    weight: [kh, kw],
+                });
             }
             if let Some(b) = &c.bias {
                 channel_vec(b.len(), cout, "bias")?;
@@ -127,7 +156,9 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             arity(inputs, 1)?;
             let [c, h, w] = chw(inputs[0], "GlobalAvgPool")?;
             if h == 0 || w == 0 {
-                return invalid("empty spatial extent");
+                return invalid(ShapeIssue::Empty {
+                    what: "a non-empty spatial extent",
+                });
             }
             Ok(vec![c, 1, 1])
         }
@@ -138,17 +169,21 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
         Op::Lrn(l) => {
             arity(inputs, 1)?;
             if inputs[0].is_empty() {
-                return invalid("needs a channel axis");
+                return invalid(ShapeIssue::Empty {
+                    what: "a channel axis",
+                });
             }
             if l.size == 0 {
-                return invalid("size must be ≥ 1");
+                return invalid(ShapeIssue::Zero { what: "size" });
             }
             Ok(inputs[0].to_vec())
         }
         Op::BatchNorm(b) => {
             arity(inputs, 1)?;
             let Some(&c) = inputs[0].first() else {
-                return invalid("needs a channel axis");
+                return invalid(ShapeIssue::Empty {
+                    what: "a channel axis",
+                });
             };
             for (v, name) in [
                 (&b.gamma, "gamma"),
@@ -162,13 +197,16 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
         }
         Op::Flatten => {
             arity(inputs, 1)?;
-            let n = numel(inputs[0]).ok_or_else(|| ShapeIssue::Invalid("size overflows".into()))?;
+            let n = numel(inputs[0]).ok_or(ShapeIssue::Overflow { what: "size" })?;
             Ok(vec![n])
         }
         Op::Reshape(target) => {
             arity(inputs, 1)?;
             if numel(inputs[0]) != numel(target) {
-                return invalid(format!("cannot reshape {:?} to {target:?}", inputs[0]));
+                return invalid(ShapeIssue::Reshape {
+                    from: inputs[0].to_vec(),
+                    to: target.clone(),
+                });
             }
             Ok(target.clone())
         }
@@ -181,26 +219,35 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
                     .iter()
                     .any(|&p| p >= rank || std::mem::replace(&mut seen[p], true))
             {
-                return invalid(format!("{perm:?} is not a permutation of {rank} axes"));
+                return invalid(ShapeIssue::Permutation {
+                    perm: perm.clone(),
+                    rank,
+                });
             }
             Ok(perm.iter().map(|&p| inputs[0][p]).collect())
         }
         Op::Add => {
             if inputs.len() < 2 {
-                return invalid(format!("expects at least 2 inputs, got {}", inputs.len()));
+                return invalid(ShapeIssue::Arity {
+                    expected: 2,
+                    at_least: true,
+                    got: inputs.len(),
+                });
             }
             if let Some(other) = inputs.iter().find(|s| **s != inputs[0]) {
-                return Err(ShapeIssue::Unsupported(format!(
-                    "broadcasting between {:?} and {other:?} (inputs must have identical shapes)",
-                    inputs[0]
-                )));
+                return Err(UnsupportedIssue::Broadcast {
+                    first: inputs[0].to_vec(),
+                    other: other.to_vec(),
+                    ranks_differ: false,
+                }
+                .into());
             }
             Ok(inputs[0].to_vec())
         }
         Op::Activation(act) => {
             arity(inputs, 1)?;
             act.validate(inputs[0].first().copied())
-                .map_err(ShapeIssue::Invalid)?;
+                .map_err(ShapeIssue::Activation)?;
             Ok(inputs[0].to_vec())
         }
         Op::Binary(_) => {
@@ -211,7 +258,10 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             arity(inputs, 1)?;
             let shape = inputs[0];
             let Some(&n) = shape.get(s.axis) else {
-                return invalid(format!("axis {} out of range for {shape:?}", s.axis));
+                return invalid(ShapeIssue::Axis {
+                    axis: s.axis,
+                    shape: shape.to_vec(),
+                });
             };
             let last = s
                 .len
@@ -219,10 +269,13 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
                 .and_then(|l| l.checked_mul(s.step))
                 .and_then(|l| l.checked_add(s.start));
             if s.step == 0 || last.is_none_or(|l| l >= n) {
-                return invalid(format!(
-                    "slice start {} step {} len {} does not fit axis {} of size {n}",
-                    s.start, s.step, s.len, s.axis
-                ));
+                return invalid(ShapeIssue::Slice {
+                    start: s.start,
+                    step: s.step,
+                    len: s.len,
+                    axis: s.axis,
+                    size: n,
+                });
             }
             let mut out = shape.to_vec();
             out[s.axis] = s.len;
@@ -232,30 +285,41 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
             arity(inputs, 1)?;
             let shape = inputs[0];
             if p.begin.len() != shape.len() || p.end.len() != shape.len() {
-                return invalid(format!(
-                    "pads {:?}/{:?} for a rank-{} input",
-                    p.begin,
-                    p.end,
-                    shape.len()
-                ));
+                return invalid(ShapeIssue::PadRank {
+                    begin: p.begin.clone(),
+                    end: p.end.clone(),
+                    rank: shape.len(),
+                });
             }
             if !p.value.is_finite() {
-                return invalid(format!("padding value {} is not finite", p.value));
+                return invalid(ShapeIssue::NotFinite {
+                    what: "padding value",
+                    value: p.value,
+                });
             }
             shape
                 .iter()
                 .zip(p.begin.iter().zip(&p.end))
                 .map(|(&d, (&b, &e))| d.checked_add(b).and_then(|v| v.checked_add(e)))
                 .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| ShapeIssue::Invalid("padded size overflows".into()))
+                .ok_or(OpIssue::Invalid(ShapeIssue::Overflow {
+                    what: "padded size",
+                }))
         }
         Op::Concat(axis) => {
             if inputs.is_empty() {
-                return invalid("expects at least one input");
+                return invalid(ShapeIssue::Arity {
+                    expected: 1,
+                    at_least: true,
+                    got: 0,
+                });
             }
             let rank = inputs[0].len();
             if *axis >= rank {
-                return invalid(format!("axis {axis} out of range for rank {rank}"));
+                return invalid(ShapeIssue::Axis {
+                    axis: *axis,
+                    shape: inputs[0].to_vec(),
+                });
             }
             let mut out = inputs[0].to_vec();
             out[*axis] = 0;
@@ -263,10 +327,11 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
                 let same_rest =
                     s.len() == rank && (0..rank).all(|a| a == *axis || s[a] == inputs[0][a]);
                 if !same_rest {
-                    return invalid(format!(
-                        "input {s:?} does not match {:?} off axis {axis}",
-                        inputs[0]
-                    ));
+                    return invalid(ShapeIssue::Concat {
+                        axis: *axis,
+                        got: s.to_vec(),
+                        first: inputs[0].to_vec(),
+                    });
                 }
                 out[*axis] += s[*axis];
             }
@@ -276,18 +341,24 @@ pub(crate) fn infer(op: &Op, inputs: &[&[usize]]) -> Result<Vec<usize>, ShapeIss
 }
 
 /// The NumPy broadcast of two per-sample shapes of the same rank.
-pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Result<Vec<usize>, ShapeIssue> {
+pub(crate) fn broadcast(a: &[usize], b: &[usize]) -> Result<Vec<usize>, OpIssue> {
     if a.len() != b.len() {
-        return Err(ShapeIssue::Unsupported(format!(
-            "broadcasting between {a:?} and {b:?} (per-sample ranks differ: both inputs need a batch axis and the same rank)"
-        )));
+        return Err(UnsupportedIssue::Broadcast {
+            first: a.to_vec(),
+            other: b.to_vec(),
+            ranks_differ: true,
+        }
+        .into());
     }
     a.iter()
         .zip(b)
         .map(|(&x, &y)| match (x, y) {
             _ if x == y => Ok(x),
             (1, d) | (d, 1) => Ok(d),
-            _ => invalid(format!("shapes {a:?} and {b:?} do not broadcast")),
+            _ => invalid(ShapeIssue::Broadcast {
+                a: a.to_vec(),
+                b: b.to_vec(),
+            }),
         })
         .collect()
 }
@@ -297,6 +368,63 @@ mod tests {
     use super::*;
     use crate::op::{AvgPool2d, Conv2d, Dense};
     use ndarray::{Array1, Array2, Array4};
+
+    #[test]
+    fn issues_hold_the_values_and_say_them() {
+        let d = Op::Dense(Dense {
+            weight: Array2::zeros((3, 4)),
+            bias: None,
+        });
+        let got = infer(&d, &[&[5]]);
+        assert_eq!(
+            got,
+            Err(OpIssue::Invalid(ShapeIssue::DenseInput {
+                weight: [3, 4],
+                got: vec![5],
+            }))
+        );
+        let msg = |r: Result<Vec<usize>, OpIssue>| match r {
+            Err(OpIssue::Invalid(i)) => i.to_string(),
+            Err(OpIssue::Unsupported(i)) => format!("unsupported: {i}"),
+            Ok(s) => panic!("accepted: {s:?}"),
+        };
+        assert_eq!(
+            msg(infer(&d, &[&[5]])),
+            "weight [3, 4] needs a flat input of 4, got [5]"
+        );
+        assert_eq!(msg(infer(&d, &[])), "expects 1 input(s), got 0");
+        assert_eq!(
+            msg(infer(&Op::Add, &[&[2]])),
+            "expects at least 2 input(s), got 1"
+        );
+        assert_eq!(
+            msg(infer(&Op::Add, &[&[2], &[3]])),
+            "unsupported: broadcasting between [2] and [3] (inputs must have identical shapes)"
+        );
+        assert_eq!(
+            msg(broadcast(&[2, 3], &[3])),
+            "unsupported: broadcasting between [2, 3] and [3] (per-sample ranks differ: both inputs need a batch axis and the same rank)"
+        );
+        assert_eq!(
+            msg(broadcast(&[2, 3], &[3, 3])),
+            "shapes [2, 3] and [3, 3] do not broadcast"
+        );
+        assert_eq!(
+            msg(infer(&Op::Concat(2), &[&[1, 2]])),
+            "axis 2 out of range for [1, 2]"
+        );
+        assert_eq!(
+            msg(infer(&Op::Reshape(vec![5]), &[&[2, 2]])),
+            "cannot reshape [2, 2] to [5]"
+        );
+        let prelu = Op::Activation(crate::Activation::Prelu(Array1::from(vec![0.1, 0.2])));
+        assert_eq!(
+            msg(infer(&prelu, &[&[3, 4]])),
+            "2 slopes for 3 channels (need 1 or one per channel)"
+        );
+        let gp = infer(&Op::GlobalAvgPool, &[&[2]]);
+        assert_eq!(msg(gp), "GlobalAvgPool needs a (C, H, W) input, got [2]");
+    }
 
     #[test]
     fn conv_shapes_with_groups_stride_padding() {
@@ -310,7 +438,7 @@ mod tests {
         );
         assert!(matches!(
             infer(&Op::Conv2d(conv), &[&[3, 7, 7]]),
-            Err(ShapeIssue::Invalid(_))
+            Err(OpIssue::Invalid(_))
         ));
     }
 
@@ -330,7 +458,7 @@ mod tests {
         assert!(infer(&Op::Binary(crate::op::Binary::Add), &[&[3, 2], &[3, 3]]).is_err());
         assert!(matches!(
             infer(&Op::Add, &[&[3, 2], &[2]]),
-            Err(ShapeIssue::Unsupported(_))
+            Err(OpIssue::Unsupported(_))
         ));
     }
 

@@ -36,9 +36,9 @@ const FEATURE_STEP: f64 = 1e-3;
 /// ```
 /// # fn demo(guard: &effpath::guard::Guard<'_>, clf: &effpath::attack::Classifier<'_>,
 /// #         x: &effpath::ndarray::Array4<f32>, labels: &[usize]) -> Result<(), Box<dyn std::error::Error>> {
-/// use effpath::attack::{Attack, WhiteBox};
+/// use effpath::attack::{Attack, ParamGuard, WhiteBox};
 /// let defence = effpath::defence::GuardDefence::new(guard)?;
-/// let results = WhiteBox::default().against(&defence).run(clf, x, labels, None, 0)?;
+/// let results = WhiteBox::default().check()?.against(&defence).run(clf, x, labels, None, 0)?;
 /// # Ok(()) }
 /// ```
 #[derive(Debug)]

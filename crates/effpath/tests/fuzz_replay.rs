@@ -513,7 +513,7 @@ mod seeds {
             .into_iter()
             .map(|e| (e.predicted, e.path))
             .collect();
-        let cp = ClassPaths::from_paths(ex.space(), 10, ExtractOptions::default(), paths).unwrap();
+        let cp = ClassPaths::from_paths(ex.space(), 10, ex.checked_options(), paths).unwrap();
         put(dir, "lenet5-3-digits.bin", &cp.to_bytes());
     }
 

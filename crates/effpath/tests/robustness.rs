@@ -6,7 +6,7 @@
 
 use std::time::{Duration, Instant};
 
-use effpath::extract::{ExtractError, FeatureOptions, ProfileOptions};
+use effpath::extract::{ExtractError, FeatureOptions, OptionIssue, ProfileOptions};
 use effpath::guard::DetectorFile;
 use effpath::ir::{IrError, zoo};
 use effpath::ndarray::{Array2, ArrayD, IxDyn};
@@ -132,7 +132,10 @@ fn theta_outside_zero_one_is_an_error() {
     for theta in [0.0, -0.5, 1.0000001, f64::NAN, f64::INFINITY] {
         let o = ExtractOptions::default().with_theta(theta);
         assert!(
-            matches!(Extractor::new(&net, o), Err(ExtractError::Theta(_))),
+            matches!(
+                Extractor::new(&net, o),
+                Err(ExtractError::Options(OptionIssue::Theta(_)))
+            ),
             "{theta}"
         );
     }

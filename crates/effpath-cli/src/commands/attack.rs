@@ -199,6 +199,8 @@ fn build<'d>(
         };
         config = config.with_param(key.trim(), value)?;
     }
+    // The hyper-parameters are validated once, here, before any data is loaded.
+    config.check()?;
     let patch_training = match &config {
         AttackConfig::Patch(p) => {
             let train = args.patch_train.load()?;

@@ -16,7 +16,7 @@ mod tests;
 
 use ndarray::{Array1, Array2, Array4, ArrayD, ArrayViewD, Axis, IxDyn, Slice};
 
-use crate::error::{GraphIssue, IrError, Result};
+use crate::error::{GraphIssue, IrError, Result, ShapeIssue};
 use crate::forward::{Activations, BatchStats};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
@@ -266,7 +266,10 @@ impl Network {
         IrError::Shape {
             node,
             op,
-            message: format!("gradient of shape {got:?}, expected {expected:?}"),
+            issue: Box::new(ShapeIssue::Gradient {
+                got: got.to_vec(),
+                expected: expected.to_vec(),
+            }),
         }
     }
 
@@ -289,10 +292,10 @@ impl Network {
                 return Err(IrError::Shape {
                     node,
                     op,
-                    message: format!(
-                        "activation of shape {:?}, expected {expected:?} (activations of another network?)",
-                        a.shape()
-                    ),
+                    issue: Box::new(ShapeIssue::ActivationTensor {
+                        got: a.shape().to_vec(),
+                        expected,
+                    }),
                 });
             }
         }

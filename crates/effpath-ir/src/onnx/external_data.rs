@@ -8,12 +8,12 @@ use std::path::{Component, Path};
 
 use super::proto::tensor_proto::DataLocation;
 use super::proto::{ModelProto, TensorProto};
-use crate::error::{IrError, Result};
+use crate::error::{IrError, Result, TensorIssue};
 
-fn bad(t: &TensorProto, message: String) -> IrError {
+fn bad(t: &TensorProto, issue: TensorIssue) -> IrError {
     IrError::OnnxTensor {
         name: t.name().to_owned(),
-        message,
+        issue: Box::new(issue),
     }
 }
 
@@ -35,25 +35,20 @@ pub(super) fn resolve(model: &mut ModelProto, dir: &Path) -> Result<()> {
                 .find(|e| e.key() == k)
                 .map(|e| e.value().to_owned())
         };
-        let location =
-            get("location").ok_or_else(|| bad(t, "external data without a location".into()))?;
-        let num = |k: &str| -> Result<Option<u64>> {
-            get(k)
-                .map(|v| {
-                    v.parse::<u64>()
-                        .map_err(|_| bad(t, format!("external data {k} `{v}` is not a number")))
+        let location = get("location").ok_or_else(|| bad(t, TensorIssue::NoLocation))?;
+        let num = |key: &'static str| -> Result<Option<u64>> {
+            get(key)
+                .map(|value| {
+                    value
+                        .parse::<u64>()
+                        .map_err(|_| bad(t, TensorIssue::ExternalNumber { key, value }))
                 })
                 .transpose()
         };
         let (offset, length) = (num("offset")?.unwrap_or(0), num("length")?);
         let rel = Path::new(&location);
         if !rel.components().all(|c| matches!(c, Component::Normal(_))) {
-            return Err(bad(
-                t,
-                format!(
-                    "external data location `{location}` must be a plain relative path next to the model"
-                ),
-            ));
+            return Err(bad(t, TensorIssue::ExternalPath { location }));
         }
         if !files.contains_key(&location) {
             let path = dir.join(rel);
@@ -72,9 +67,12 @@ pub(super) fn resolve(model: &mut ModelProto, dir: &Path) -> Result<()> {
         if offset.checked_add(length).is_none_or(|end| end > *size) {
             return Err(bad(
                 t,
-                format!(
-                    "external data offset {offset} + length {length} exceeds `{location}` ({size} bytes)"
-                ),
+                TensorIssue::ExternalRange {
+                    offset,
+                    length,
+                    location,
+                    size: *size,
+                },
             ));
         }
         let io = |source| IrError::Io {

@@ -9,7 +9,7 @@ use super::proto::type_proto;
 use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
 use super::tensor::{tensor_dims, tensor_element_count, tensor_to_f32};
 use crate::builder::NetworkBuilder;
-use crate::error::{GraphIssue, IrError, Result};
+use crate::error::{GraphIssue, IrError, Result, ShapeIssue, TensorIssue, UnsupportedIssue};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -123,26 +123,25 @@ fn total_limit_message(n: usize, used: usize, limits: &ImportLimits) -> String {
 /// Per-sample shape and batch size of the single graph input, and an error to report after
 /// the nodes (so that an unsupported op is named first) when its element type is not FLOAT.
 fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Option<IrError>)> {
-    let bad = |m: String| IrError::Unsupported {
+    let bad = |issue: UnsupportedIssue| IrError::Unsupported {
         node: name.to_string(),
         op: "graph input".into(),
-        message: m,
+        issue: Box::new(issue),
     };
     let vi = graph
         .input
         .iter()
         .find(|v| v.name() == name)
-        .ok_or_else(|| bad("missing".into()))?;
+        .ok_or_else(|| bad(UnsupportedIssue::MissingInput))?;
     let tensor = match vi.r#type.as_ref().and_then(|t| t.value.as_ref()) {
         Some(type_proto::Value::TensorType(t)) => t,
-        _ => return Err(bad("the input is not a tensor".into())),
+        _ => return Err(bad(UnsupportedIssue::NotATensor)),
     };
     let type_error = (tensor.elem_type() != super::proto::tensor_proto::DataType::Float as i32)
         .then(|| {
-            bad(format!(
-                "input element type {} (only FLOAT)",
-                super::tensor::data_type_name(tensor.elem_type())
-            ))
+            bad(UnsupportedIssue::InputType {
+                elem_type: super::tensor::data_type_name(tensor.elem_type()),
+            })
         });
     let dims = tensor
         .shape
@@ -150,7 +149,7 @@ fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Opt
         .map(|s| s.dim.as_slice())
         .unwrap_or_default();
     if dims.is_empty() {
-        return Err(bad("the input needs a batch axis and a known shape".into()));
+        return Err(bad(UnsupportedIssue::InputShapeUnknown));
     }
     let mut batch = 1;
     let mut shape = Vec::new();
@@ -165,9 +164,7 @@ fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Opt
             }
             (_, 0) => {}
             _ => {
-                return Err(bad(format!(
-                    "axis {i} has no fixed size (only the batch axis may be symbolic)"
-                )));
+                return Err(bad(UnsupportedIssue::SymbolicAxis { axis: i }));
             }
         }
     }
@@ -176,9 +173,7 @@ fn input_shape(graph: &GraphProto, name: &str) -> Result<(Vec<usize>, usize, Opt
         .try_fold(batch, |acc: usize, &d| acc.checked_mul(d))
         .is_none()
     {
-        return Err(bad(format!(
-            "shape {shape:?} with batch {batch} has too many elements"
-        )));
+        return Err(bad(UnsupportedIssue::InputSize { shape, batch }));
     }
     Ok((shape, batch, type_error))
 }
@@ -210,23 +205,24 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
     let mut env: HashMap<&str, Entry> = HashMap::new();
     let mut elements = 0usize;
     for init in &graph.initializer {
-        let limit_error = |m: String| IrError::OnnxTensor {
+        let limit_error = |issue: TensorIssue| IrError::OnnxTensor {
             name: init.name().to_owned(),
-            message: m,
+            issue: Box::new(issue),
         };
         let rank = tensor_dims(init)?.len();
         if rank > limits.max_rank {
-            return Err(limit_error(format!(
-                "rank {rank} exceeds the import limit of {}",
-                limits.max_rank
-            )));
+            return Err(limit_error(TensorIssue::Rank {
+                rank,
+                limit: limits.max_rank,
+            }));
         }
         let n = tensor_element_count(init)?;
         if n > limits.max_total_elements.saturating_sub(elements) {
-            return Err(limit_error(format!(
-                "{n} elements exceed the import limit of {} elements for all initializers and constants ({elements} used so far)",
-                limits.max_total_elements
-            )));
+            return Err(limit_error(TensorIssue::Elements {
+                elements: n,
+                limit: limits.max_total_elements,
+                used: elements,
+            }));
         }
         elements += n;
         let c = if matches!(init.data_type(), 6 | 7) {
@@ -252,11 +248,10 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
         IrError::Unsupported {
             node: primary.to_owned(),
             op: "graph input".into(),
-            message: format!(
-                "rank {} exceeds the import limit of {}",
-                shape.len() + 1,
-                limits.max_rank
-            ),
+            issue: Box::new(UnsupportedIssue::Rank {
+                rank: shape.len() + 1,
+                limit: limits.max_rank,
+            }),
         }
     })?;
     env.insert(primary, Entry::Value(ValueId::INPUT));
@@ -289,10 +284,9 @@ pub fn import_model_with(model: &ModelProto, limits: &ImportLimits) -> Result<Ne
         return Err(IrError::Unsupported {
             node: "graph".into(),
             op: "outputs".into(),
-            message: format!(
-                "{} graph outputs (effpath networks have exactly one)",
-                graph.output.len()
-            ),
+            issue: Box::new(UnsupportedIssue::Outputs {
+                outputs: graph.output.len(),
+            }),
         });
     };
     let norm = input_normalization(model)?;
@@ -481,10 +475,11 @@ fn check_parameters(net: &Network) -> Result<()> {
                     return Err(IrError::Shape {
                         node: node.name.clone(),
                         op: "BatchNorm",
-                        message: format!(
-                            "variance {} + epsilon {} of channel {c} is not positive",
-                            b.var[c], b.epsilon
-                        ),
+                        issue: Box::new(ShapeIssue::Variance {
+                            channel: c,
+                            variance: b.var[c],
+                            epsilon: b.epsilon,
+                        }),
                     });
                 }
                 let (scale, shift) = b.affine();

@@ -11,7 +11,7 @@ use prost::Message;
 
 use super::proto::tensor_proto::{DataLocation, DataType};
 use super::proto::{ModelProto, TensorProto};
-use crate::error::{IrError, Result};
+use crate::error::{IrError, Result, TensorIssue};
 
 /// The name of a `TensorProto.DataType` value for messages, e.g. `FLOAT16 (10)`.
 pub fn data_type_name(value: i32) -> String {
@@ -21,10 +21,10 @@ pub fn data_type_name(value: i32) -> String {
     }
 }
 
-fn err(t: &TensorProto, message: impl Into<String>) -> IrError {
+fn err(t: &TensorProto, issue: TensorIssue) -> IrError {
     IrError::OnnxTensor {
         name: t.name().to_owned(),
-        message: message.into(),
+        issue: Box::new(issue),
     }
 }
 
@@ -33,8 +33,15 @@ pub fn tensor_dims(t: &TensorProto) -> Result<Vec<usize>> {
     t.dims
         .iter()
         .map(|&d| {
-            usize::try_from(d)
-                .map_err(|_| err(t, format!("negative dimension {d} in dims {:?}", t.dims)))
+            usize::try_from(d).map_err(|_| {
+                err(
+                    t,
+                    TensorIssue::NegativeDim {
+                        dim: d,
+                        dims: t.dims.clone(),
+                    },
+                )
+            })
         })
         .collect()
 }
@@ -44,7 +51,15 @@ pub fn tensor_element_count(t: &TensorProto) -> Result<usize> {
     let dims = tensor_dims(t)?;
     dims.iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| err(t, format!("element count of dims {:?} overflows", t.dims)))
+        .ok_or_else(|| {
+            err(
+                t,
+                TensorIssue::Overflow {
+                    what: "element count",
+                    dims: t.dims.clone(),
+                },
+            )
+        })
 }
 
 /// Where the elements of a tensor are stored.
@@ -82,11 +97,9 @@ fn source(t: &TensorProto) -> Result<Source<'_>> {
             .map(|e| e.value());
         return Err(err(
             t,
-            format!(
-                "data is stored externally (location {:?}); external data is not supported, \
-                 save the model with all tensors embedded",
-                location.unwrap_or("<unset>")
-            ),
+            TensorIssue::External {
+                location: location.map(str::to_owned),
+            },
         ));
     }
     let mut typed = Vec::new();
@@ -117,13 +130,7 @@ fn source(t: &TensorProto) -> Result<Source<'_>> {
         1 => Ok(typed.remove(0)),
         _ => {
             let fields: Vec<_> = typed.iter().map(Source::field).collect();
-            Err(err(
-                t,
-                format!(
-                    "elements are stored in several fields at once: {}",
-                    fields.join(", ")
-                ),
-            ))
+            Err(err(t, TensorIssue::Fields { fields }))
         }
     }
 }
@@ -135,23 +142,33 @@ fn from_raw<const N: usize, T>(
     count: usize,
     f: impl Fn([u8; N]) -> Result<T>,
 ) -> Result<Vec<T>> {
-    let want = count
-        .checked_mul(N)
-        .ok_or_else(|| err(t, format!("byte size of dims {:?} overflows", t.dims)))?;
+    let want = count.checked_mul(N).ok_or_else(|| {
+        err(
+            t,
+            TensorIssue::Overflow {
+                what: "byte size",
+                dims: t.dims.clone(),
+            },
+        )
+    })?;
     if raw.is_empty() && want > 0 && t.raw_data.is_none() {
         return Err(err(
             t,
-            format!("has no data, dims {:?} need {count} elements", t.dims),
+            TensorIssue::NoData {
+                dims: t.dims.clone(),
+                count,
+            },
         ));
     }
     if raw.len() != want {
         return Err(err(
             t,
-            format!(
-                "raw_data has {} bytes, dims {:?} need {count} x {N} = {want}",
-                raw.len(),
-                t.dims
-            ),
+            TensorIssue::RawLength {
+                bytes: raw.len(),
+                dims: t.dims.clone(),
+                count,
+                width: N,
+            },
         ));
     }
     raw.chunks_exact(N)
@@ -166,7 +183,7 @@ fn from_raw<const N: usize, T>(
 /// Converts the elements of a typed field, after checking their number.
 fn from_typed<S: Copy, T>(
     t: &TensorProto,
-    field: &str,
+    field: &'static str,
     data: &[S],
     count: usize,
     f: impl Fn(S) -> Result<T>,
@@ -174,26 +191,27 @@ fn from_typed<S: Copy, T>(
     if data.len() != count {
         return Err(err(
             t,
-            format!(
-                "{field} has {} elements, dims {:?} need {count}",
-                data.len(),
-                t.dims
-            ),
+            TensorIssue::FieldLength {
+                field,
+                len: data.len(),
+                dims: t.dims.clone(),
+                count,
+            },
         ));
     }
     data.iter().map(|&v| f(v)).collect()
 }
 
 /// Checks that an integer from `int32_data` or `uint64_data` fits the declared type.
-fn in_range<V: Copy + PartialOrd + std::fmt::Display>(
-    t: &TensorProto,
-    v: V,
-    lo: V,
-    hi: V,
-) -> Result<V> {
+fn in_range<V: Copy + PartialOrd + Into<i128>>(t: &TensorProto, v: V, lo: V, hi: V) -> Result<V> {
     if v < lo || v > hi {
-        let dt = data_type_name(t.data_type());
-        return Err(err(t, format!("value {v} is out of range for {dt}")));
+        return Err(err(
+            t,
+            TensorIssue::OutOfRange {
+                value: v.into(),
+                data_type: data_type_name(t.data_type()),
+            },
+        ));
     }
     Ok(v)
 }
@@ -215,26 +233,36 @@ fn f16_to_f32(h: u16) -> f32 {
     f32::from_bits(bits)
 }
 
-fn unsupported(t: &TensorProto, target: &str) -> IrError {
+fn unsupported(t: &TensorProto, target: &'static str) -> IrError {
     err(
         t,
-        format!(
-            "data type {} cannot be converted to {target}",
-            data_type_name(t.data_type())
-        ),
+        TensorIssue::Conversion {
+            data_type: data_type_name(t.data_type()),
+            target,
+        },
     )
 }
 
 fn mismatch(t: &TensorProto, src: &Source<'_>) -> IrError {
-    let dt = data_type_name(t.data_type());
     err(
         t,
-        format!("data type {dt} cannot be stored in {}", src.field()),
+        TensorIssue::Storage {
+            data_type: data_type_name(t.data_type()),
+            field: src.field(),
+        },
     )
 }
 
 fn to_array<T>(t: &TensorProto, dims: &[usize], data: Vec<T>) -> Result<ArrayD<T>> {
-    ArrayD::from_shape_vec(IxDyn(dims), data).map_err(|e| err(t, format!("dims {:?}: {e}", t.dims)))
+    ArrayD::from_shape_vec(IxDyn(dims), data).map_err(|source| {
+        err(
+            t,
+            TensorIssue::Dims {
+                dims: t.dims.clone(),
+                source,
+            },
+        )
+    })
 }
 
 /// Converts a numeric tensor to `f32`, from `raw_data` or its typed field.

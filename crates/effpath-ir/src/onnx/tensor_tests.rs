@@ -377,3 +377,46 @@ fn conformance_models_round_trip() -> Result<()> {
     }
     Ok(())
 }
+
+#[test]
+fn tensor_issues_hold_the_values() {
+    let issue = |t: TensorProto| match tensor_to_f32(&t) {
+        Err(IrError::OnnxTensor { name, issue }) => {
+            assert_eq!(name, "t");
+            *issue
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        issue(float_tensor(&[2, 3], vec![1.0; 5])),
+        TensorIssue::FieldLength {
+            field: "float_data",
+            len: 5,
+            dims: vec![2, 3],
+            count: 6,
+        }
+    );
+    assert_eq!(
+        issue(float_tensor(&[2, -3], vec![1.0; 6])),
+        TensorIssue::NegativeDim {
+            dim: -3,
+            dims: vec![2, -3],
+        }
+    );
+    assert_eq!(
+        issue(float_tensor(&[2], vec![])),
+        TensorIssue::NoData {
+            dims: vec![2],
+            count: 2,
+        }
+    );
+    let raw = TensorProto {
+        raw_data: Some(vec![0; 7]),
+        ..float_tensor(&[2], vec![])
+    };
+    let got = issue(raw);
+    assert_eq!(
+        got.to_string(),
+        "raw_data has 7 bytes, dims [2] need 2 x 4 = 8"
+    );
+}

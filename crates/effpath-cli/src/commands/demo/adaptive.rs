@@ -6,8 +6,8 @@
 
 use anyhow::Result;
 use effpath::attack::{
-    ActivationMatching, Attack, AttackResult, AttackRun, Classifier, NoProgress, WhiteBox,
-    random_targets,
+    ActivationMatching, Attack, AttackResult, AttackRun, Classifier, NoProgress, ParamGuard,
+    WhiteBox, random_targets,
 };
 use effpath::data::Normalization;
 use effpath::defence::GuardDefence;
@@ -117,12 +117,14 @@ pub fn evasion(
                     ..ActivationMatching::default()
                 }
                 .at_budget(eps)
+                .check()?
                 .run_with_progress(&AttackRun {
                     targets: Some(&targets),
                     ..run
                 })?,
                 Adaptive::WhiteBox | Adaptive::WhiteBoxEnsemble => WhiteBox::default()
                     .at_budget(eps)
+                    .check()?
                     .against(&defence)
                     .run_with_progress(&run)?,
             };
