@@ -56,6 +56,14 @@ fn stored_document_is_tagged() {
     assert_eq!(value["detector"]["kind"], "gradient-boosting");
 }
 
+/// The error of decoding `json` with field `field` of the first tree's root split set to
+/// `value`.
+fn with_split(json: &str, field: &str, value: u64) -> DetectError {
+    let mut doc: serde_json::Value = serde_json::from_str(json).expect("json");
+    doc["detector"]["model"]["trees"][0][0]["split"][field] = value.into();
+    DetectorModel::from_json(&doc.to_string()).expect_err("a corrupted model is refused")
+}
+
 #[test]
 fn malformed_models_are_errors() {
     let data = common::threshold(60, 2, 33);
@@ -75,9 +83,7 @@ fn malformed_models_are_errors() {
         "{err}"
     );
     // A child link pointing back to the root would loop forever: rejected.
-    let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
-    value["detector"]["model"]["trees"][0][0]["split"]["left"] = 0.into();
-    let err = DetectorModel::from_json(&value.to_string()).unwrap_err();
+    let err = with_split(&json, "left", 0);
     assert!(
         matches!(
             err,
@@ -93,9 +99,7 @@ fn malformed_models_are_errors() {
     );
     assert!(err.to_string().contains("tree node 0 of"), "{err}");
     // A feature index beyond the row length.
-    let mut value: serde_json::Value = serde_json::from_str(&json).expect("json");
-    value["detector"]["model"]["trees"][0][0]["split"]["feature"] = 7.into();
-    let err = DetectorModel::from_json(&value.to_string()).unwrap_err();
+    let err = with_split(&json, "feature", 7);
     assert!(
         matches!(
             err,

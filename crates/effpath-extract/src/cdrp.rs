@@ -256,12 +256,16 @@ impl Cdrp {
 
     /// The gates of every image as a feature matrix `(N, width)` in `f64`.
     pub fn features(&self, images: &ArrayD<f32>) -> Result<Array2<f64>> {
-        let gates = self.gates_batch(images)?;
+        Ok(self.matrix(&self.gates_batch(images)?))
+    }
+
+    /// The gate vectors of `gates` (of this network) as a feature matrix `(N, width)`.
+    pub fn matrix(&self, gates: &[Gates]) -> Array2<f64> {
         let mut m = Array2::zeros((gates.len(), self.width()));
-        for (mut row, g) in m.rows_mut().into_iter().zip(&gates) {
+        for (mut row, g) in m.rows_mut().into_iter().zip(gates) {
             row.assign(&g.values.mapv(f64::from));
         }
-        Ok(m)
+        m
     }
 
     /// Checks that `images` is a batch of this network's inputs; returns its size.

@@ -43,14 +43,12 @@ pub fn gate_set(cdrp: &Cdrp, pixels: &Array4<f32>, norm: Normalization) -> Resul
     let mut x = pixels.clone();
     norm.apply(&mut x);
     let gates = cdrp.gates_batch(&x.into_dyn())?;
-    let mut rows = effpath::ndarray::Array2::zeros((gates.len(), cdrp.width()));
-    let mut open = 0.0;
-    for (mut row, g) in rows.rows_mut().into_iter().zip(&gates) {
-        row.assign(&g.values.mapv(f64::from));
-        open += g.values.iter().filter(|&&v| v > 0.0).count() as f64 / cdrp.width() as f64;
-    }
+    let open: f64 = gates
+        .iter()
+        .map(|g| g.values.iter().filter(|&&v| v > 0.0).count() as f64 / cdrp.width() as f64)
+        .sum();
     Ok(GateSet {
-        rows,
+        rows: cdrp.matrix(&gates),
         kept: gates.iter().filter(|g| g.kept).count(),
         open: open / gates.len().max(1) as f64,
     })

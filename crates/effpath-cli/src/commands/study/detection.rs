@@ -199,8 +199,10 @@ pub fn compare(i: &Inputs<'_>, sizes: &Preset, seed: u64) -> Result<Detection> {
                 .push((name.clone(), gate_set(&cdrp, adv, i.norm)?.rows));
         }
     }
-    let cdrp_kinds = DetectorKind::ALL.map(|k| (k != DetectorKind::Linear).then_some(k));
-    let cdrp_results = detect_all(&gates, cdrp_kinds.into_iter().flatten(), sizes, seed)?;
+    let cdrp_kinds = DetectorKind::ALL
+        .into_iter()
+        .filter(|&k| k != DetectorKind::Linear);
+    let cdrp_results = detect_all(&gates, cdrp_kinds, sizes, seed)?;
     let mut normal_x = x.clone();
     i.norm.apply(&mut normal_x);
     let cdrp_section = section(
