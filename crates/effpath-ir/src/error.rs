@@ -2,6 +2,10 @@
 
 use thiserror::Error;
 
+mod node;
+
+pub use node::{AttributeIssue, NodeIssue, NodeUnsupported};
+
 /// Everything that can go wrong when building, running, importing or exporting a network.
 ///
 /// Every variant names *where* the problem is (node, op, tensor, file offset) and *what* was
@@ -106,14 +110,14 @@ pub enum IrError {
         issue: Box<TensorIssue>,
     },
     /// An ONNX node could not be imported.
-    #[error("ONNX node `{node}` (op {op_type}): {message}")]
+    #[error("ONNX node `{node}` (op {op_type}): {issue}")]
     OnnxNode {
         /// Node name (or its first output when unnamed).
         node: String,
         /// ONNX op type.
         op_type: String,
-        /// What is missing or wrong.
-        message: String,
+        /// What is missing or wrong (boxed: keeps the error small).
+        issue: Box<NodeIssue>,
     },
     /// A file could not be read or written.
     #[error("{path}: {source}")]

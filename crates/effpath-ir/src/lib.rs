@@ -42,8 +42,8 @@ pub mod zoo;
 pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
 pub use error::{
-    ActivationIssue, FitIssue, GraphIssue, IrError, Result, ShapeIssue, TensorIssue,
-    UnsupportedIssue,
+    ActivationIssue, AttributeIssue, FitIssue, GraphIssue, IrError, NodeIssue, NodeUnsupported,
+    Result, ShapeIssue, TensorIssue, UnsupportedIssue,
 };
 pub use fingerprint::Fingerprint;
 pub use forward::{Activations, Mode, argmax};

@@ -13,7 +13,7 @@ use effpath_ir::onnx::proto::{
     tensor_shape_proto,
 };
 use effpath_ir::onnx::{self, ImportLimits, export_model, tensor};
-use effpath_ir::{IrError, NetworkBuilder};
+use effpath_ir::{AttributeIssue, IrError, NetworkBuilder, NodeIssue};
 use ndarray::{Array2, ArrayD, IxDyn};
 
 /// A one-layer network `x (4) → Dense(3)` as an ONNX model, to be spoiled by each test.
@@ -68,6 +68,14 @@ fn with_const_nodes(nodes: Vec<NodeProto>, inits: Vec<TensorProto>) -> ModelProt
 
 fn message(r: Result<effpath_ir::Network, IrError>) -> String {
     r.expect_err("the import must fail").to_string()
+}
+
+/// The node and typed issue of an import that must fail on an ONNX node.
+fn node_issue(r: Result<effpath_ir::Network, IrError>) -> (String, NodeIssue) {
+    match r.expect_err("the import must fail") {
+        IrError::OnnxNode { node, issue, .. } => (node, *issue),
+        other => panic!("expected an ONNX node error, got {other}"),
+    }
 }
 
 #[test]
@@ -164,12 +172,20 @@ fn constant_of_shape_beyond_the_element_budget_fails_before_allocating() {
     let shape = i64_tensor("big_shape", &[3], &[1 << 20, 1 << 10, 1 << 10]);
     let n = node("ConstantOfShape", &["big_shape"], &["big"], vec![]);
     let start = Instant::now();
-    let err = message(import(&with_const_nodes(vec![n], vec![shape])));
+    let m = with_const_nodes(vec![n], vec![shape]);
+    let err = message(import(&m));
     assert!(
         err.contains("ConstantOfShape") && err.contains("exceeds the import limit"),
         "{err}"
     );
     assert!(start.elapsed() < Duration::from_secs(5));
+    let (node, issue) = node_issue(import(&m));
+    assert_eq!(node, "ConstantOfShape_big");
+    assert!(
+        matches!(&issue, NodeIssue::Budget { what: "the constant", shape, .. }
+            if *shape == [1 << 20, 1 << 10, 1 << 10]),
+        "{issue:?}"
+    );
 }
 
 #[test]
@@ -216,10 +232,17 @@ fn broadcasting_blow_up_is_caught_before_allocating() {
         node("ConstantOfShape", &["sb"], &["b"], vec![]),
         node("Add", &["a", "b"], &["ab"], vec![]),
     ];
-    let err = message(import(&with_const_nodes(nodes, vec![shape_a, shape_b])));
+    let m = with_const_nodes(nodes, vec![shape_a, shape_b]);
+    let err = message(import(&m));
     assert!(
         err.contains("Add_ab") && err.contains("[65536, 65536]"),
         "{err}"
+    );
+    let (_, issue) = node_issue(import(&m));
+    assert!(
+        matches!(&issue, NodeIssue::Budget { what: "the result", shape, .. }
+            if *shape == [1 << 16, 1 << 16]),
+        "{issue:?}"
     );
 }
 
@@ -233,12 +256,24 @@ fn integer_overflow_in_folded_constants_is_an_error() {
     ] {
         let nodes = vec![node(op, &["p", "q"], &["r"], vec![])];
         let inits = vec![i64_tensor("p", &[1], &[a]), i64_tensor("q", &[1], &[b])];
-        let err = message(import(&with_const_nodes(nodes, inits)));
+        let m = with_const_nodes(nodes, inits);
+        let err = message(import(&m));
         assert!(err.contains("integer overflow"), "{op}: {err}");
+        let (_, issue) = node_issue(import(&m));
+        assert!(
+            matches!(&issue, NodeIssue::IntegerOverflow { op: o, lhs, rhs }
+                if o == op && *lhs == a && *rhs == b),
+            "{op}: {issue:?}"
+        );
     }
     let nodes = vec![node("Div", &["p", "q"], &["r"], vec![])];
     let inits = vec![i64_tensor("p", &[1], &[5]), i64_tensor("q", &[1], &[0])];
-    assert!(message(import(&with_const_nodes(nodes, inits))).contains("division by zero"));
+    let m = with_const_nodes(nodes, inits);
+    assert!(message(import(&m)).contains("division by zero"));
+    assert!(matches!(
+        node_issue(import(&m)).1,
+        NodeIssue::DivisionByZero
+    ));
 }
 
 fn spoil_weight(value: f32) -> String {
@@ -319,6 +354,12 @@ fn a_node_reading_a_later_output_is_an_error() {
         err.contains("`later` is not produced by an earlier node"),
         "{err}"
     );
+    let (node, issue) = node_issue(import(&m));
+    assert_eq!(node, "Relu_early");
+    assert!(
+        matches!(&issue, NodeIssue::UnknownInput { input } if input == "later"),
+        "{issue:?}"
+    );
 }
 
 #[test]
@@ -340,8 +381,15 @@ fn many_duplicate_attributes_fail_fast() {
     attrs.push(attr);
     n.attribute = attrs;
     let start = Instant::now();
-    let err = message(import(&with_const_nodes(vec![n], vec![])));
-    assert!(err.contains("`alpha` is given twice"), "{err}");
+    let (_, issue) = node_issue(import(&with_const_nodes(vec![n], vec![])));
+    assert!(
+        issue.to_string().contains("`alpha` is given twice"),
+        "{issue}"
+    );
+    assert!(
+        matches!(&issue, NodeIssue::Attribute(AttributeIssue::Repeated { name }) if name == "alpha"),
+        "{issue:?}"
+    );
     assert!(
         start.elapsed() < Duration::from_secs(2),
         "{:?}",

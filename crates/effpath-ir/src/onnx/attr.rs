@@ -6,7 +6,7 @@ use std::cell::Cell;
 
 use super::proto::attribute_proto::AttributeType;
 use super::proto::{AttributeProto, NodeProto, TensorProto};
-use crate::error::{IrError, Result};
+use crate::error::{AttributeIssue, IrError, NodeIssue, Result};
 
 /// The name used for a node in messages: its name, else its first output, else `<unnamed>`.
 pub fn node_display_name(node: &NodeProto) -> String {
@@ -17,13 +17,6 @@ pub fn node_display_name(node: &NodeProto) -> String {
     match node.output.iter().find(|o| !o.is_empty()) {
         Some(output) => output.clone(),
         None => "<unnamed>".to_owned(),
-    }
-}
-
-fn type_name(value: i32) -> String {
-    match AttributeType::try_from(value) {
-        Ok(t) => t.as_str_name().to_owned(),
-        Err(_) => format!("unknown attribute type {value}"),
     }
 }
 
@@ -51,10 +44,12 @@ impl<'a> NodeAttributes<'a> {
         let mut seen = std::collections::HashSet::with_capacity(node.attribute.len());
         for (i, a) in node.attribute.iter().enumerate() {
             if a.name().is_empty() {
-                return Err(this.error(format!("attribute #{i} has no name")));
+                return Err(this.error(AttributeIssue::Unnamed { index: i }));
             }
             if !seen.insert(a.name()) {
-                return Err(this.error(format!("attribute `{}` is given twice", a.name())));
+                return Err(this.error(AttributeIssue::Repeated {
+                    name: a.name().to_owned(),
+                }));
             }
         }
         Ok(this)
@@ -71,11 +66,11 @@ impl<'a> NodeAttributes<'a> {
     }
 
     /// An [`IrError::OnnxNode`] about this node.
-    pub fn error(&self, message: impl Into<String>) -> IrError {
+    pub fn error(&self, issue: impl Into<NodeIssue>) -> IrError {
         IrError::OnnxNode {
             node: self.node.clone(),
             op_type: self.op_type.clone(),
-            message: message.into(),
+            issue: Box::new(issue.into()),
         }
     }
 
@@ -100,11 +95,10 @@ impl<'a> NodeAttributes<'a> {
             used.set(true);
         }
         if !a.ref_attr_name().is_empty() {
-            let msg = format!(
-                "attribute `{name}` refers to function attribute `{}`",
-                a.ref_attr_name()
-            );
-            return Err(self.error(format!("{msg}; attribute references are not supported")));
+            return Err(self.error(AttributeIssue::Reference {
+                name: name.to_owned(),
+                target: a.ref_attr_name().to_owned(),
+            }));
         }
         let ty = a.r#type.unwrap_or(AttributeType::Undefined as i32);
         let ok = if ty == AttributeType::Undefined as i32 {
@@ -113,13 +107,11 @@ impl<'a> NodeAttributes<'a> {
             ty == expected as i32
         };
         if !ok {
-            let got = if ty == AttributeType::Undefined as i32 {
-                "no type".to_owned()
-            } else {
-                type_name(ty)
-            };
-            let want = expected.as_str_name();
-            return Err(self.error(format!("attribute `{name}` has {got}, expected {want}")));
+            return Err(self.error(AttributeIssue::Type {
+                name: name.to_owned(),
+                found: ty,
+                expected: expected.as_str_name(),
+            }));
         }
         Ok(Some(a))
     }
@@ -181,16 +173,20 @@ impl<'a> NodeAttributes<'a> {
             None => Ok(None),
             Some(a) => match &a.t {
                 Some(t) => Ok(Some(t)),
-                None => {
-                    Err(self.error(format!("attribute `{name}` has type TENSOR but no tensor")))
-                }
+                None => Err(self.error(AttributeIssue::NoTensor {
+                    name: name.to_owned(),
+                })),
             },
         }
     }
 
     fn utf8(&self, name: &str, bytes: &'a [u8]) -> Result<&'a str> {
-        std::str::from_utf8(bytes)
-            .map_err(|e| self.error(format!("attribute `{name}` is not UTF-8: {e}")))
+        std::str::from_utf8(bytes).map_err(|source| {
+            self.error(AttributeIssue::NotUtf8 {
+                name: name.to_owned(),
+                source,
+            })
+        })
     }
 
     /// Names of the attributes that no getter has read yet, in node order.
@@ -209,12 +205,9 @@ impl<'a> NodeAttributes<'a> {
         if names.is_empty() {
             return Ok(());
         }
-        let list = names
-            .iter()
-            .map(|n| format!("`{n}`"))
-            .collect::<Vec<_>>()
-            .join(", ");
-        Err(self.error(format!("unsupported attribute(s): {list}")))
+        Err(self.error(AttributeIssue::Unsupported {
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+        }))
     }
 }
 
@@ -335,6 +328,24 @@ mod tests {
             attr("k", AttributeType::Int),
         ]);
         assert!(err_msg(NodeAttributes::new(&dup)).contains("`k` is given twice"));
+        // The same errors, typed.
+        let issue = |r: Result<Option<i64>>| match r {
+            Err(IrError::OnnxNode { issue, .. }) => *issue,
+            other => panic!("expected an ONNX node error, got {other:?}"),
+        };
+        assert!(matches!(
+            issue(a.get_int("pads")),
+            NodeIssue::Attribute(AttributeIssue::Type { ref name, found, expected: "INT" })
+                if name == "pads" && found == AttributeType::Ints as i32
+        ));
+        assert!(matches!(
+            issue(a.get_int("beta")),
+            NodeIssue::Attribute(AttributeIssue::Type { found: 0, .. })
+        ));
+        assert!(matches!(
+            issue(a.get_int("r")),
+            NodeIssue::Attribute(AttributeIssue::Reference { ref target, .. }) if target == "p"
+        ));
         let unnamed = NodeProto {
             output: vec![],
             ..node(vec![attr("", AttributeType::Int)])

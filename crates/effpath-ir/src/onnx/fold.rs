@@ -7,7 +7,7 @@ use ndarray::{ArrayD, Axis, IxDyn};
 use super::attr::NodeAttributes;
 use super::proto::tensor_proto::DataType;
 use super::tensor::{tensor_to_f32, tensor_to_i64};
-use crate::error::Result;
+use crate::error::{NodeIssue, NodeUnsupported, Result};
 
 /// A constant tensor met during import.
 #[derive(Debug, Clone, PartialEq)]
@@ -39,7 +39,7 @@ impl Const {
             Const::I(x) => Ok(x.clone()),
             Const::F(x) => {
                 if x.iter().any(|v| v.fract() != 0.0 || !v.is_finite()) {
-                    return Err(a.error("expected an integer tensor, got non-integral floats"));
+                    return Err(a.error(NodeIssue::NotIntegral));
                 }
                 Ok(x.mapv(|v| v as i64))
             }
@@ -63,7 +63,7 @@ pub(crate) fn axis(a: &NodeAttributes, ax: i64, rank: usize) -> Result<usize> {
     let r = rank as i64;
     let v = if ax < 0 { ax + r } else { ax };
     if v < 0 || v >= r {
-        return Err(a.error(format!("axis {ax} out of range for rank {rank}")));
+        return Err(a.error(NodeIssue::Axis { axis: ax, rank }));
     }
     Ok(v as usize)
 }
@@ -101,7 +101,9 @@ pub(crate) fn unsqueezed(a: &NodeAttributes, shape: &[usize], axes: &[i64]) -> R
     norm.sort_unstable();
     norm.dedup();
     if norm.len() != axes.len() {
-        return Err(a.error(format!("repeated axes {axes:?}")));
+        return Err(a.error(NodeIssue::RepeatedAxes {
+            axes: axes.to_vec(),
+        }));
     }
     let mut it = shape.iter();
     Ok((0..out_rank)
@@ -122,7 +124,10 @@ pub(crate) fn squeezed(a: &NodeAttributes, shape: &[usize], axes: &[i64]) -> Res
         .map(|&x| axis(a, x, shape.len()))
         .collect::<Result<_>>()?;
     if let Some(&bad) = norm.iter().find(|&&i| shape[i] != 1) {
-        return Err(a.error(format!("cannot squeeze axis {bad} of size {}", shape[bad])));
+        return Err(a.error(NodeIssue::Squeeze {
+            axis: bad,
+            size: shape[bad],
+        }));
     }
     Ok(shape
         .iter()
@@ -176,22 +181,31 @@ pub(crate) fn resolve_reshape(
     let total = input
         .iter()
         .try_fold(1usize, |acc, &d| acc.checked_mul(d))
-        .ok_or_else(|| a.error(format!("shape {input:?} has too many elements")))?;
+        .ok_or_else(|| {
+            a.error(NodeIssue::ShapeOverflow {
+                shape: input.to_vec(),
+            })
+        })?;
     let mut out = Vec::with_capacity(target.len());
     let mut infer = None;
     for (i, &t) in target.iter().enumerate() {
         match t {
             0 => out.push(*input.get(i).ok_or_else(|| {
-                a.error(format!(
-                    "shape {target:?}: 0 at axis {i} has no input axis to copy"
-                ))
+                a.error(NodeIssue::ReshapeCopy {
+                    target: target.to_vec(),
+                    axis: i,
+                })
             })?),
             -1 if infer.is_none() => {
                 infer = Some(i);
                 out.push(1);
             }
             t if t > 0 => out.push(t as usize),
-            _ => return Err(a.error(format!("invalid reshape target {target:?}"))),
+            _ => {
+                return Err(a.error(NodeIssue::ReshapeTarget {
+                    target: target.to_vec(),
+                }));
+            }
         }
     }
     let known = out
@@ -200,13 +214,19 @@ pub(crate) fn resolve_reshape(
         .unwrap_or(0);
     if let Some(i) = infer {
         if known == 0 || !total.is_multiple_of(known) {
-            return Err(a.error(format!("cannot reshape {input:?} to {target:?}")));
+            return Err(a.error(NodeIssue::Reshape {
+                from: input.to_vec(),
+                to: target.to_vec(),
+                elements: None,
+            }));
         }
         out[i] = total / known;
     } else if known != total {
-        return Err(a.error(format!(
-            "cannot reshape {input:?} ({total} elements) to {target:?}"
-        )));
+        return Err(a.error(NodeIssue::Reshape {
+            from: input.to_vec(),
+            to: target.to_vec(),
+            elements: Some(total),
+        }));
     }
     Ok(out)
 }
@@ -236,32 +256,39 @@ fn broadcast_shape(s: &[usize], t: &[usize]) -> Option<Vec<usize>> {
 }
 
 /// An error unless `shape` has at most `budget` elements (checked before allocating it).
-fn check_budget(a: &NodeAttributes, what: &str, shape: &[usize], budget: usize) -> Result<()> {
+fn check_budget(
+    a: &NodeAttributes,
+    what: &'static str,
+    shape: &[usize],
+    budget: usize,
+) -> Result<()> {
     let n = shape.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
     if n.is_none_or(|n| n > budget) {
-        return Err(a.error(format!(
-            "{what} of shape {shape:?} exceeds the import limit of {budget} more constant elements"
-        )));
+        return Err(a.error(NodeIssue::Budget {
+            what,
+            shape: shape.to_vec(),
+            budget,
+        }));
     }
     Ok(())
 }
 
 fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const, budget: usize) -> Result<Const> {
     let shape = broadcast_shape(x.shape(), y.shape()).ok_or_else(|| {
-        a.error(format!(
-            "cannot broadcast constant shapes {:?} and {:?}",
-            x.shape(),
-            y.shape()
-        ))
+        a.error(NodeIssue::Broadcast {
+            first: x.shape().to_vec(),
+            second: y.shape().to_vec(),
+            to: None,
+        })
     })?;
     check_budget(a, "the result", &shape, budget)?;
     let dim = IxDyn(&shape);
     let no_broadcast = || {
-        a.error(format!(
-            "cannot broadcast constant shapes {:?} and {:?} to {shape:?}",
-            x.shape(),
-            y.shape()
-        ))
+        a.error(NodeIssue::Broadcast {
+            first: x.shape().to_vec(),
+            second: y.shape().to_vec(),
+            to: Some(shape.clone()),
+        })
     };
     Ok(match (x, y) {
         (Const::I(p), Const::I(q)) => {
@@ -273,7 +300,7 @@ fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const, budget: usize) -> 
                 "Mul" => i64::checked_mul,
                 _ => {
                     if q.iter().any(|&v| v == 0) {
-                        return Err(a.error("integer division by zero"));
+                        return Err(a.error(NodeIssue::DivisionByZero));
                     }
                     // `checked_div` is `None` only for `i64::MIN / -1` here.
                     i64::checked_div
@@ -282,9 +309,11 @@ fn binary(a: &NodeAttributes, op: &str, x: &Const, y: &Const, budget: usize) -> 
             let mut out = Vec::with_capacity(p.len());
             for (&u, &v) in p.iter().zip(q.iter()) {
                 out.push(f(u, v).ok_or_else(|| {
-                    a.error(format!(
-                        "integer overflow in {op} of constants: {u} and {v}"
-                    ))
+                    a.error(NodeIssue::IntegerOverflow {
+                        op: op.to_owned(),
+                        lhs: u,
+                        rhs: v,
+                    })
                 })?);
             }
             Const::I(ArrayD::from_shape_vec(dim, out).map_err(|_| no_broadcast())?)
@@ -309,11 +338,12 @@ pub(crate) fn fold(
     budget: usize,
 ) -> Result<Vec<Const>> {
     let need = |i: usize| {
-        inputs
-            .get(i)
-            .copied()
-            .flatten()
-            .ok_or_else(|| a.error(format!("missing input #{i}")))
+        inputs.get(i).copied().flatten().ok_or_else(|| {
+            a.error(NodeIssue::MissingInput {
+                index: i,
+                what: None,
+            })
+        })
     };
     let out = match a.op_type() {
         "Constant" => {
@@ -328,19 +358,13 @@ pub(crate) fn fold(
             } else if let Some(v) = a.get_float("value_float")? {
                 Const::F(ArrayD::from_elem(IxDyn(&[]), v))
             } else if let Some(v) = a.get_floats("value_floats")? {
-                Const::F(
-                    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec())
-                        .map_err(|e| a.error(e.to_string()))?,
-                )
+                Const::F(ndarray::Array1::from(v.to_vec()).into_dyn())
             } else if let Some(v) = a.get_int("value_int")? {
                 Const::I(ArrayD::from_elem(IxDyn(&[]), v))
             } else if let Some(v) = a.get_ints("value_ints")? {
-                Const::I(
-                    ArrayD::from_shape_vec(IxDyn(&[v.len()]), v.to_vec())
-                        .map_err(|e| a.error(e.to_string()))?,
-                )
+                Const::I(ndarray::Array1::from(v.to_vec()).into_dyn())
             } else {
-                return Err(a.error("Constant without a supported value attribute"));
+                return Err(a.error(NodeIssue::NoConstantValue));
             }
         }
         "ConstantOfShape" => {
@@ -348,7 +372,7 @@ pub(crate) fn fold(
                 .to_i64(a)?
                 .iter()
                 .map(|&d| {
-                    usize::try_from(d).map_err(|_| a.error(format!("negative dimension {d}")))
+                    usize::try_from(d).map_err(|_| a.error(NodeIssue::NegativeDimension { dim: d }))
                 })
                 .collect::<Result<_>>()?;
             check_budget(a, "the constant", &dims, budget)?;
@@ -379,7 +403,7 @@ pub(crate) fn fold(
             let mut sorted = perm.clone();
             sorted.sort_unstable();
             if sorted != (0..rank).collect::<Vec<_>>() {
-                return Err(a.error(format!("perm {perm:?} is not a permutation of {rank} axes")));
+                return Err(a.error(NodeIssue::Permutation { perm, rank }));
             }
             let p = IxDyn(&perm);
             x.clone()
@@ -387,7 +411,7 @@ pub(crate) fn fold(
                     |v| Some(v.permuted_axes(p.clone()).as_standard_layout().into_owned()),
                     |v| Some(v.permuted_axes(p.clone()).as_standard_layout().into_owned()),
                 )
-                .ok_or_else(|| a.error("transpose failed"))?
+                .ok_or_else(|| a.error(NodeIssue::Internal { step: "transpose" }))?
         }
         "Unsqueeze" | "Squeeze" => {
             let x = need(0)?;
@@ -397,7 +421,8 @@ pub(crate) fn fold(
             } else {
                 squeezed(a, x.shape(), &axes)?
             };
-            reshape_const(x.clone(), &shape).ok_or_else(|| a.error("reshape failed"))?
+            reshape_const(x.clone(), &shape)
+                .ok_or_else(|| a.error(NodeIssue::Internal { step: "reshape" }))?
         }
         "Reshape" => {
             let x = need(0)?;
@@ -407,7 +432,8 @@ pub(crate) fn fold(
             };
             a.get_int("allowzero")?;
             let shape = resolve_reshape(a, x.shape(), &target)?;
-            reshape_const(x.clone(), &shape).ok_or_else(|| a.error("reshape failed"))?
+            reshape_const(x.clone(), &shape)
+                .ok_or_else(|| a.error(NodeIssue::Internal { step: "reshape" }))?
         }
         "Gather" => {
             let (x, idx) = (need(0)?, need(1)?.to_i64(a)?);
@@ -418,7 +444,7 @@ pub(crate) fn fold(
             for &i in idx.iter() {
                 let j = if i < 0 { i + len } else { i };
                 if j < 0 || j >= len {
-                    return Err(a.error(format!("index {i} out of range for axis of length {len}")));
+                    return Err(a.error(NodeIssue::GatherIndex { index: i, len }));
                 }
                 picks.push(j as usize);
             }
@@ -440,26 +466,28 @@ pub(crate) fn fold(
                             .ok()
                     },
                 )
-                .ok_or_else(|| a.error("gather failed"))?
+                .ok_or_else(|| a.error(NodeIssue::Internal { step: "gather" }))?
         }
         "Concat" => {
             let parts: Vec<&Const> = inputs
                 .iter()
-                .map(|c| c.ok_or_else(|| a.error("empty input")))
+                .enumerate()
+                .map(|(index, c)| {
+                    c.ok_or_else(|| a.error(NodeIssue::MissingInput { index, what: None }))
+                })
                 .collect::<Result<_>>()?;
             let rank = parts.first().map_or(0, |p| p.shape().len());
             let total = parts
                 .iter()
                 .try_fold(0usize, |acc, p| acc.checked_add(p.shape().iter().product()));
             if total.is_none_or(|n| n > budget) {
-                return Err(a.error(format!(
-                    "concatenating {} constants exceeds the import limit of {budget} more constant elements",
-                    parts.len()
-                )));
+                return Err(a.error(NodeIssue::ConcatBudget {
+                    parts: parts.len(),
+                    budget,
+                }));
             }
             let ax = axis(a, a.get_int("axis")?.unwrap_or(0), rank.max(1))?;
-            let bad =
-                |e: ndarray::ShapeError| a.error(format!("cannot concatenate constants: {e}"));
+            let bad = |source: ndarray::ShapeError| a.error(NodeIssue::Concat { source });
             if parts.iter().all(|p| matches!(p, Const::I(_))) {
                 let v: Vec<ArrayD<i64>> =
                     parts.iter().map(|p| p.to_i64(a)).collect::<Result<_>>()?;
@@ -482,7 +510,7 @@ pub(crate) fn fold(
                     Const::F(v) => Const::I(v.mapv(|f| f.trunc() as i64)),
                 },
                 other => {
-                    return Err(a.error(format!("Cast to data type {other:?} is not supported")));
+                    return Err(a.error(NodeUnsupported::Cast { to: other }));
                 }
             }
         }
@@ -492,7 +520,11 @@ pub(crate) fn fold(
             binary(a, op, need(0)?, need(1)?, budget)?
         }
         "Slice" => super::fold_slice::fold_slice(a, inputs)?,
-        other => return Err(a.error(format!("{other} cannot be evaluated on constants"))),
+        other => {
+            return Err(a.error(NodeUnsupported::NotFoldable {
+                op: other.to_owned(),
+            }));
+        }
     };
     Ok(vec![out])
 }

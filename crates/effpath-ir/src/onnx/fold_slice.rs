@@ -5,7 +5,7 @@ use ndarray::{ArrayD, Axis};
 
 use super::attr::NodeAttributes;
 use super::fold::{Const, axis};
-use crate::error::Result;
+use crate::error::{NodeIssue, Result};
 
 /// The input indices ONNX `Slice` picks from an axis of length `d`.
 pub(crate) fn picks(start: i64, end: i64, step: i64, d: i64) -> Vec<usize> {
@@ -44,24 +44,27 @@ fn ints(
 
 /// Folds `Slice` on a constant.
 pub(crate) fn fold_slice(a: &NodeAttributes, inputs: &[Option<&Const>]) -> Result<Const> {
-    let x = inputs
-        .first()
-        .copied()
-        .flatten()
-        .ok_or_else(|| a.error("missing input #0"))?;
-    let starts = ints(a, inputs, "starts", 1)?.ok_or_else(|| a.error("missing starts"))?;
-    let ends = ints(a, inputs, "ends", 2)?.ok_or_else(|| a.error("missing ends"))?;
+    let x = inputs.first().copied().flatten().ok_or_else(|| {
+        a.error(NodeIssue::MissingInput {
+            index: 0,
+            what: None,
+        })
+    })?;
+    let starts = ints(a, inputs, "starts", 1)?
+        .ok_or_else(|| a.error(NodeIssue::MissingOperand { what: "starts" }))?;
+    let ends = ints(a, inputs, "ends", 2)?
+        .ok_or_else(|| a.error(NodeIssue::MissingOperand { what: "ends" }))?;
     let rank = x.shape().len();
     let axes = ints(a, inputs, "axes", 3)?.unwrap_or_else(|| (0..starts.len() as i64).collect());
     let steps = ints(a, inputs, "steps", 4)?.unwrap_or_else(|| vec![1; starts.len()]);
     if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
-        return Err(a.error("starts, ends, axes and steps differ in length"));
+        return Err(a.error(NodeIssue::SliceLengths));
     }
     let mut c = x.clone();
     for k in 0..starts.len() {
         let ax = axis(a, axes[k], rank)?;
         if steps[k] == 0 {
-            return Err(a.error("Slice step 0"));
+            return Err(a.error(NodeIssue::SliceStepZero));
         }
         let d = c.shape()[ax] as i64;
         let p = picks(starts[k], ends[k], steps[k], d);

@@ -9,7 +9,10 @@ use super::proto::type_proto;
 use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
 use super::tensor::{tensor_dims, tensor_element_count, tensor_to_f32};
 use crate::builder::NetworkBuilder;
-use crate::error::{GraphIssue, IrError, Result, ShapeIssue, TensorIssue, UnsupportedIssue};
+use crate::error::{
+    GraphIssue, IrError, NodeIssue, NodeUnsupported, Result, ShapeIssue, TensorIssue,
+    UnsupportedIssue,
+};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -67,9 +70,9 @@ impl<'m> Importer<'m> {
             None | Some("") => Ok(None),
             Some(name) => match self.env.get(name) {
                 Some(e) => Ok(Some(e)),
-                None => Err(a.error(format!(
-                    "input `{name}` is not produced by an earlier node, an initializer or the graph input"
-                ))),
+                None => Err(a.error(NodeIssue::UnknownInput {
+                    input: name.to_owned(),
+                })),
             },
         }
     }
@@ -90,15 +93,19 @@ impl<'m> Importer<'m> {
     /// Counts a materialised constant against the limits.
     fn charge(&mut self, a: &NodeAttributes, c: &Const) -> Result<()> {
         check_rank(c.shape(), &self.limits, || {
-            a.error(format!(
-                "constant of rank {} exceeds the import limit of {}",
-                c.shape().len(),
-                self.limits.max_rank
-            ))
+            a.error(NodeIssue::ConstantRank {
+                rank: c.shape().len(),
+                limit: self.limits.max_rank,
+            })
         })?;
         let n = c.shape().iter().product::<usize>();
         if n > self.element_budget() {
-            return Err(a.error(total_limit_message(n, self.elements, &self.limits)));
+            return Err(a.error(NodeIssue::ConstantElements {
+                elements: n,
+                per_constant: self.limits.max_const_elements,
+                total: self.limits.max_total_elements,
+                used: self.elements,
+            }));
         }
         self.elements += n;
         Ok(())
@@ -111,13 +118,6 @@ fn check_rank(shape: &[usize], limits: &ImportLimits, err: impl FnOnce() -> IrEr
         return Err(err());
     }
     Ok(())
-}
-
-fn total_limit_message(n: usize, used: usize, limits: &ImportLimits) -> String {
-    format!(
-        "a constant of {n} elements exceeds the import limit ({} elements per constant, {} in total, {used} used so far)",
-        limits.max_const_elements, limits.max_total_elements
-    )
 }
 
 /// Per-sample shape and batch size of the single graph input, and an error to report after
@@ -336,10 +336,9 @@ fn c_entry(c: Const) -> Entry {
 fn import_node<'m>(imp: &mut Importer<'m>, node: &'m NodeProto) -> Result<()> {
     let a = NodeAttributes::new(node)?;
     if !matches!(node.domain(), "" | "ai.onnx") {
-        return Err(a.error(format!(
-            "operator domain `{}` is not supported",
-            node.domain()
-        )));
+        return Err(a.error(NodeUnsupported::Domain {
+            domain: node.domain().to_owned(),
+        }));
     }
     let mut entries = Vec::with_capacity(node.input.len());
     for i in 0..node.input.len() {
@@ -349,10 +348,9 @@ fn import_node<'m>(imp: &mut Importer<'m>, node: &'m NodeProto) -> Result<()> {
         .iter()
         .position(|e| matches!(e, Some(Entry::ExtraInput)))
     {
-        return Err(a.error(format!(
-            "input `{}` is a second graph input; effpath networks have exactly one input and constant weights",
-            node.input[i]
-        )));
+        return Err(a.error(NodeIssue::SecondGraphInput {
+            input: node.input[i].clone(),
+        }));
     }
     let all_const = entries
         .iter()
@@ -389,9 +387,10 @@ fn import_node<'m>(imp: &mut Importer<'m>, node: &'m NodeProto) -> Result<()> {
             }
             None if imp.readers(name) == 0 => {}
             None => {
-                return Err(a.error(format!(
-                    "output #{i} `{name}` is used but not supported (training-mode output)"
-                )));
+                return Err(a.error(NodeUnsupported::TrainingOutput {
+                    index: i,
+                    output: name.clone(),
+                }));
             }
         }
     }
@@ -405,15 +404,21 @@ fn shape_of(imp: &Importer, a: &NodeAttributes, e: Option<Entry>) -> Result<Entr
     let dims: Vec<i64> = match e {
         Some(Entry::Const(c)) => c.shape().iter().map(|&d| d as i64).collect(),
         Some(Entry::Value(v)) => {
-            let per = imp
-                .builder
-                .shape(v)
-                .ok_or_else(|| a.error("unknown value"))?;
+            let per = imp.builder.shape(v).ok_or_else(|| {
+                a.error(NodeIssue::Internal {
+                    step: "the input's shape",
+                })
+            })?;
             std::iter::once(imp.batch as i64)
                 .chain(per.iter().map(|&d| d as i64))
                 .collect()
         }
-        _ => return Err(a.error("missing input")),
+        _ => {
+            return Err(a.error(NodeIssue::MissingInput {
+                index: 0,
+                what: None,
+            }));
+        }
     };
     let clamp = |v: i64| {
         let r = dims.len() as i64;
@@ -424,10 +429,8 @@ fn shape_of(imp: &Importer, a: &NodeAttributes, e: Option<Entry>) -> Result<Entr
         clamp(end.unwrap_or(dims.len() as i64)),
     );
     let dims = dims[from..to.max(from)].to_vec();
-    let n = dims.len();
     Ok(Entry::Const(Const::I(
-        ndarray::ArrayD::from_shape_vec(ndarray::IxDyn(&[n]), dims)
-            .map_err(|e| a.error(e.to_string()))?,
+        ndarray::Array1::from(dims).into_dyn(),
     )))
 }
 

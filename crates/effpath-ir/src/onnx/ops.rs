@@ -6,7 +6,7 @@ use super::attr::NodeAttributes;
 use super::fold::{self, Const};
 use super::import::{Entry, Importer};
 use super::proto::NodeProto;
-use crate::error::Result;
+use crate::error::{AttributeIssue, NodeIssue, NodeUnsupported, Result};
 use crate::graph::ValueId;
 use crate::op::{AvgPool2d, BatchNorm, Conv2d, Dense, Lrn, Op, Window2d};
 
@@ -15,11 +15,13 @@ pub(super) type Entries = [Option<Entry>];
 pub(super) fn val(a: &NodeAttributes, node: &NodeProto, e: &Entries, i: usize) -> Result<ValueId> {
     match e.get(i) {
         Some(Some(Entry::Value(v))) => Ok(*v),
-        Some(Some(_)) => Err(a.error(format!(
-            "input `{}` is a constant where effpath needs a tensor computed from the network input",
-            node.input[i]
-        ))),
-        _ => Err(a.error(format!("missing input #{i}"))),
+        Some(Some(_)) => Err(a.error(NodeIssue::ConstantInput {
+            input: node.input[i].clone(),
+        })),
+        _ => Err(a.error(NodeIssue::MissingInput {
+            index: i,
+            what: None,
+        })),
     }
 }
 
@@ -28,14 +30,14 @@ pub(super) fn konst<'e>(
     node: &NodeProto,
     e: &'e Entries,
     i: usize,
-    what: &str,
+    what: &'static str,
 ) -> Result<Option<&'e Const>> {
     match e.get(i) {
         Some(Some(Entry::Const(c))) => Ok(Some(c)),
-        Some(Some(_)) => Err(a.error(format!(
-            "input `{}` ({what}) must be a constant initializer: effpath supports fixed weights only",
-            node.input[i]
-        ))),
+        Some(Some(_)) => Err(a.error(NodeIssue::NotConstant {
+            input: node.input[i].clone(),
+            what,
+        })),
         _ => Ok(None),
     }
 }
@@ -45,9 +47,14 @@ pub(super) fn need_konst<'e>(
     node: &NodeProto,
     e: &'e Entries,
     i: usize,
-    what: &str,
+    what: &'static str,
 ) -> Result<&'e Const> {
-    konst(a, node, e, i, what)?.ok_or_else(|| a.error(format!("missing input #{i} ({what})")))
+    konst(a, node, e, i, what)?.ok_or_else(|| {
+        a.error(NodeIssue::MissingInput {
+            index: i,
+            what: Some(what),
+        })
+    })
 }
 
 pub(super) fn push(
@@ -61,7 +68,7 @@ pub(super) fn push(
     let v = imp
         .builder
         .push_named(name, op, inputs)
-        .map_err(|e| a.error(e.to_string()))?;
+        .map_err(|e| a.error(e))?;
     check_value_shape(imp, a, v)?;
     Ok(Entry::Value(v))
 }
@@ -72,31 +79,32 @@ pub(super) fn push(
 pub(super) fn check_value_shape(imp: &Importer, a: &NodeAttributes, v: ValueId) -> Result<()> {
     let shape = imp.builder.shape(v).unwrap_or_default();
     if shape.len() + 1 > imp.limits.max_rank {
-        return Err(a.error(format!(
-            "output of rank {} exceeds the import limit of {}",
-            shape.len() + 1,
-            imp.limits.max_rank
-        )));
+        return Err(a.error(NodeIssue::OutputRank {
+            rank: shape.len() + 1,
+            limit: imp.limits.max_rank,
+        }));
     }
     if shape
         .iter()
         .try_fold(imp.batch, |acc, &d| acc.checked_mul(d))
         .is_none()
     {
-        return Err(a.error(format!(
-            "output shape {shape:?} (batch {}) has too many elements",
-            imp.batch
-        )));
+        return Err(a.error(NodeIssue::OutputSize {
+            shape: shape.to_vec(),
+            batch: imp.batch,
+        }));
     }
     Ok(())
 }
 
-fn pair(a: &NodeAttributes, name: &str, v: &[i64]) -> Result<[usize; 2]> {
+fn pair(a: &NodeAttributes, name: &'static str, v: &[i64]) -> Result<[usize; 2]> {
     match v {
         [x, y] if *x >= 0 && *y >= 0 => Ok([*x as usize, *y as usize]),
-        _ => Err(a.error(format!(
-            "`{name}` = {v:?}: only 2-D windows with non-negative values are supported"
-        ))),
+        _ => Err(a.error(AttributeIssue::Ints {
+            name,
+            value: v.to_vec(),
+            expected: "only 2-D windows with non-negative values are supported",
+        })),
     }
 }
 
@@ -111,15 +119,22 @@ fn window(
     let kernel = match (a.get_ints("kernel_shape")?, kernel) {
         (Some(k), w) => {
             let k = pair(a, "kernel_shape", k)?;
-            if w.is_some_and(|w| w != k) {
-                return Err(a.error(format!(
-                    "kernel_shape {k:?} differs from the weight's {w:?}"
-                )));
+            if let Some(w) = w
+                && w != k
+            {
+                return Err(a.error(AttributeIssue::KernelShape {
+                    attribute: k,
+                    weight: w,
+                }));
             }
             k
         }
         (None, Some(w)) => w,
-        (None, None) => return Err(a.error("missing attribute `kernel_shape`")),
+        (None, None) => {
+            return Err(a.error(AttributeIssue::Missing {
+                name: "kernel_shape",
+            }));
+        }
     };
     let stride = match a.get_ints("strides")? {
         Some(s) => pair(a, "strides", s)?,
@@ -128,12 +143,18 @@ fn window(
     let dilation = match a.get_ints("dilations")? {
         Some(d) if a.op_type() == "Conv" => match d {
             [x, y] if *x >= 1 && *y >= 1 => [*x as usize, *y as usize],
-            _ => return Err(a.error(format!("`dilations` = {d:?}: expected 2 values ≥ 1"))),
+            _ => {
+                return Err(a.error(AttributeIssue::Ints {
+                    name: "dilations",
+                    value: d.to_vec(),
+                    expected: "expected 2 values ≥ 1",
+                }));
+            }
         },
         Some(d) if d.iter().any(|&v| v != 1) => {
-            return Err(a.error(format!(
-                "unsupported: pooling dilations {d:?} (only 1 is supported)"
-            )));
+            return Err(a.error(NodeUnsupported::PoolDilation {
+                dilations: d.to_vec(),
+            }));
         }
         _ => [1, 1],
     };
@@ -149,7 +170,13 @@ fn window(
                 win.pads_begin = [*t as usize, *l as usize];
                 win.pads_end = [*b as usize, *r as usize];
             }
-            _ => return Err(a.error(format!("`pads` = {p:?}: expected 4 non-negative values"))),
+            _ => {
+                return Err(a.error(AttributeIssue::Ints {
+                    name: "pads",
+                    value: p.to_vec(),
+                    expected: "expected 4 non-negative values",
+                }));
+            }
         }
     }
     match a.get_string("auto_pad")?.unwrap_or("NOTSET") {
@@ -161,9 +188,14 @@ fn window(
         mode @ ("SAME_UPPER" | "SAME_LOWER") => {
             let shape = imp.builder.shape(x).unwrap_or_default();
             let [_, h, w] = shape else {
-                return Err(a.error(format!(
-                    "auto_pad {mode} needs a (C, H, W) input, got {shape:?}"
-                )));
+                return Err(a.error(NodeIssue::NotChw {
+                    by: if mode == "SAME_UPPER" {
+                        "auto_pad SAME_UPPER"
+                    } else {
+                        "auto_pad SAME_LOWER"
+                    },
+                    shape: shape.to_vec(),
+                }));
             };
             for (ax, len) in [*h, *w].into_iter().enumerate() {
                 let out = len.div_ceil(stride[ax].max(1));
@@ -179,7 +211,11 @@ fn window(
                 win.pads_end[ax] = e;
             }
         }
-        other => return Err(a.error(format!("unsupported auto_pad `{other}`"))),
+        other => {
+            return Err(a.error(NodeUnsupported::AutoPad {
+                mode: other.to_owned(),
+            }));
+        }
     }
     Ok((win, dilation))
 }
@@ -276,16 +312,20 @@ pub(super) fn import_op(
         "Conv" => {
             let x = val(a, node, e, 0)?;
             let w = need_konst(a, node, e, 1, "weight")?.to_f32();
+            let rank = w.ndim();
             let w: Array4<f32> = w
                 .into_dimensionality::<Ix4>()
-                .map_err(|_| a.error("unsupported: only 2-D convolutions (weight must be 4-D)"))?;
+                .map_err(|_| a.error(NodeUnsupported::ConvRank { rank }))?;
             let bias = konst(a, node, e, 2, "bias")?
                 .map(|b| Array1::from_iter(b.to_f32().iter().copied()));
             let (_, _, kh, kw) = w.dim();
             let (window, dilation) = window(imp, a, x, Some([kh, kw]))?;
             let groups = a.get_int("group")?.unwrap_or(1);
             if groups < 1 {
-                return Err(a.error(format!("group {groups} must be ≥ 1")));
+                return Err(a.error(AttributeIssue::BelowOne {
+                    name: "group",
+                    value: groups,
+                }));
             }
             let conv = Conv2d {
                 weight: w,
@@ -298,23 +338,26 @@ pub(super) fn import_op(
         }
         "MaxPool" | "AveragePool" => {
             let x = val(a, node, e, 0)?;
-            if a.get_ints("kernel_shape")?.is_some_and(|k| k.len() != 2) {
-                return Err(a.error("unsupported: only 2-D pooling"));
+            if let Some(k) = a.get_ints("kernel_shape")?
+                && k.len() != 2
+            {
+                return Err(a.error(NodeUnsupported::PoolRank { rank: k.len() }));
             }
             let (mut win, _) = window(imp, a, x, None)?;
             let mut include = a.get_int("count_include_pad")?.unwrap_or(0) != 0;
             if a.get_int("ceil_mode")?.unwrap_or(0) != 0 {
                 let shape = imp.builder.shape(x).unwrap_or_default().to_vec();
                 let [_, h, w] = shape[..] else {
-                    return Err(a.error(format!("needs a (C, H, W) input, got {shape:?}")));
+                    return Err(a.error(NodeIssue::NotChw {
+                        by: "ceil_mode = 1",
+                        shape,
+                    }));
                 };
                 let explicit = win.pads_begin != [0, 0] || win.pads_end != [0, 0];
                 let added = super::ops_ext::ceil_mode(a, &mut win, [h, w])?;
                 if added && include {
                     if explicit {
-                        return Err(a.error(
-                            "unsupported: ceil_mode = 1 with count_include_pad = 1 and explicit pads (the divisor would count the ceil extension)",
-                        ));
+                        return Err(a.error(NodeUnsupported::CeilIncludePad));
                     }
                     // Without explicit pads, counting the padding is counting nothing: the
                     // ceil extension is never in the divisor.
@@ -322,7 +365,7 @@ pub(super) fn import_op(
                 }
             }
             if a.get_int("storage_order")?.unwrap_or(0) != 0 {
-                return Err(a.error("unsupported: storage_order = 1"));
+                return Err(a.error(flag("storage_order", 1)));
             }
             let op = if op_type == "MaxPool" {
                 Op::MaxPool2d(win)
@@ -351,7 +394,7 @@ pub(super) fn import_op(
         "Add" | "Sub" | "Mul" | "Div" | "Sum" => arithmetic(imp, a, node, e),
         "BatchNormalization" => {
             let x = val(a, node, e, 0)?;
-            let p = |i: usize, what: &str| -> Result<Array1<f32>> {
+            let p = |i: usize, what: &'static str| -> Result<Array1<f32>> {
                 Ok(Array1::from_iter(
                     need_konst(a, node, e, i, what)?.to_f32().iter().copied(),
                 ))
@@ -366,13 +409,17 @@ pub(super) fn import_op(
             a.get_float("momentum")?;
             a.get_ints("consumed_inputs")?;
             if a.get_int("is_test")?.is_some_and(|t| t == 0) && imp.opset < 7 {
-                return Err(a.error("unsupported: training mode (is_test = 0)"));
+                return Err(a.error(flag("is_test", 0)));
             }
-            if a.get_int("spatial")?.is_some_and(|s| s != 1) {
-                return Err(a.error("unsupported: spatial = 0"));
+            if let Some(s) = a.get_int("spatial")?
+                && s != 1
+            {
+                return Err(a.error(flag("spatial", s)));
             }
-            if a.get_int("training_mode")?.is_some_and(|t| t != 0) {
-                return Err(a.error("unsupported: training_mode = 1"));
+            if let Some(t) = a.get_int("training_mode")?
+                && t != 0
+            {
+                return Err(a.error(flag("training_mode", t)));
             }
             push(imp, a, node, Op::BatchNorm(bn), &[x])
         }
@@ -380,9 +427,12 @@ pub(super) fn import_op(
             let x = val(a, node, e, 0)?;
             let size = a
                 .get_int("size")?
-                .ok_or_else(|| a.error("missing attribute `size`"))?;
+                .ok_or_else(|| a.error(AttributeIssue::Missing { name: "size" }))?;
             if size < 1 {
-                return Err(a.error(format!("size {size} must be ≥ 1")));
+                return Err(a.error(AttributeIssue::BelowOne {
+                    name: "size",
+                    value: size,
+                }));
             }
             let lrn = Lrn {
                 size: size as usize,
@@ -405,7 +455,7 @@ pub(super) fn import_op(
                 None => (0..rank).rev().collect(),
             };
             if perm.first() != Some(&0) {
-                return Err(a.error(format!("unsupported: perm {perm:?} moves the batch axis")));
+                return Err(a.error(NodeUnsupported::MovesBatchAxis { perm }));
             }
             let per: Vec<usize> = perm[1..].iter().map(|p| p.saturating_sub(1)).collect();
             push(imp, a, node, Op::Transpose(per), &[x])
@@ -418,11 +468,13 @@ pub(super) fn import_op(
             let ax = fold::axis(
                 a,
                 a.get_int("axis")?
-                    .ok_or_else(|| a.error("missing attribute `axis`"))?,
+                    .ok_or_else(|| a.error(AttributeIssue::Missing { name: "axis" }))?,
                 rank,
             )?;
             if ax == 0 {
-                return Err(a.error("unsupported: concatenation along the batch axis"));
+                return Err(a.error(NodeUnsupported::BatchAxis {
+                    action: "concatenation along",
+                }));
             }
             push(imp, a, node, Op::Concat(ax - 1), &xs)
         }
@@ -433,7 +485,11 @@ pub(super) fn import_op(
             let ax = fold::axis(a, a.get_int("axis")?.unwrap_or(default), rank)?;
             // Before opset 13 the op flattens the axes from `axis` on; from 13 it is one axis.
             if ax != 1 || (imp.opset >= 13 && rank != 2) {
-                return Err(a.error(format!("unsupported: {op_type} over axis {ax} of a rank-{rank} tensor (only over all features of each sample)")));
+                return Err(a.error(NodeUnsupported::SoftmaxAxis {
+                    op: op_type.to_owned(),
+                    axis: ax,
+                    rank,
+                }));
             }
             let op = if op_type == "Softmax" {
                 Op::Softmax
@@ -442,20 +498,28 @@ pub(super) fn import_op(
             };
             push(imp, a, node, op, &[x])
         }
-        other => Err(a.error(format!("unsupported operator `{other}`"))),
+        other => Err(a.error(NodeUnsupported::Operator {
+            op: other.to_owned(),
+        })),
     }
+}
+
+/// An unsupported attribute value.
+fn flag(attribute: &'static str, value: i64) -> NodeUnsupported {
+    NodeUnsupported::Flag { attribute, value }
 }
 
 /// Gemm (`alpha·A·B' + beta·C`) and MatMul with constant weights → Dense.
 fn gemm(imp: &mut Importer, a: &NodeAttributes, node: &NodeProto, e: &Entries) -> Result<Entry> {
     let x = val(a, node, e, 0)?;
     let b = need_konst(a, node, e, 1, "weight")?.to_f32();
+    let rank = b.ndim();
     let b: Array2<f32> = b
         .into_dimensionality::<Ix2>()
-        .map_err(|_| a.error("unsupported: weight must be a 2-D matrix"))?;
+        .map_err(|_| a.error(NodeUnsupported::MatrixWeight { rank }))?;
     let (weight, bias) = if node.op_type() == "Gemm" {
         if a.get_int("transA")?.unwrap_or(0) != 0 {
-            return Err(a.error("unsupported: transA = 1"));
+            return Err(a.error(flag("transA", 1)));
         }
         a.get_int("broadcast")?;
         let alpha = a.get_float("alpha")?.unwrap_or(1.0);
@@ -472,10 +536,10 @@ fn gemm(imp: &mut Importer, a: &NodeAttributes, node: &NodeProto, e: &Entries) -
         let bias = match konst(a, node, e, 2, "bias")? {
             Some(c) if beta != 0.0 => {
                 let v = per_channel(c, &[out]).ok_or_else(|| {
-                    a.error(format!(
-                        "unsupported: bias of shape {:?} for {out} outputs",
-                        c.shape()
-                    ))
+                    a.error(NodeUnsupported::Bias {
+                        shape: c.shape().to_vec(),
+                        outputs: out,
+                    })
                 })?;
                 Some(if beta != 1.0 { v * beta } else { v })
             }
@@ -518,7 +582,7 @@ fn arithmetic(
                 return Ok(Entry::Value(values[0]));
             }
             if !same {
-                return Err(a.error("unsupported: Sum of tensors of different shapes"));
+                return Err(a.error(NodeUnsupported::SumShapes));
             }
             return push(imp, a, node, Op::Add, &values);
         }
@@ -528,15 +592,18 @@ fn arithmetic(
         (Some(Entry::Value(v)), Some(Some(Entry::Const(c)))) if e.len() == 2 => (*v, c, true),
         (Some(Entry::Const(c)), Some(Some(Entry::Value(v)))) if e.len() == 2 => (*v, c, false),
         _ => {
-            return Err(a.error(format!(
-                "unsupported: {op_type} with {} inputs mixing constants",
-                e.len()
-            )));
+            return Err(a.error(NodeUnsupported::MixedConstants {
+                op: op_type.to_owned(),
+                inputs: e.len(),
+            }));
         }
     };
     let shape = imp.builder.shape(x).unwrap_or_default().to_vec();
     let k = per_channel(c, &shape).ok_or_else(|| {
-        a.error(format!("unsupported: broadcasting a constant of shape {:?} against {shape:?} (only per-channel constants)", c.shape()))
+        a.error(NodeUnsupported::ConstantBroadcast {
+            constant: c.shape().to_vec(),
+            shape: shape.clone(),
+        })
     })?;
     match (op_type, x_first) {
         ("Add" | "Sum", _) => affine(imp, a, node, x, None, Some(k)),
@@ -551,7 +618,7 @@ fn arithmetic(
         ),
         ("Mul", _) => affine(imp, a, node, x, Some(k), None),
         ("Div", true) => affine(imp, a, node, x, Some(k.mapv(|v| 1.0 / v)), None),
-        _ => Err(a.error("unsupported: dividing a constant by a computed tensor")),
+        _ => Err(a.error(NodeUnsupported::ConstantDividend)),
     }
 }
 
@@ -594,10 +661,11 @@ fn reshape(imp: &mut Importer, a: &NodeAttributes, node: &NodeProto, e: &Entries
         _ => fold::squeezed(a, &full, &fold::axes_of(a, &consts)?)?,
     };
     if target_full.first() != Some(&imp.batch) || (target_full.len() == 1) {
-        return Err(a.error(format!(
-            "unsupported: {} of {full:?} to {target_full:?} changes the batch axis",
-            node.op_type()
-        )));
+        return Err(a.error(NodeUnsupported::ChangesBatchAxis {
+            op: node.op_type().to_owned(),
+            from: full,
+            to: target_full,
+        }));
     }
     let target = target_full[1..].to_vec();
     push(imp, a, node, Op::Reshape(target), &[x])

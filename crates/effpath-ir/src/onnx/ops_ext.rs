@@ -9,7 +9,7 @@ use super::fold;
 use super::import::{Entry, Importer};
 use super::ops::{Entries, affine, konst, need_konst, push, val};
 use super::proto::NodeProto;
-use crate::error::Result;
+use crate::error::{IrError, NodeIssue, NodeUnsupported, Result};
 use crate::graph::ValueId;
 use crate::op::{Activation, Binary, Op, Pad, Slice, Window2d};
 
@@ -19,7 +19,7 @@ fn scalar(
     node: &NodeProto,
     e: &Entries,
     i: usize,
-    what: &str,
+    what: &'static str,
 ) -> Result<Option<f32>> {
     match konst(a, node, e, i, what)? {
         None => Ok(None),
@@ -27,7 +27,10 @@ fn scalar(
             let v = c.to_f32();
             match v.iter().next() {
                 Some(&x) if v.len() == 1 => Ok(Some(x)),
-                _ => Err(a.error(format!("{what} of shape {:?} is not a scalar", c.shape()))),
+                _ => Err(a.error(NodeIssue::NotScalar {
+                    what,
+                    shape: c.shape().to_vec(),
+                })),
             }
         }
     }
@@ -61,10 +64,10 @@ pub(super) fn activation(
             let s = need_konst(a, node, e, 1, "slope")?;
             let shape = imp.builder.shape(x).unwrap_or_default().to_vec();
             let v = super::ops::per_channel(s, &shape).ok_or_else(|| {
-                a.error(format!(
-                    "unsupported: PRelu slope of shape {:?} for input {shape:?} (only one slope or one per channel)",
-                    s.shape()
-                ))
+                a.error(NodeUnsupported::PreluSlope {
+                    slope: s.shape().to_vec(),
+                    input: shape.clone(),
+                })
             })?;
             // A single shared slope stays a single value.
             let v = if s.shape().iter().product::<usize>() == 1 {
@@ -91,9 +94,17 @@ pub(super) fn activation(
         "Gelu" => match a.get_string("approximate")?.unwrap_or("none") {
             "none" => Activation::Gelu { tanh: false },
             "tanh" => Activation::Gelu { tanh: true },
-            other => return Err(a.error(format!("unsupported: Gelu approximate = `{other}`"))),
+            other => {
+                return Err(a.error(NodeUnsupported::GeluApproximate {
+                    value: other.to_owned(),
+                }));
+            }
         },
-        other => return Err(a.error(format!("unsupported operator `{other}`"))),
+        other => {
+            return Err(a.error(NodeUnsupported::Operator {
+                op: other.to_owned(),
+            }));
+        }
     };
     push(imp, a, node, Op::Activation(act), &[x])
 }
@@ -132,20 +143,22 @@ pub(super) fn reduce(
     let keep = a.get_int("keepdims")?.unwrap_or(1) != 0;
     let op_type = node.op_type();
     if rank != 4 || axes != [2, 3] {
-        return Err(a.error(format!(
-            "unsupported: {op_type} over axes {axes:?} of a rank-{rank} tensor (only the spatial axes [2, 3] of NCHW)"
-        )));
+        return Err(a.error(NodeUnsupported::ReduceAxes {
+            op: op_type.to_owned(),
+            axes,
+            rank,
+        }));
     }
     let mut v = match push(imp, a, node, Op::GlobalAvgPool, &[x])? {
         Entry::Value(v) => v,
-        _ => return Err(a.error("internal: pool is not a value")),
+        _ => return Err(internal(a, "the global pool")),
     };
     if op_type == "ReduceSum" {
         let c = shape[0];
         let hw = (shape[1] * shape[2]) as f32;
         v = match affine(imp, a, node, v, Some(Array1::from_elem(c, hw)), None)? {
             Entry::Value(v) => v,
-            _ => return Err(a.error("internal: scale is not a value")),
+            _ => return Err(internal(a, "the ReduceSum scale")),
         };
     }
     if keep {
@@ -155,7 +168,12 @@ pub(super) fn reduce(
     imp.builder
         .push_named(name, Op::Reshape(vec![shape[0]]), &[v])
         .map(Entry::Value)
-        .map_err(|e| a.error(e.to_string()))
+        .map_err(|e| a.error(e))
+}
+
+/// An [`NodeIssue::Internal`] error: `step` did not give a computed value.
+fn internal(a: &NodeAttributes, step: &'static str) -> IrError {
+    a.error(NodeIssue::Internal { step })
 }
 
 /// Add/Sub/Mul/Div of two computed tensors. A `Mul` of `x` by `Sigmoid(x)` is fused to SiLU;
@@ -173,14 +191,17 @@ pub(super) fn binary_values(
         "Mul" => Binary::Mul,
         "Div" => Binary::Div,
         other => {
-            return Err(a.error(format!(
-                "unsupported: {other} of {} computed tensors",
-                values.len()
-            )));
+            return Err(a.error(NodeUnsupported::ComputedBinary {
+                op: other.to_owned(),
+                inputs: values.len(),
+            }));
         }
     };
     let [x, y] = values else {
-        return Err(a.error(format!("expects 2 inputs, got {}", values.len())));
+        return Err(a.error(NodeIssue::InputCount {
+            expected: 2,
+            got: values.len(),
+        }));
     };
     if op == Binary::Mul {
         for (p, q) in [(*x, *y), (*y, *x)] {
@@ -205,7 +226,7 @@ fn ints_of(
     a: &NodeAttributes,
     node: &NodeProto,
     e: &Entries,
-    name: &str,
+    name: &'static str,
     i: usize,
 ) -> Result<Option<Vec<i64>>> {
     if let Some(v) = a.get_ints(name)? {
@@ -245,7 +266,7 @@ fn push_slices(
         x = imp
             .builder
             .push_named(n, Op::Slice(s), &[x])
-            .map_err(|err| a.error(err.to_string()))?;
+            .map_err(|err| a.error(err))?;
         super::ops::check_value_shape(imp, a, x)?;
     }
     Ok(x)
@@ -264,8 +285,9 @@ pub(super) fn slice(
         .chain(imp.builder.shape(x).unwrap_or_default().iter().copied())
         .collect();
     let rank = full.len();
-    let starts = ints_of(a, node, e, "starts", 1)?.ok_or_else(|| a.error("missing starts"))?;
-    let ends = ints_of(a, node, e, "ends", 2)?.ok_or_else(|| a.error("missing ends"))?;
+    let missing = |what| a.error(NodeIssue::MissingOperand { what });
+    let starts = ints_of(a, node, e, "starts", 1)?.ok_or_else(|| missing("starts"))?;
+    let ends = ints_of(a, node, e, "ends", 2)?.ok_or_else(|| missing("ends"))?;
     let axes =
         ints_of(a, node, e, "axes", 3)?.unwrap_or_else(|| (0..starts.len() as i64).collect());
     let steps = konst(a, node, e, 4, "steps")?
@@ -273,7 +295,7 @@ pub(super) fn slice(
         .transpose()?
         .unwrap_or_else(|| vec![1; starts.len()]);
     if ends.len() != starts.len() || axes.len() != starts.len() || steps.len() != starts.len() {
-        return Err(a.error("starts, ends, axes and steps differ in length"));
+        return Err(a.error(NodeIssue::SliceLengths));
     }
     let mut parts = Vec::new();
     for k in 0..starts.len() {
@@ -281,19 +303,17 @@ pub(super) fn slice(
         let d = full[ax] as i64;
         let step = steps[k];
         if step < 1 {
-            return Err(a.error(format!(
-                "unsupported: Slice step {step} (only positive steps)"
-            )));
+            return Err(a.error(NodeUnsupported::SliceStep { step }));
         }
         let clamp = |v: i64| (if v < 0 { v.saturating_add(d) } else { v }).clamp(0, d);
         let (s, t) = (clamp(starts[k]), clamp(ends[k]));
         let len = if t > s { (t - s + step - 1) / step } else { 0 };
         if len == 0 {
-            return Err(a.error(format!("Slice of axis {ax} is empty")));
+            return Err(a.error(NodeIssue::EmptySlice { axis: ax }));
         }
         if ax == 0 {
             if len != d || step != 1 {
-                return Err(a.error("unsupported: Slice of the batch axis"));
+                return Err(a.error(NodeUnsupported::BatchAxis { action: "Slice of" }));
             }
             continue;
         }
@@ -316,7 +336,7 @@ pub(super) fn split(
     let rank = per.len() + 1;
     let ax = fold::axis(a, a.get_int("axis")?.unwrap_or(0), rank)?;
     if ax == 0 {
-        return Err(a.error("unsupported: Split of the batch axis"));
+        return Err(a.error(NodeUnsupported::BatchAxis { action: "Split of" }));
     }
     let d = per[ax - 1];
     let n_out = node.output.len();
@@ -324,7 +344,7 @@ pub(super) fn split(
     let sizes: Vec<usize> = match ints_of(a, node, e, "split", 1)? {
         Some(s) => s
             .iter()
-            .map(|&v| usize::try_from(v).map_err(|_| a.error(format!("negative split size {v}"))))
+            .map(|&v| usize::try_from(v).map_err(|_| a.error(NodeIssue::NegativeSplit { size: v })))
             .collect::<Result<_>>()?,
         None => {
             let n = n_out.max(1);
@@ -335,9 +355,12 @@ pub(super) fn split(
         }
     };
     if sizes.iter().sum::<usize>() != d || sizes.len() != n_out || sizes.contains(&0) {
-        return Err(a.error(format!(
-            "split sizes {sizes:?} into {n_out} outputs do not partition axis {ax} of size {d}"
-        )));
+        return Err(a.error(NodeIssue::SplitPartition {
+            sizes,
+            outputs: n_out,
+            axis: ax,
+            size: d,
+        }));
     }
     let base = imp.unique_name(node);
     let mut start = 0;
@@ -364,10 +387,13 @@ pub(super) fn pad(
     match a.get_string("mode")?.unwrap_or("constant") {
         "constant" => {}
         other => {
-            return Err(a.error(format!("unsupported: Pad mode `{other}` (only constant)")));
+            return Err(a.error(NodeUnsupported::PadMode {
+                mode: other.to_owned(),
+            }));
         }
     }
-    let pads = ints_of(a, node, e, "pads", 1)?.ok_or_else(|| a.error("missing pads"))?;
+    let pads = ints_of(a, node, e, "pads", 1)?
+        .ok_or_else(|| a.error(NodeIssue::MissingOperand { what: "pads" }))?;
     let value = match a.get_float("value")? {
         Some(v) => v,
         None => scalar(a, node, e, 2, "constant_value")?.unwrap_or(0.0),
@@ -381,20 +407,23 @@ pub(super) fn pad(
         None => (0..rank).collect(),
     };
     if pads.len() != 2 * axes.len() {
-        return Err(a.error(format!("{} pads for {} axes", pads.len(), axes.len())));
+        return Err(a.error(NodeIssue::PadCount {
+            pads: pads.len(),
+            axes: axes.len(),
+        }));
     }
     let mut begin = vec![0; rank];
     let mut end = vec![0; rank];
     for (k, &ax) in axes.iter().enumerate() {
         let (b, t) = (pads[k], pads[k + axes.len()]);
         if b < 0 || t < 0 {
-            return Err(a.error(format!("unsupported: negative pads {pads:?}")));
+            return Err(a.error(NodeUnsupported::NegativePads { pads }));
         }
         begin[ax] = b as usize;
         end[ax] = t as usize;
     }
     if begin[0] != 0 || end[0] != 0 {
-        return Err(a.error("unsupported: padding the batch axis"));
+        return Err(a.error(NodeUnsupported::BatchAxis { action: "padding" }));
     }
     if begin.iter().chain(&end).all(|&v| v == 0) {
         return Ok(Entry::Value(x));
@@ -416,10 +445,10 @@ pub(super) fn ceil_mode(a: &NodeAttributes, win: &mut Window2d, input: [usize; 2
         let (k, s) = (win.kernel[ax], win.stride[ax].max(1));
         let padded = input[ax] + win.pads_begin[ax] + win.pads_end[ax];
         if padded < k {
-            return Err(a.error(format!(
-                "input {input:?} is smaller than the kernel {:?}",
-                win.kernel
-            )));
+            return Err(a.error(NodeIssue::KernelLarger {
+                input,
+                kernel: win.kernel,
+            }));
         }
         let mut out = (padded - k).div_ceil(s) + 1;
         if (out - 1) * s >= input[ax] + win.pads_begin[ax] {
@@ -449,7 +478,7 @@ pub(super) fn flatten(
     let raw = a.get_int("axis")?.unwrap_or(1);
     let ax = if raw < 0 { raw + rank as i64 } else { raw };
     if ax < 0 || ax > rank as i64 {
-        return Err(a.error(format!("axis {raw} out of range for rank {rank}")));
+        return Err(a.error(NodeIssue::Axis { axis: raw, rank }));
     }
     let ax = ax as usize;
     if ax == 1 {
@@ -459,16 +488,17 @@ pub(super) fn flatten(
         let n: usize = per[ax - 1..].iter().product();
         return push(imp, a, node, Op::Reshape(vec![n]), &[x]);
     }
-    Err(a.error(format!(
-        "unsupported: Flatten axis {raw} of {per:?} merges the batch axis with other axes"
-    )))
+    Err(a.error(NodeUnsupported::FlattenBatch {
+        axis: raw,
+        shape: per,
+    }))
 }
 
 /// `Greater(x, t)` of a computed `x` and a scalar constant `t`: kept as a marker for `Where`.
 pub(super) fn greater(a: &NodeAttributes, node: &NodeProto, e: &Entries) -> Result<Entry> {
     let x = val(a, node, e, 0)?;
     let threshold = scalar(a, node, e, 1, "threshold")?
-        .ok_or_else(|| a.error("unsupported: Greater of two computed tensors"))?;
+        .ok_or_else(|| a.error(NodeUnsupported::GreaterComputed))?;
     Ok(Entry::Greater { x, threshold })
 }
 
@@ -490,7 +520,5 @@ pub(super) fn where_(imp: &mut Importer, a: &NodeAttributes, e: &Entries) -> Res
             return Ok(Entry::Value(*q));
         }
     }
-    Err(a.error(
-        "unsupported: Where (only PyTorch's softplus threshold `Where(x > t, x, Softplus(x))`, t ≥ 15)",
-    ))
+    Err(a.error(NodeUnsupported::Where))
 }
