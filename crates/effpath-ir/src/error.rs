@@ -67,10 +67,10 @@ pub enum IrError {
     #[error(transparent)]
     Fit(#[from] FitIssue),
     /// A value (weight or input) is NaN or infinite.
-    #[error("{what}: non-finite value at flat index {index}")]
+    #[error("{tensor}: non-finite value at flat index {index}")]
     NonFinite {
         /// Which tensor.
-        what: String,
+        tensor: NonFiniteTensor,
         /// First offending index.
         index: usize,
     },
@@ -127,6 +127,32 @@ pub enum IrError {
         /// The underlying error.
         #[source]
         source: std::io::Error,
+    },
+}
+
+/// The tensor of an [`IrError::NonFinite`].
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum NonFiniteTensor {
+    /// The input given to `forward`.
+    #[error("network input")]
+    Input,
+    /// An activation given to [`Activations::from_values`](crate::Activations::from_values).
+    #[error("activation tensor {value}")]
+    Activation {
+        /// Index of the value (0 = the input, `i + 1` = the output of node `i`).
+        value: usize,
+    },
+    /// A parameter of an imported node (a weight, a bias, a batch norm's statistics, or the
+    /// scale and shift they fold to).
+    #[error("ONNX node `{node}` ({op}) {param}")]
+    Parameter {
+        /// The node's name.
+        node: String,
+        /// The IR op kind.
+        op: &'static str,
+        /// The parameter.
+        param: &'static str,
     },
 }
 

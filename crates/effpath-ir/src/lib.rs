@@ -43,7 +43,7 @@ pub use backward::{Gradients, ParamGrad};
 pub use builder::NetworkBuilder;
 pub use error::{
     ActivationIssue, AttributeIssue, FitIssue, GraphIssue, IrError, NodeIssue, NodeUnsupported,
-    Result, ShapeIssue, TensorIssue, UnsupportedIssue,
+    NonFiniteTensor, Result, ShapeIssue, TensorIssue, UnsupportedIssue,
 };
 pub use fingerprint::Fingerprint;
 pub use forward::{Activations, Mode, argmax};

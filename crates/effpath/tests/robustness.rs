@@ -100,7 +100,16 @@ fn non_finite_inputs_are_errors_before_extraction() {
     let mut x = ArrayD::<f32>::zeros(IxDyn(&[1, 1, 28, 28]));
     x[[0, 0, 3, 4]] = f32::NAN;
     let err = net.forward(&x).unwrap_err();
-    assert!(matches!(err, IrError::NonFinite { index: 88, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            IrError::NonFinite {
+                tensor: effpath::ir::NonFiniteTensor::Input,
+                index: 88
+            }
+        ),
+        "{err}"
+    );
     let ex = Extractor::new(&net, ExtractOptions::default()).unwrap();
     assert!(matches!(
         ex.extract(&x),

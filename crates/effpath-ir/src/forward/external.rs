@@ -4,7 +4,7 @@
 use ndarray::ArrayD;
 
 use super::{Activations, Mode};
-use crate::error::{IrError, Result};
+use crate::error::{IrError, NonFiniteTensor, Result};
 use crate::graph::{Network, ValueId};
 
 impl Activations {
@@ -46,7 +46,7 @@ impl Activations {
             }
             if let Some(index) = a.iter().position(|x| !x.is_finite()) {
                 return Err(IrError::NonFinite {
-                    what: format!("activation tensor {v}"),
+                    tensor: NonFiniteTensor::Activation { value: v },
                     index,
                 });
             }

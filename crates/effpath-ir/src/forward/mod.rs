@@ -19,7 +19,7 @@ pub(crate) use slice::interior;
 
 use ndarray::{Array2, ArrayD, Axis, IxDyn};
 
-use crate::error::{GraphIssue, IrError, Result};
+use crate::error::{GraphIssue, IrError, NonFiniteTensor, Result};
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
 
@@ -147,7 +147,7 @@ impl Network {
         };
         if let Some(index) = batched.iter().position(|x| !x.is_finite()) {
             return Err(IrError::NonFinite {
-                what: "network input".into(),
+                tensor: NonFiniteTensor::Input,
                 index,
             });
         }

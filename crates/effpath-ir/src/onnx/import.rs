@@ -10,8 +10,8 @@ use super::proto::{GraphProto, ModelProto, NodeProto, tensor_shape_proto};
 use super::tensor::{tensor_dims, tensor_element_count, tensor_to_f32};
 use crate::builder::NetworkBuilder;
 use crate::error::{
-    GraphIssue, IrError, NodeIssue, NodeUnsupported, Result, ShapeIssue, TensorIssue,
-    UnsupportedIssue,
+    GraphIssue, IrError, NodeIssue, NodeUnsupported, NonFiniteTensor, Result, ShapeIssue,
+    TensorIssue, UnsupportedIssue,
 };
 use crate::graph::{Network, ValueId};
 use crate::op::Op;
@@ -439,11 +439,15 @@ fn shape_of(imp: &Importer, a: &NodeAttributes, e: Option<Entry>) -> Result<Entr
 /// node and the parameter rather than NaN activations later.
 fn check_parameters(net: &Network) -> Result<()> {
     for node in net.nodes() {
-        let bad = |param: &str, index: usize| IrError::NonFinite {
-            what: format!("ONNX node `{}` ({}) {param}", node.name, node.op.kind()),
+        let bad = |param: &'static str, index: usize| IrError::NonFinite {
+            tensor: NonFiniteTensor::Parameter {
+                node: node.name.clone(),
+                op: node.op.kind(),
+                param,
+            },
             index,
         };
-        let check = |param: &str, values: &mut dyn Iterator<Item = &f32>| {
+        let check = |param: &'static str, values: &mut dyn Iterator<Item = &f32>| {
             for (i, v) in values.enumerate() {
                 if !v.is_finite() {
                     return Err(bad(param, i));
