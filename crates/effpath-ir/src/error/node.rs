@@ -477,10 +477,10 @@ pub enum NodeUnsupported {
         rank: usize,
     },
     /// A pool that is not 2-D.
-    #[error("unsupported: only 2-D pooling (kernel_shape has {rank} values)")]
+    #[error("unsupported: only 2-D pooling (kernel_shape {kernel:?})")]
     PoolRank {
-        /// Length of `kernel_shape`.
-        rank: usize,
+        /// The `kernel_shape` given.
+        kernel: Vec<i64>,
     },
     /// Pool dilations other than 1.
     #[error("unsupported: pooling dilations {dilations:?} (only 1 is supported)")]

@@ -341,7 +341,7 @@ pub(super) fn import_op(
             if let Some(k) = a.get_ints("kernel_shape")?
                 && k.len() != 2
             {
-                return Err(a.error(NodeUnsupported::PoolRank { rank: k.len() }));
+                return Err(a.error(NodeUnsupported::PoolRank { kernel: k.to_vec() }));
             }
             let (mut win, _) = window(imp, a, x, None)?;
             let mut include = a.get_int("count_include_pad")?.unwrap_or(0) != 0;
