@@ -1,6 +1,7 @@
-//! `effpath`: the command-line tool of effpath — inspect networks, classify inputs,
-//! evaluate accuracy, extract effective paths, build, merge and compare class paths
-//! (adversarial detection comes later).
+//! `effpath`: the command-line tool of effpath — inspect, train and evaluate networks,
+//! classify inputs, extract effective paths, build, merge and compare class paths, attack
+//! networks, compute path features, fit and run adversarial-input detectors, and run the
+//! paper's end-to-end demo and study.
 //!
 //! `main` only parses, dispatches and reports: usage errors exit with code 2 (clap's
 //! default), any other error prints one line `error: …` (the cause chain joined by `": "`)
