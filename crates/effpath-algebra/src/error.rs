@@ -258,12 +258,16 @@ pub enum FilePart {
         present: u64,
     },
     /// The paths (format v1) are longer than the bytes after the header.
-    #[error("{paths} path(s): {declared} bytes declared after byte {at}, {present} present")]
+    #[error(
+        "{paths} path(s): {} bytes declared after byte {at}, {present} present",
+        declared_v1(.paths, .path_bytes)
+    )]
     Paths {
         /// Number of paths declared.
         paths: u64,
-        /// Bytes of the paths and the checksum.
-        declared: u128,
+        /// Bytes of one path (its label and sets); the paths and the checksum take
+        /// `paths × path_bytes + 32` bytes.
+        path_bytes: u64,
         /// Offset where the paths start.
         at: u64,
         /// Bytes present from there.
@@ -304,6 +308,12 @@ pub enum FilePart {
         /// Which element space.
         kind: ElementKind,
     },
+}
+
+/// The bytes declared by [`FilePart::Paths`] (a `u128`: kept out of the enum, whose alignment
+/// it would double).
+fn declared_v1(paths: &u64, path_bytes: &u64) -> u128 {
+    u128::from(*paths) * u128::from(*path_bytes) + 32
 }
 
 /// A field of a format-v2 index entry ([`FilePart::IndexEntry`]).

@@ -880,6 +880,47 @@ fn v1_files_still_load() {
         Err(AlgebraError::ChecksumMismatch { .. })
     ));
     assert!(PathSetReader::open(Cursor::new(bad)).is_err());
+    // Cut short: the declared size is refused up front; a stream ends in a set's bits.
+    let cut = &set_bytes[..set_bytes.len() - 40];
+    let e = PathSet::from_bytes(cut).unwrap_err();
+    let at = match &e {
+        AlgebraError::Truncated {
+            what:
+                FilePart::Paths {
+                    paths: 3,
+                    at,
+                    present,
+                    ..
+                },
+            ..
+        } => {
+            assert_eq!(*at + *present, cut.len() as u64);
+            *at
+        }
+        other => panic!("{other}"),
+    };
+    let declared = set_bytes.len() as u64 - at;
+    assert!(
+        e.to_string()
+            .contains(&format!("3 path(s): {declared} bytes declared after byte")),
+        "{e}"
+    );
+    let e = PathSet::read_from(cut).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AlgebraError::Truncated {
+                what: FilePart::Bits {
+                    label: 2,
+                    layer: 2,
+                    name,
+                    kind: ElementKind::Weight,
+                },
+                ..
+            } if name == "fc"
+        ),
+        "{e}"
+    );
 }
 
 /// A 3-class file: class 0 dense, class 1 sparse, class 2 as built (mixed).

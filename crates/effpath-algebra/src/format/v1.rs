@@ -53,12 +53,14 @@ fn check_declared_size<R>(src: &Source<R>, space: &PathSpace, n_paths: u64) -> R
         .iter()
         .flat_map(|l| ElementKind::ALL.map(|k| l.size(k).div_ceil(64) as u128))
         .sum();
-    let rest = u128::from(n_paths) * (4 + 8 * words) + 32;
+    let path_bytes = 4 + 8 * words;
+    let rest = u128::from(n_paths) * path_bytes + 32;
     let available = u128::from(len - src.offset);
     if rest > available {
         let what = FilePart::Paths {
             paths: n_paths,
-            declared: rest,
+            // ≤ 2^16 layers × 3 × 2^34 words: fits.
+            path_bytes: u64::try_from(path_bytes).unwrap_or(u64::MAX),
             at: src.offset,
             present: len - src.offset,
         };
