@@ -256,14 +256,18 @@ mod tests {
                 mean: f32::INFINITY
             }
         );
-        match issue("0.5, x ") {
-            NormalizationIssue::NotANumber {
-                field: NormalizationField::Std,
-                text,
-                ..
-            } => assert_eq!(text, "x"),
-            other => panic!("{other:?}"),
-        }
+        let not_a_number = issue("0.5, x ");
+        assert!(
+            matches!(
+                &not_a_number,
+                NormalizationIssue::NotANumber {
+                    field: NormalizationField::Std,
+                    text,
+                    ..
+                } if text == "x"
+            ),
+            "{not_a_number:?}"
+        );
         let e = "a,1".parse::<Normalization>().unwrap_err().to_string();
         assert_eq!(
             e,
