@@ -118,7 +118,7 @@ pub enum AlgebraError {
     #[error("path file truncated at byte {offset} while reading {what}")]
     Truncated {
         /// What was being read.
-        what: String,
+        what: FilePart,
         /// Byte offset where more data was needed.
         offset: u64,
     },
@@ -131,12 +131,12 @@ pub enum AlgebraError {
         count: u64,
     },
     /// A header field has an impossible value.
-    #[error("malformed path file at byte {offset}: {reason}")]
+    #[error("malformed path file at byte {offset}: {issue}")]
     Malformed {
         /// Byte offset of the field.
         offset: u64,
         /// What is wrong.
-        reason: String,
+        issue: FormatIssue,
     },
     /// A declared size exceeds a safety cap of the reader.
     #[error("path file declares {what} = {declared}, above the limit {limit}")]
@@ -217,6 +217,288 @@ pub enum AlgebraError {
     /// An I/O error other than an unexpected end of input.
     #[error("I/O error: {0}")]
     Io(#[from] std::io::Error),
+}
+
+/// What was being read when a path file ended (the payload of [`AlgebraError::Truncated`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FilePart {
+    /// A fixed-size field of the header or of a path (e.g. "the magic bytes", "a path label").
+    #[error("{what}")]
+    Field {
+        /// The field.
+        what: &'static str,
+    },
+    /// The name of a layer space in the header.
+    #[error("the name of layer {layer}")]
+    LayerName {
+        /// Layer index.
+        layer: usize,
+    },
+    /// A field of an index entry (format v2).
+    #[error("the {field} of index entry {entry}")]
+    IndexEntry {
+        /// Index of the entry.
+        entry: u64,
+        /// Which of its fields.
+        field: IndexField,
+    },
+    /// The index (format v2) is longer than the bytes after the header.
+    #[error(
+        "the index of {paths} path(s): {declared} bytes declared after byte {at}, {present} present"
+    )]
+    Index {
+        /// Number of paths declared.
+        paths: u64,
+        /// Bytes of the index and its checksum.
+        declared: u64,
+        /// Offset where the index starts.
+        at: u64,
+        /// Bytes present from there.
+        present: u64,
+    },
+    /// The paths (format v1) are longer than the bytes after the header.
+    #[error(
+        "{paths} path(s): {} bytes declared after byte {at}, {present} present",
+        declared_v1(.paths, .path_bytes)
+    )]
+    Paths {
+        /// Number of paths declared.
+        paths: u64,
+        /// Bytes of one path (its label and sets); the paths and the checksum take
+        /// `paths × path_bytes + 32` bytes.
+        path_bytes: u64,
+        /// Offset where the paths start.
+        at: u64,
+        /// Bytes present from there.
+        present: u64,
+    },
+    /// The bodies (format v2) end past the end of the input.
+    #[error("{paths} path bodies: up to byte {end} declared, {present} present")]
+    Bodies {
+        /// Number of paths declared.
+        paths: u64,
+        /// Offset where the index says the last body ends.
+        end: u64,
+        /// Length of the input.
+        present: u64,
+    },
+    /// The body of one path (format v2).
+    #[error("the body of the path with label {label}")]
+    Body {
+        /// Label of the path.
+        label: u32,
+    },
+    /// The body of one path, read on its own after the index was checked: the input shrank
+    /// in between.
+    #[error("the body of the path with label {label} (the input shrank)")]
+    ShrunkBody {
+        /// Label of the path.
+        label: u32,
+    },
+    /// The bits of one set of a path (format v1).
+    #[error("path {label}, layer {layer} (`{name}`), {kind} bits")]
+    Bits {
+        /// Label of the path.
+        label: u32,
+        /// Layer index.
+        layer: usize,
+        /// Layer name (data, not a message).
+        name: String,
+        /// Which element space.
+        kind: ElementKind,
+    },
+}
+
+/// The bytes declared by [`FilePart::Paths`] (a `u128`: kept out of the enum, whose alignment
+/// it would double).
+fn declared_v1(paths: &u64, path_bytes: &u64) -> u128 {
+    u128::from(*paths) * u128::from(*path_bytes) + 32
+}
+
+/// A field of a format-v2 index entry ([`FilePart::IndexEntry`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum IndexField {
+    /// The label of the path.
+    Label,
+    /// Where its body starts.
+    BodyOffset,
+    /// The length of its body.
+    BodyLength,
+}
+
+impl std::fmt::Display for IndexField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            IndexField::Label => "label",
+            IndexField::BodyOffset => "body offset",
+            IndexField::BodyLength => "body length",
+        })
+    }
+}
+
+/// A part of a format-v2 path body ([`FormatIssue::BodyOverrun`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+pub enum BodyPart {
+    /// The label at the start of the body.
+    #[error("the body label")]
+    Label,
+    /// The tag of a set (dense or sparse).
+    #[error("layer {layer}, {kind} set tag")]
+    SetTag {
+        /// Layer index.
+        layer: usize,
+        /// Which element space.
+        kind: ElementKind,
+    },
+    /// The words of a dense set.
+    #[error("layer {layer}, {kind} words")]
+    Words {
+        /// Layer index.
+        layer: usize,
+        /// Which element space.
+        kind: ElementKind,
+    },
+    /// The length of a sparse set's Roaring blob.
+    #[error("layer {layer}, {kind} blob length")]
+    BlobLength {
+        /// Layer index.
+        layer: usize,
+        /// Which element space.
+        kind: ElementKind,
+    },
+    /// A sparse set's Roaring blob.
+    #[error("layer {layer}, {kind} Roaring blob")]
+    Blob {
+        /// Layer index.
+        layer: usize,
+        /// Which element space.
+        kind: ElementKind,
+    },
+}
+
+/// What is wrong with a path file field (the payload of [`AlgebraError::Malformed`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum FormatIssue {
+    /// A layer name that is not UTF-8.
+    #[error("layer {layer}: name is not UTF-8")]
+    LayerNameUtf8 {
+        /// Layer index.
+        layer: usize,
+    },
+    /// A layer kind code that is not one of [`LayerKind`]'s.
+    #[error("layer {layer}: unknown layer kind code {code}")]
+    LayerKindCode {
+        /// Layer index.
+        layer: usize,
+        /// The stored code.
+        code: u8,
+    },
+    /// A stored layer space that [`LayerSpace::new`] refuses.
+    #[error("layer {layer}: invalid layer space `{name}`: {issue}")]
+    LayerSpace {
+        /// Layer index.
+        layer: usize,
+        /// Layer name (its first 40 characters when the name is too long).
+        name: String,
+        /// What is wrong with it.
+        issue: LayerSpaceIssue,
+    },
+    /// Stored layer spaces that do not make a path space.
+    #[error("invalid path space: {issue}")]
+    PathSpace {
+        /// What is wrong with it.
+        issue: PathSpaceIssue,
+    },
+    /// A single-path file whose path count is not 1.
+    #[error("a path file holds exactly 1 path, found {found}")]
+    PathCount {
+        /// The stored path count.
+        found: u64,
+    },
+    /// A label smaller than the one before it (labels are stored ascending).
+    #[error("label {label} after {previous}: not ascending")]
+    LabelOrder {
+        /// The label.
+        label: u32,
+        /// The label before it.
+        previous: u32,
+    },
+    /// A single-path file whose path has a label other than 0.
+    #[error("a path file has label 0, found {found}")]
+    PathLabel {
+        /// The stored label.
+        found: u32,
+    },
+    /// An index entry whose body does not start where the previous one ends (format v2).
+    #[error(
+        "the body of label {label} is at byte {found}, expected {expected} (bodies follow the index in order)"
+    )]
+    BodyOffset {
+        /// Label of the entry.
+        label: u32,
+        /// The stored body offset.
+        found: u64,
+        /// Where the previous body ends.
+        expected: u64,
+    },
+    /// An index entry whose body is too short for its label and checksum (format v2).
+    #[error("the body of label {label} has {len} bytes, less than its label and checksum")]
+    BodyTooShort {
+        /// Label of the entry.
+        label: u32,
+        /// The stored body length.
+        len: u64,
+    },
+    /// An index entry whose body ends past 2^64 (format v2).
+    #[error("the body of label {label} ends past 2^64")]
+    BodyEndOverflow {
+        /// Label of the entry.
+        label: u32,
+    },
+    /// A part of a body that runs past the end of the body (format v2).
+    #[error("{part} needs {needs} bytes, the body of label {label} has {left} left")]
+    BodyOverrun {
+        /// Label of the body.
+        label: u32,
+        /// The part being read.
+        part: BodyPart,
+        /// Bytes the part needs.
+        needs: u64,
+        /// Bytes left in the body.
+        left: usize,
+    },
+    /// A body that holds another label than its index entry (format v2).
+    #[error("the body holds label {found}, the index says {expected}")]
+    BodyLabel {
+        /// The label in the body.
+        found: u32,
+        /// The label in the index.
+        expected: u32,
+    },
+    /// Bytes left over at the end of a body (format v2).
+    #[error("{count} unused bytes at the end of the body of label {label}")]
+    UnusedBodyBytes {
+        /// Label of the body.
+        label: u32,
+        /// Number of bytes left over.
+        count: usize,
+    },
+    /// A set tag that is neither dense nor sparse (format v2).
+    #[error(
+        "layer {layer}, {kind}: unknown set tag {tag} ({} = dense, {} = sparse)",
+        crate::format::TAG_DENSE,
+        crate::format::TAG_SPARSE
+    )]
+    SetTag {
+        /// Layer index.
+        layer: usize,
+        /// Which element space.
+        kind: ElementKind,
+        /// The stored tag.
+        tag: u8,
+    },
 }
 
 /// What is wrong with a stored Roaring blob ([`AlgebraError::BadSparseSet`]).

@@ -75,7 +75,8 @@ pub mod strategies;
 
 pub use elements::{DenseOnes, ElementSet, Iter, Representation, SMALL_SPACE_BITS};
 pub use error::{
-    AlgebraError, LayerSpaceIssue, PathSpaceIssue, Result, SpaceDifference, SparseDefect,
+    AlgebraError, BodyPart, FilePart, FormatIssue, IndexField, LayerSpaceIssue, PathSpaceIssue,
+    Result, SpaceDifference, SparseDefect,
 };
 pub use format::PathSetReader;
 pub use kind::{ElementKind, Fingerprint, LayerKind, LayerSelection};

@@ -11,8 +11,8 @@ use effpath_algebra::format::{
     TAG_DENSE, TAG_SPARSE,
 };
 use effpath_algebra::{
-    AlgebraError, ElementKind, LayerSpace, Path, PathSet, PathSetReader, PathSpace, Representation,
-    SparseDefect,
+    AlgebraError, BodyPart, ElementKind, FilePart, FormatIssue, IndexField, LayerSpace,
+    LayerSpaceIssue, Path, PathSet, PathSetReader, PathSpace, Representation, SparseDefect,
 };
 use sha2::{Digest, Sha256};
 use v1_writer::encode_v1;
@@ -254,6 +254,26 @@ fn every_truncation_is_a_truncated_error() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("declared"), "{e}");
+    // A stream cut in the second index entry's body offset names that field.
+    let cut = INDEX_AT + INDEX_ENTRY_BYTES as usize + 6;
+    let e = PathSet::read_from(&bytes[..cut]).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Truncated {
+                what: FilePart::IndexEntry {
+                    entry: 1,
+                    field: IndexField::BodyOffset
+                },
+                ..
+            }
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("the body offset of index entry 1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -322,16 +342,49 @@ fn header_caps_and_malformed_fields() {
         }
     ));
     assert!(
-        matches!(edit(56, &[0xff]), AlgebraError::Malformed { .. }),
+        matches!(
+            edit(56, &[0xff]),
+            AlgebraError::Malformed {
+                issue: FormatIssue::LayerNameUtf8 { layer: 0 },
+                ..
+            }
+        ),
         "invalid UTF-8"
     );
+    let e = edit(58, &[99]);
     assert!(
-        matches!(edit(58, &[99]), AlgebraError::Malformed { offset: 59, .. }),
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                offset: 59,
+                issue: FormatIssue::LayerKindCode { layer: 0, code: 99 },
+            }
+        ),
         "kind code"
     );
+    assert_eq!(
+        e.to_string(),
+        "malformed path file at byte 59: layer 0: unknown layer kind code 99"
+    );
+    let e = edit(58, &[2]);
     assert!(
-        matches!(edit(58, &[2]), AlgebraError::Malformed { .. }),
-        "pool with weights"
+        matches!(
+            &e,
+            AlgebraError::Malformed {
+                issue: FormatIssue::LayerSpace {
+                    layer: 0,
+                    name,
+                    issue: LayerSpaceIssue::UnexpectedWeights { .. },
+                },
+                ..
+            } if name == "fc"
+        ),
+        "pool with weights: {e}"
+    );
+    assert!(
+        e.to_string()
+            .contains("layer 0: invalid layer space `fc`: a "),
+        "{e}"
     );
     assert!(matches!(
         edit(59, &[9]),
@@ -349,18 +402,33 @@ fn header_caps_and_malformed_fields() {
     ));
     assert!(matches!(
         edit(PATH_COUNT_AT, &2u64.to_le_bytes()),
-        AlgebraError::Malformed { .. }
+        AlgebraError::Malformed {
+            issue: FormatIssue::PathCount { found: 2 },
+            ..
+        }
     ));
     assert!(matches!(
         edit(PATH_COUNT_AT, &0u64.to_le_bytes()),
-        AlgebraError::Malformed { .. }
+        AlgebraError::Malformed {
+            issue: FormatIssue::PathCount { found: 0 },
+            ..
+        }
     ));
     // A path set declaring 2^24 paths in a small file: refused before reading the index.
     let set = PathSet::from_paths(&space(), [(0, sample_path())]).unwrap();
     let mut b = set.to_bytes();
     b[PATH_COUNT_AT..PATH_COUNT_AT + 8].copy_from_slice(&(1u64 << 24).to_le_bytes());
     let e = PathSet::from_bytes(&b).unwrap_err();
-    assert!(matches!(e, AlgebraError::Truncated { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Truncated {
+                what: FilePart::Index { paths, at, .. },
+                ..
+            } if paths == 1 << 24 && at == INDEX_AT as u64
+        ),
+        "{e}"
+    );
     assert!(PathSet::read_from(&b[..]).is_err());
     // A dimension of 2^36 (within the per-space cap): the header checksum catches it; with a
     // resealed header, the dense set does not fit in its body.
@@ -372,12 +440,42 @@ fn header_caps_and_malformed_fields() {
     ));
     reseal_header(&mut b, 1);
     let e = Path::from_bytes(&b).unwrap_err();
-    assert!(matches!(e, AlgebraError::Malformed { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                issue: FormatIssue::BodyOverrun {
+                    label: 0,
+                    part: BodyPart::Words {
+                        layer: 0,
+                        kind: ElementKind::Neuron
+                    },
+                    needs: 8589934592,
+                    ..
+                },
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("needs 8589934592 bytes"), "{e}");
     assert!(Path::read_from(&b[..]).is_err());
     b[60..68].copy_from_slice(&u64::MAX.to_le_bytes());
     assert!(
-        matches!(Path::from_bytes(&b), Err(AlgebraError::Malformed { .. })),
+        matches!(
+            Path::from_bytes(&b),
+            Err(AlgebraError::Malformed {
+                issue: FormatIssue::LayerSpace {
+                    layer: 0,
+                    issue: LayerSpaceIssue::TooManyElements {
+                        kind: ElementKind::Neuron,
+                        ..
+                    },
+                    ..
+                },
+                ..
+            })
+        ),
         "size overflow"
     );
 }
@@ -393,12 +491,41 @@ fn index_entries_are_checked() {
         Path::from_bytes(&b).unwrap_err()
     };
     let e = edit(entry, &7u32.to_le_bytes());
-    assert!(matches!(e, AlgebraError::Malformed { .. }), "label {e}");
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                issue: FormatIssue::PathLabel { found: 7 },
+                ..
+            }
+        ),
+        "label {e}"
+    );
     let e = edit(entry + 4, &(BODY_AT as u64 + 1).to_le_bytes());
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                issue: FormatIssue::BodyOffset {
+                    label: 0,
+                    found,
+                    expected,
+                },
+                ..
+            } if found == BODY_AT as u64 + 1 && expected == BODY_AT as u64
+        ),
+        "offset {e}"
+    );
     assert!(e.to_string().contains("expected 162"), "offset {e}");
     let e = edit(entry + 12, &35u64.to_le_bytes());
     assert!(
-        matches!(e, AlgebraError::Malformed { .. }),
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                issue: FormatIssue::BodyTooShort { label: 0, len: 35 },
+                ..
+            }
+        ),
         "short body {e}"
     );
     let e = edit(entry + 12, &u64::MAX.to_le_bytes());
@@ -414,7 +541,16 @@ fn index_entries_are_checked() {
     );
     let body_len = (good.len() - BODY_AT) as u64;
     let e = edit(entry + 12, &(body_len + 1).to_le_bytes());
-    assert!(matches!(e, AlgebraError::Truncated { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Truncated {
+                what: FilePart::Bodies { paths: 1, end, present },
+                ..
+            } if end == good.len() as u64 + 1 && present == good.len() as u64
+        ),
+        "{e}"
+    );
     let e = edit(entry + 12, &(body_len - 1).to_le_bytes());
     assert!(
         matches!(e, AlgebraError::TrailingBytes { count: 1, .. }),
@@ -432,8 +568,35 @@ fn bodies_are_checked() {
         Path::from_bytes(&b).unwrap_err()
     };
     let e = edit(BODY_AT, &1u32.to_le_bytes());
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                issue: FormatIssue::BodyLabel {
+                    found: 1,
+                    expected: 0
+                },
+                ..
+            }
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("the index says 0"), "{e}");
     let e = edit(FIRST_TAG_AT, &[7]);
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                offset,
+                issue: FormatIssue::SetTag {
+                    layer: 0,
+                    kind: ElementKind::Neuron,
+                    tag: 7
+                },
+            } if offset == FIRST_TAG_AT as u64
+        ),
+        "{e}"
+    );
     assert!(e.to_string().contains("unknown set tag 7"), "{e}");
     // A sparse tag where dense words are: the "blob length" is a word of the bitset.
     let e = edit(FIRST_TAG_AT, &[TAG_SPARSE]);
@@ -497,7 +660,24 @@ fn sparse_blobs_are_checked() {
     assert!(matches!(defect(e), SparseDefect::LengthMismatch { .. }));
     // A blob length beyond the body.
     let e = edit(syn - 8, &1000u64.to_le_bytes());
-    assert!(matches!(e, AlgebraError::Malformed { .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                offset,
+                issue: FormatIssue::BodyOverrun {
+                    label: 0,
+                    part: BodyPart::Blob {
+                        layer: 0,
+                        kind: ElementKind::Synapse
+                    },
+                    needs: 1000,
+                    ..
+                },
+            } if offset == syn as u64
+        ),
+        "{e}"
+    );
     // Messages name the layer, the element kind and the defect.
     let msg = edit(values_at + 2, &6u16.to_le_bytes()).to_string();
     assert!(
@@ -520,10 +700,24 @@ fn labels_must_be_unique_and_ascending() {
     ));
     b[second_label_at..second_label_at + 4].copy_from_slice(&0u32.to_le_bytes());
     reseal_header(&mut b, 2);
-    assert!(matches!(
-        PathSet::from_bytes(&b),
-        Err(AlgebraError::Malformed { .. })
-    ));
+    let e = PathSet::from_bytes(&b).unwrap_err();
+    assert!(
+        matches!(
+            e,
+            AlgebraError::Malformed {
+                offset,
+                issue: FormatIssue::LabelOrder {
+                    label: 0,
+                    previous: 1
+                },
+            } if offset == second_label_at as u64
+        ),
+        "{e}"
+    );
+    assert!(
+        e.to_string().contains("label 0 after 1: not ascending"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -686,6 +880,47 @@ fn v1_files_still_load() {
         Err(AlgebraError::ChecksumMismatch { .. })
     ));
     assert!(PathSetReader::open(Cursor::new(bad)).is_err());
+    // Cut short: the declared size is refused up front; a stream ends in a set's bits.
+    let cut = &set_bytes[..set_bytes.len() - 40];
+    let e = PathSet::from_bytes(cut).unwrap_err();
+    let at = match &e {
+        AlgebraError::Truncated {
+            what:
+                FilePart::Paths {
+                    paths: 3,
+                    at,
+                    present,
+                    ..
+                },
+            ..
+        } => {
+            assert_eq!(*at + *present, cut.len() as u64);
+            *at
+        }
+        other => panic!("{other}"),
+    };
+    let declared = set_bytes.len() as u64 - at;
+    assert!(
+        e.to_string()
+            .contains(&format!("3 path(s): {declared} bytes declared after byte")),
+        "{e}"
+    );
+    let e = PathSet::read_from(cut).unwrap_err();
+    assert!(
+        matches!(
+            &e,
+            AlgebraError::Truncated {
+                what: FilePart::Bits {
+                    label: 2,
+                    layer: 2,
+                    name,
+                    kind: ElementKind::Weight,
+                },
+                ..
+            } if name == "fc"
+        ),
+        "{e}"
+    );
 }
 
 /// A 3-class file: class 0 dense, class 1 sparse, class 2 as built (mixed).

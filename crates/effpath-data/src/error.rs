@@ -178,23 +178,23 @@ pub enum DataError {
     },
 
     /// A normalisation specification could not be parsed or is invalid.
-    #[error("invalid normalisation {input:?}: {reason}")]
+    #[error("invalid normalisation {input:?}: {issue}")]
     InvalidNormalization {
         /// The text or values given.
         input: String,
         /// Why it was rejected.
-        reason: String,
+        issue: NormalizationIssue,
     },
 
     /// A `.npy` header is malformed (bad magic, version or header length).
-    #[error("{input}: invalid .npy header at byte {offset}: {reason}")]
+    #[error("{input}: invalid .npy header at byte {offset}: {issue}")]
     NpyHeader {
         /// The path or name of the input.
         input: String,
         /// Byte offset of the problem.
         offset: u64,
         /// What is wrong.
-        reason: String,
+        issue: NpyHeaderIssue,
     },
 
     /// A `.npy` file holds a different element type than requested.
@@ -268,6 +268,76 @@ pub enum DataError {
         /// The underlying error.
         #[source]
         source: BoxedError,
+    },
+}
+
+/// Why a normalisation was rejected (the payload of [`DataError::InvalidNormalization`]).
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NormalizationIssue {
+    /// The text is neither a preset name nor `MEAN,STD`.
+    #[error("expected \"none\", \"mnist\", \"fashion-mnist\" or \"MEAN,STD\"")]
+    Syntax,
+    /// The mean or the std of `MEAN,STD` is not a number.
+    #[error("{field} {text:?}: {error}")]
+    NotANumber {
+        /// Which of the two values.
+        field: NormalizationField,
+        /// Its text (trimmed).
+        text: String,
+        /// The float parser's error.
+        error: std::num::ParseFloatError,
+    },
+    /// The mean is NaN or infinite.
+    #[error("mean must be finite")]
+    MeanNotFinite {
+        /// The mean given.
+        mean: f32,
+    },
+    /// The std is NaN, infinite, zero or negative.
+    #[error("std must be finite and > 0")]
+    StdNotPositive {
+        /// The std given.
+        std: f32,
+    },
+}
+
+/// One of the two values of a `MEAN,STD` normalisation ([`NormalizationIssue::NotANumber`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NormalizationField {
+    /// The mean subtracted.
+    Mean,
+    /// The standard deviation divided by.
+    Std,
+}
+
+impl std::fmt::Display for NormalizationField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            NormalizationField::Mean => "mean",
+            NormalizationField::Std => "std",
+        })
+    }
+}
+
+/// What is wrong with the fixed part of a `.npy` header (the payload of
+/// [`DataError::NpyHeader`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum NpyHeaderIssue {
+    /// The first six bytes are not the `\x93NUMPY` magic string.
+    #[error("missing \\x93NUMPY magic string")]
+    Magic {
+        /// The first six bytes found.
+        found: [u8; 6],
+    },
+    /// A format version other than 1.0, 2.0 or 3.0 (by major version).
+    #[error("unsupported format version {major}.{minor}")]
+    Version {
+        /// The major version byte.
+        major: u8,
+        /// The minor version byte.
+        minor: u8,
     },
 }
 

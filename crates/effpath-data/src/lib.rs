@@ -42,7 +42,7 @@ pub use archive::{AdversarialExamples, read_adversarial_npz};
 pub use atomic::{write_atomic, write_atomic_with};
 pub use dataset::{Label, LabeledImages};
 pub use embedded::Embedded;
-pub use error::{DataError, Result};
+pub use error::{DataError, NormalizationField, NormalizationIssue, NpyHeaderIssue, Result};
 pub use idx::{IdxOptions, decode_images, decode_labels, read_images, read_labels};
 pub use mnist::{Mnist, Split, load_idx_dir};
 pub use normalize::Normalization;

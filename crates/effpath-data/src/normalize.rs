@@ -5,7 +5,7 @@ use std::str::FromStr;
 
 use ndarray::{ArrayRef, Dimension};
 
-use crate::error::{DataError, Result};
+use crate::error::{DataError, NormalizationField, NormalizationIssue, Result};
 
 /// How pixel values in `[0, 1]` are normalised before entering a network.
 ///
@@ -53,15 +53,15 @@ impl Normalization {
 
     /// A validated `MeanStd`: `mean` must be finite, `std` finite and > 0.
     pub fn mean_std(mean: f32, std: f32) -> Result<Self> {
-        let invalid = |reason: &str| DataError::InvalidNormalization {
+        let invalid = |issue| DataError::InvalidNormalization {
             input: format!("{mean},{std}"),
-            reason: reason.to_owned(),
+            issue,
         };
         if !mean.is_finite() {
-            return Err(invalid("mean must be finite"));
+            return Err(invalid(NormalizationIssue::MeanNotFinite { mean }));
         }
         if !std.is_finite() || std <= 0.0 {
-            return Err(invalid("std must be finite and > 0"));
+            return Err(invalid(NormalizationIssue::StdNotPositive { std }));
         }
         Ok(Normalization::MeanStd { mean, std })
     }
@@ -115,9 +115,9 @@ impl FromStr for Normalization {
 
     fn from_str(s: &str) -> Result<Self> {
         let text = s.trim();
-        let invalid = |reason: String| DataError::InvalidNormalization {
+        let invalid = |issue| DataError::InvalidNormalization {
             input: s.to_owned(),
-            reason,
+            issue,
         };
         match text.to_ascii_lowercase().as_str() {
             "none" => return Ok(Normalization::None),
@@ -128,18 +128,24 @@ impl FromStr for Normalization {
             _ => {}
         }
         let Some((mean, std)) = text.split_once(',') else {
-            return Err(invalid(
-                "expected \"none\", \"mnist\", \"fashion-mnist\" or \"MEAN,STD\"".to_owned(),
-            ));
+            return Err(invalid(NormalizationIssue::Syntax));
         };
-        let parse = |name: &str, v: &str| {
-            v.trim()
-                .parse::<f32>()
-                .map_err(|e| invalid(format!("{name} {:?}: {e}", v.trim())))
+        let parse = |field, v: &str| {
+            let text = v.trim();
+            text.parse::<f32>().map_err(|error| {
+                invalid(NormalizationIssue::NotANumber {
+                    field,
+                    text: text.to_owned(),
+                    error,
+                })
+            })
         };
-        let (mean, std) = (parse("mean", mean)?, parse("std", std)?);
+        let (mean, std) = (
+            parse(NormalizationField::Mean, mean)?,
+            parse(NormalizationField::Std, std)?,
+        );
         Normalization::mean_std(mean, std).map_err(|e| match e {
-            DataError::InvalidNormalization { reason, .. } => invalid(reason),
+            DataError::InvalidNormalization { issue, .. } => invalid(issue),
             other => other,
         })
     }
@@ -235,6 +241,45 @@ mod tests {
             }
         }
         assert!(Normalization::mean_std(0.0, 0.0).is_err());
+        let issue = |s: &str| match s.parse::<Normalization>() {
+            Err(DataError::InvalidNormalization { issue, .. }) => issue,
+            other => panic!("{s:?} gave {other:?}"),
+        };
+        assert_eq!(issue("mnist2"), NormalizationIssue::Syntax);
+        assert_eq!(
+            issue("0.5,-1"),
+            NormalizationIssue::StdNotPositive { std: -1.0 }
+        );
+        assert_eq!(
+            issue("inf,1"),
+            NormalizationIssue::MeanNotFinite {
+                mean: f32::INFINITY
+            }
+        );
+        let not_a_number = issue("0.5, x ");
+        assert!(
+            matches!(
+                &not_a_number,
+                NormalizationIssue::NotANumber {
+                    field: NormalizationField::Std,
+                    text,
+                    ..
+                } if text == "x"
+            ),
+            "{not_a_number:?}"
+        );
+        let e = "a,1".parse::<Normalization>().unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "invalid normalisation \"a,1\": mean \"a\": invalid float literal"
+        );
+        assert!(matches!(
+            Normalization::mean_std(0.0, 0.0),
+            Err(DataError::InvalidNormalization {
+                issue: NormalizationIssue::StdNotPositive { std: 0.0 },
+                ..
+            })
+        ));
         assert!(Normalization::mean_std(f32::NAN, 1.0).is_err());
         assert!(Normalization::mean_std(0.0, 1.0).is_ok());
     }

@@ -14,7 +14,7 @@ use ndarray_npy::npy::header::Header;
 use ndarray_npy::{ReadNpyExt, WriteNpyExt};
 
 use crate::atomic::write_atomic_with;
-use crate::error::{DataError, Result};
+use crate::error::{DataError, NpyHeaderIssue, Result};
 
 mod sealed {
     /// Supertrait that closes [`NpyElement`](super::NpyElement) to this crate.
@@ -162,10 +162,10 @@ where
 /// and that the whole header is present; returns the offset where data starts.
 fn check_preamble(bytes: &[u8], input: &str) -> Result<usize> {
     const MAGIC: &[u8; 6] = b"\x93NUMPY";
-    let bad = |offset: u64, reason: String| DataError::NpyHeader {
+    let bad = |offset: u64, issue| DataError::NpyHeader {
         input: input.to_owned(),
         offset,
-        reason,
+        issue,
     };
     let short = |offset: usize, what, expected: usize| DataError::Truncated {
         input: input.to_owned(),
@@ -177,8 +177,8 @@ fn check_preamble(bytes: &[u8], input: &str) -> Result<usize> {
     let Some(head) = bytes.first_chunk::<8>() else {
         return Err(short(0, "npy magic and version", 8));
     };
-    if &head[..6] != MAGIC {
-        return Err(bad(0, "missing \\x93NUMPY magic string".to_owned()));
+    if let Some(found) = head.first_chunk::<6>().filter(|&found| found != MAGIC) {
+        return Err(bad(0, NpyHeaderIssue::Magic { found: *found }));
     }
     let (len_field, start): (usize, usize) = match head[6] {
         1 => (2, 10),
@@ -186,7 +186,10 @@ fn check_preamble(bytes: &[u8], input: &str) -> Result<usize> {
         v => {
             return Err(bad(
                 6,
-                format!("unsupported format version {v}.{}", head[7]),
+                NpyHeaderIssue::Version {
+                    major: v,
+                    minor: head[7],
+                },
             ));
         }
     };

@@ -144,12 +144,30 @@ fn corrupt_files_are_errors() {
     assert!(matches!(e(b""), Err(DataError::Truncated { .. })));
     assert!(matches!(
         e(b"PK\x03\x04 not npy"),
-        Err(DataError::NpyHeader { offset: 0, .. })
+        Err(DataError::NpyHeader {
+            offset: 0,
+            issue: NpyHeaderIssue::Magic {
+                found: [b'P', b'K', 3, 4, b' ', b'n']
+            },
+            ..
+        })
     ));
+    assert_eq!(
+        e(b"PK\x03\x04 not npy").unwrap_err().to_string(),
+        "c: invalid .npy header at byte 0: missing \\x93NUMPY magic string"
+    );
     assert!(matches!(
         e(b"\x93NUMPY\x09\x00\x00\x00"),
-        Err(DataError::NpyHeader { offset: 6, .. })
+        Err(DataError::NpyHeader {
+            offset: 6,
+            issue: NpyHeaderIssue::Version { major: 9, minor: 0 },
+            ..
+        })
     ));
+    assert_eq!(
+        e(b"\x93NUMPY\x09\x00\x00\x00").unwrap_err().to_string(),
+        "c: invalid .npy header at byte 6: unsupported format version 9.0"
+    );
     // Header length pointing far past the end (v2: u32 length).
     assert!(matches!(
         e(b"\x93NUMPY\x02\x00\xff\xff\xff\xff{}"),

@@ -9,7 +9,7 @@ use effpath_algebra::{Fingerprint, PathSet, PathSetReader};
 use effpath_ir::Network;
 
 use crate::checksum::fnv1a;
-use crate::error::{ExtractError, OptionIssue, Result};
+use crate::error::{ClassFileIssue, ExtractError, OptionIssue, Result};
 use crate::extractor::{CheckedExtractOptions, ExtractOptions, Seed};
 use crate::profile::ClassPaths;
 use crate::select::ThresholdBase;
@@ -64,11 +64,8 @@ impl<'a> Reader<'a> {
     }
 }
 
-fn malformed(offset: u64, what: impl Into<String>) -> ExtractError {
-    ExtractError::ClassFile {
-        offset,
-        what: what.into(),
-    }
+fn malformed(offset: u64, issue: ClassFileIssue) -> ExtractError {
+    ExtractError::ClassFile { offset, issue }
 }
 
 /// Appends the fixed-size options record.
@@ -96,12 +93,12 @@ fn decode_options(r: &mut Reader<'_>) -> Result<CheckedExtractOptions> {
     let kind = r.u8("the seed kind")?;
     let value = r.u64("the seed value")?;
     let value = usize::try_from(value)
-        .map_err(|_| malformed(at + 1, format!("seed value {value} is too large")))?;
+        .map_err(|_| malformed(at + 1, ClassFileIssue::SeedValueTooLarge { value }))?;
     let seed = match kind {
         0 if value >= 1 => Seed::Rank(value),
-        0 => return Err(malformed(at + 1, "seed rank 0 (ranks start at 1)")),
+        0 => return Err(malformed(at + 1, ClassFileIssue::SeedRankZero)),
         1 => Seed::Class(value),
-        k => return Err(malformed(at, format!("unknown seed kind {k}"))),
+        k => return Err(malformed(at, ClassFileIssue::UnknownSeedKind { code: k })),
     };
     let last_at = r.offset();
     let at = last_at;
@@ -109,13 +106,23 @@ fn decode_options(r: &mut Reader<'_>) -> Result<CheckedExtractOptions> {
     let last_layers = match usize::try_from(last) {
         Ok(0) => None,
         Ok(n) => Some(n),
-        Err(_) => return Err(malformed(at, format!("last layers {last} is too large"))),
+        Err(_) => {
+            return Err(malformed(
+                at,
+                ClassFileIssue::LastLayersTooLarge { value: last },
+            ));
+        }
     };
     let at = r.offset();
     let threshold_base = match r.u8("the threshold base")? {
         0 => ThresholdBase::ProductSum,
         1 => ThresholdBase::Output,
-        b => return Err(malformed(at, format!("unknown threshold base {b}"))),
+        b => {
+            return Err(malformed(
+                at,
+                ClassFileIssue::UnknownThresholdBase { code: b },
+            ));
+        }
     };
     let options = ExtractOptions {
         theta,
@@ -180,20 +187,17 @@ fn decode_header(bytes: &[u8]) -> Result<Header> {
     let at = r.offset();
     let classes = r.u32("the number of classes")?;
     if classes == 0 || classes > MAX_CLASSES {
-        return Err(malformed(
-            at,
-            format!("{classes} classes (expected 1 to {MAX_CLASSES})"),
-        ));
+        return Err(malformed(at, ClassFileIssue::ClassCount { classes }));
     }
     let classes = classes as usize;
     match options.seed {
         Seed::Rank(k) if k > classes => {
-            return Err(malformed(at, format!("seed rank {k} of {classes} classes")));
+            return Err(malformed(at, ClassFileIssue::SeedRank { rank: k, classes }));
         }
         Seed::Class(c) if c >= classes => {
             return Err(malformed(
                 at,
-                format!("seed class {c} of {classes} classes"),
+                ClassFileIssue::SeedClass { class: c, classes },
             ));
         }
         _ => {}
@@ -207,10 +211,12 @@ fn decode_header(bytes: &[u8]) -> Result<Header> {
         word.copy_from_slice(chunk);
         let n = u64::from_le_bytes(word);
         let at = counts_at + 8 * i as u64;
-        images.push(
-            usize::try_from(n)
-                .map_err(|_| malformed(at, format!("image count {n} is too large")))?,
-        );
+        images.push(usize::try_from(n).map_err(|_| {
+            malformed(
+                at,
+                ClassFileIssue::ImageCountTooLarge { class: i, count: n },
+            )
+        })?);
     }
     let header_end = r.pos;
     let at = r.offset();
@@ -219,7 +225,7 @@ fn decode_header(bytes: &[u8]) -> Result<Header> {
     if stored != computed {
         return Err(malformed(
             at,
-            format!("header checksum mismatch: stored {stored:016x}, computed {computed:016x}"),
+            ClassFileIssue::HeaderChecksum { stored, computed },
         ));
     }
     Ok(Header {
@@ -577,6 +583,108 @@ mod tests {
                 )
             );
         }
+    }
+
+    #[test]
+    fn malformed_header_fields_name_the_typed_issue() {
+        let bytes = tiny().to_bytes();
+        let classes = u32::from_le_bytes(bytes[38..42].try_into().unwrap());
+        let header_end = CLASS_COUNT_AT + 4 + 8 * classes as usize;
+        let edit = |at: usize, with: &[u8]| {
+            let mut bad = bytes.clone();
+            bad[at..at + with.len()].copy_from_slice(with);
+            // Re-seal the header so that only the field check can refuse it.
+            let sum = fnv1a(&bad[..header_end]);
+            bad[header_end..header_end + 8].copy_from_slice(&sum.to_le_bytes());
+            ClassPaths::from_bytes(&bad, None).unwrap_err()
+        };
+        let err = edit(20, &[7]);
+        assert!(
+            matches!(
+                err,
+                ExtractError::ClassFile {
+                    offset: 20,
+                    issue: ClassFileIssue::UnknownSeedKind { code: 7 },
+                }
+            ),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "malformed class-path file at byte 20: unknown seed kind 7"
+        );
+        let err = edit(37, &[5]);
+        assert!(
+            matches!(
+                err,
+                ExtractError::ClassFile {
+                    offset: 37,
+                    issue: ClassFileIssue::UnknownThresholdBase { code: 5 },
+                }
+            ),
+            "{err:?}"
+        );
+        // The file's seed is class 2: a rank seed of 0, then a class seed beyond the classes.
+        let err = edit(20, &[0; 9]);
+        assert!(
+            matches!(
+                err,
+                ExtractError::ClassFile {
+                    offset: 21,
+                    issue: ClassFileIssue::SeedRankZero,
+                }
+            ),
+            "{err:?}"
+        );
+        let err = edit(21, &9u64.to_le_bytes());
+        assert!(
+            matches!(
+                err,
+                ExtractError::ClassFile {
+                    offset: 38,
+                    issue: ClassFileIssue::SeedClass { class: 9, classes: c },
+                } if c == classes as usize
+            ),
+            "{err:?}"
+        );
+        let err = edit(CLASS_COUNT_AT, &(MAX_CLASSES + 1).to_le_bytes());
+        assert!(
+            matches!(
+                err,
+                ExtractError::ClassFile {
+                    offset: 38,
+                    issue: ClassFileIssue::ClassCount { classes },
+                } if classes == MAX_CLASSES + 1
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().ends_with(&format!(
+                "{} classes (expected 1 to {MAX_CLASSES})",
+                MAX_CLASSES + 1
+            )),
+            "{err}"
+        );
+        // A flipped stored checksum: the header checksum check refuses it.
+        let mut bad = bytes.clone();
+        bad[header_end] ^= 1;
+        let stored = u64::from_le_bytes(bad[header_end..header_end + 8].try_into().unwrap());
+        let computed = fnv1a(&bytes[..header_end]);
+        let err = ClassPaths::from_bytes(&bad, None).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ExtractError::ClassFile {
+                    offset,
+                    issue: ClassFileIssue::HeaderChecksum { stored: s, computed: c },
+                } if offset == header_end as u64 && s == stored && c == computed
+            ),
+            "{err:?}"
+        );
+        assert!(
+            err.to_string().contains("header checksum mismatch"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -148,12 +148,12 @@ pub enum ExtractError {
         offset: u64,
     },
     /// A class-path file header field has an impossible value, or the header checksum fails.
-    #[error("malformed class-path file at byte {offset}: {what}")]
+    #[error("malformed class-path file at byte {offset}: {issue}")]
     ClassFile {
         /// Byte offset of the field.
         offset: u64,
         /// What is wrong.
-        what: String,
+        issue: ClassFileIssue,
     },
     /// The options record of a class-path file holds options that
     /// [`ExtractOptions::check`] refuses.
@@ -283,6 +283,78 @@ fn checkpoint_mismatch(
          or use another checkpoint directory",
         dir.display()
     )
+}
+
+/// What is wrong with a class-path file header field (the payload of
+/// [`ExtractError::ClassFile`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Error)]
+#[non_exhaustive]
+pub enum ClassFileIssue {
+    /// The seed value does not fit in a `usize`.
+    #[error("seed value {value} is too large")]
+    SeedValueTooLarge {
+        /// The stored value.
+        value: u64,
+    },
+    /// A rank seed of 0 (ranks start at 1).
+    #[error("seed rank 0 (ranks start at 1)")]
+    SeedRankZero,
+    /// A seed kind code that is neither 0 (rank) nor 1 (class).
+    #[error("unknown seed kind {code}")]
+    UnknownSeedKind {
+        /// The stored code.
+        code: u8,
+    },
+    /// The number of last layers does not fit in a `usize`.
+    #[error("last layers {value} is too large")]
+    LastLayersTooLarge {
+        /// The stored value.
+        value: u64,
+    },
+    /// A threshold base code that is neither 0 (product sum) nor 1 (output).
+    #[error("unknown threshold base {code}")]
+    UnknownThresholdBase {
+        /// The stored code.
+        code: u8,
+    },
+    /// A class count of 0 or above [`MAX_CLASSES`](crate::MAX_CLASSES).
+    #[error("{classes} classes (expected 1 to {})", crate::MAX_CLASSES)]
+    ClassCount {
+        /// The stored class count.
+        classes: u32,
+    },
+    /// A rank seed larger than the number of classes.
+    #[error("seed rank {rank} of {classes} classes")]
+    SeedRank {
+        /// The seed rank.
+        rank: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// A class seed that is not one of the classes.
+    #[error("seed class {class} of {classes} classes")]
+    SeedClass {
+        /// The seed class.
+        class: usize,
+        /// The number of classes.
+        classes: usize,
+    },
+    /// An image count that does not fit in a `usize`.
+    #[error("image count {count} of class {class} is too large")]
+    ImageCountTooLarge {
+        /// The class whose count it is.
+        class: usize,
+        /// The stored count.
+        count: u64,
+    },
+    /// The stored header checksum is not the FNV-1a of the header.
+    #[error("header checksum mismatch: stored {stored:016x}, computed {computed:016x}")]
+    HeaderChecksum {
+        /// The stored checksum.
+        stored: u64,
+        /// The checksum of the header bytes read.
+        computed: u64,
+    },
 }
 
 /// Result alias of this crate.

@@ -50,7 +50,7 @@ pub use checksum::{Fnv1a, fnv1a};
 pub use classfile::{CLASS_FILE_MAGIC, CLASS_FILE_VERSION, MAX_CLASSES};
 /// A class label (the one label type of effpath, defined in `effpath-data`).
 pub use effpath_data::Label;
-pub use error::{ExtractError, Mismatch, OptionIssue, Result};
+pub use error::{ClassFileIssue, ExtractError, Mismatch, OptionIssue, Result};
 pub use extractor::{
     CheckedExtractOptions, ExtractOptions, Extraction, Extractor, Seed, extract_path,
 };

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::source::{Expect, Source, Stream, read_header};
 use super::v2::{Entry, parse_body};
 use super::{CONTENT_PATH_SET, FORMAT_VERSION_V1, v1, v2};
-use crate::error::{AlgebraError, Result};
+use crate::error::{AlgebraError, FilePart, Result};
 use crate::kind::Fingerprint;
 use crate::path::Path;
 use crate::set::PathSet;
@@ -116,7 +116,7 @@ impl<R: Read + Seek> PathSetReader<R> {
         (&mut self.inner).take(e.len).read_to_end(&mut body)?;
         if (body.len() as u64) < e.len {
             return Err(AlgebraError::Truncated {
-                what: format!("the body of the path with label {label} (the input shrank)"),
+                what: FilePart::ShrunkBody { label },
                 offset: e.offset + body.len() as u64,
             });
         }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 use sha2::{Digest, Sha256};
 
 use super::{CONTENT_PATH, FORMAT_VERSION, FORMAT_VERSION_V1, MAGIC, MAX_PATHS, v1, v2};
-use crate::error::{AlgebraError, Result};
+use crate::error::{AlgebraError, FilePart, FormatIssue, Result};
 use crate::kind::{Fingerprint, LayerKind};
 use crate::path::Path;
 use crate::space::{LayerSpace, MAX_LAYERS, MAX_NAME_LEN, MAX_RANK, PathSpace};
@@ -73,7 +73,7 @@ impl<R: Input> Source<R> {
         }
     }
 
-    fn truncated(&self, what: String) -> AlgebraError {
+    fn truncated(&self, what: FilePart) -> AlgebraError {
         AlgebraError::Truncated {
             what,
             offset: self.len.unwrap_or(self.offset),
@@ -82,7 +82,7 @@ impl<R: Input> Source<R> {
 
     /// Fill `buf`, hashing it; an early end of input becomes [`AlgebraError::Truncated`]
     /// with the description made by `what` (only on failure).
-    pub(super) fn fill(&mut self, buf: &mut [u8], what: impl FnOnce() -> String) -> Result<()> {
+    pub(super) fn fill(&mut self, buf: &mut [u8], what: impl FnOnce() -> FilePart) -> Result<()> {
         match self.inner.read_exact(buf) {
             Ok(()) => {
                 self.hasher.update(&*buf);
@@ -95,7 +95,11 @@ impl<R: Input> Source<R> {
     }
 
     /// The next `n` bytes, not hashed (a v2 body, which has its own checksum).
-    pub(super) fn bytes(&mut self, n: u64, what: impl FnOnce() -> String) -> Result<Cow<'_, [u8]>> {
+    pub(super) fn bytes(
+        &mut self,
+        n: u64,
+        what: impl FnOnce() -> FilePart,
+    ) -> Result<Cow<'_, [u8]>> {
         let Ok(n_usize) = usize::try_from(n) else {
             return Err(self.truncated(what()));
         };
@@ -116,28 +120,36 @@ impl<R: Input> Source<R> {
         }
     }
 
-    pub(super) fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+    /// The next `N` bytes; `what` describes them if the input ends first.
+    pub(super) fn read<const N: usize>(
+        &mut self,
+        what: impl FnOnce() -> FilePart,
+    ) -> Result<[u8; N]> {
         let mut b = [0u8; N];
-        self.fill(&mut b, || what.to_owned())?;
+        self.fill(&mut b, what)?;
         Ok(b)
     }
 
-    pub(super) fn u8(&mut self, what: &str) -> Result<u8> {
+    pub(super) fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N]> {
+        self.read(|| FilePart::Field { what })
+    }
+
+    pub(super) fn u8(&mut self, what: &'static str) -> Result<u8> {
         Ok(self.array::<1>(what)?[0])
     }
 
-    pub(super) fn u32(&mut self, what: &str) -> Result<u32> {
+    pub(super) fn u32(&mut self, what: &'static str) -> Result<u32> {
         Ok(u32::from_le_bytes(self.array(what)?))
     }
 
-    pub(super) fn u64(&mut self, what: &str) -> Result<u64> {
+    pub(super) fn u64(&mut self, what: &'static str) -> Result<u64> {
         Ok(u64::from_le_bytes(self.array(what)?))
     }
 
-    pub(super) fn malformed(&self, reason: String) -> AlgebraError {
+    pub(super) fn malformed(&self, issue: FormatIssue) -> AlgebraError {
         AlgebraError::Malformed {
             offset: self.offset,
-            reason,
+            issue,
         }
     }
 
@@ -187,12 +199,12 @@ fn read_layer<R: Input>(src: &mut Source<R>, i: usize) -> Result<LayerSpace> {
         ));
     }
     let mut name = vec![0u8; name_len as usize];
-    src.fill(&mut name, || format!("the name of layer {i}"))?;
+    src.fill(&mut name, || FilePart::LayerName { layer: i })?;
     let name = String::from_utf8(name)
-        .map_err(|_| src.malformed(format!("layer {i}: name is not UTF-8")))?;
+        .map_err(|_| src.malformed(FormatIssue::LayerNameUtf8 { layer: i }))?;
     let code = src.u8("a layer kind")?;
     let kind = LayerKind::from_code(code)
-        .ok_or_else(|| src.malformed(format!("layer {i}: unknown layer kind code {code}")))?;
+        .ok_or_else(|| src.malformed(FormatIssue::LayerKindCode { layer: i, code }))?;
     let mut shapes: [Vec<usize>; 3] = Default::default();
     for shape in &mut shapes {
         let rank = src.u8("a shape rank")?;
@@ -208,7 +220,16 @@ fn read_layer<R: Input>(src: &mut Source<R>, i: usize) -> Result<LayerSpace> {
         }
     }
     let [n, s, w] = shapes;
-    LayerSpace::new(name, kind, n, s, w).map_err(|e| src.malformed(format!("layer {i}: {e}")))
+    LayerSpace::new(name, kind, n, s, w).map_err(|e| match e {
+        AlgebraError::InvalidLayerSpace { name, reason } => {
+            src.malformed(FormatIssue::LayerSpace {
+                layer: i,
+                name,
+                issue: reason,
+            })
+        }
+        other => other,
+    })
 }
 
 /// The header common to both versions: magic, version, content kind, fingerprint, layer
@@ -260,7 +281,12 @@ pub(super) fn read_header<R: Input>(
     let layers = (0..n_layers as usize)
         .map(|i| read_layer(src, i))
         .collect::<Result<Vec<_>>>()?;
-    let space = PathSpace::new(fingerprint, layers).map_err(|e| src.malformed(e.to_string()))?;
+    let space = PathSpace::new(fingerprint, layers).map_err(|e| match e {
+        AlgebraError::InvalidPathSpace { reason } => {
+            src.malformed(FormatIssue::PathSpace { issue: reason })
+        }
+        other => other,
+    })?;
     let space = match expect.space {
         Some(given) => {
             given.check_same(&space)?;
@@ -273,22 +299,20 @@ pub(super) fn read_header<R: Input>(
         return Err(too_large("path count", n_paths, MAX_PATHS));
     }
     if content == CONTENT_PATH && n_paths != 1 {
-        return Err(src.malformed(format!("a path file holds exactly 1 path, found {n_paths}")));
+        return Err(src.malformed(FormatIssue::PathCount { found: n_paths }));
     }
     Ok((version, space, n_paths))
 }
 
 /// Label rules: unique and ascending; 0 in a single-path file.
 pub(super) fn check_label(last: Option<u32>, label: u32, content: u32, offset: u64) -> Result<()> {
-    let reason = match last {
+    let issue = match last {
         Some(last) if last == label => return Err(AlgebraError::DuplicateLabel { label }),
-        Some(last) if last > label => format!("label {label} after {last}: not ascending"),
-        _ if content == CONTENT_PATH && label != 0 => {
-            format!("a path file has label 0, found {label}")
-        }
+        Some(previous) if previous > label => FormatIssue::LabelOrder { label, previous },
+        _ if content == CONTENT_PATH && label != 0 => FormatIssue::PathLabel { found: label },
         _ => return Ok(()),
     };
-    Err(AlgebraError::Malformed { offset, reason })
+    Err(AlgebraError::Malformed { offset, issue })
 }
 
 /// Reads a whole file of either version.

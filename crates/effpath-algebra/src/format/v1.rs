@@ -9,14 +9,18 @@ use super::CHUNK_WORDS;
 use super::source::{Input, Source, check_label};
 use crate::bits::Bits;
 use crate::elements::ElementSet;
-use crate::error::{AlgebraError, Result};
+use crate::error::{AlgebraError, FilePart, Result};
 use crate::kind::ElementKind;
 use crate::path::{LayerPath, Path};
 use crate::space::PathSpace;
 
 /// `n_bits` bits as `⌈n_bits/64⌉` words. For byte slices the size was checked against the
 /// input already; for streams memory grows only as data arrives.
-fn bitset<R: Input>(src: &mut Source<R>, n_bits: usize, what: impl Fn() -> String) -> Result<Bits> {
+fn bitset<R: Input>(
+    src: &mut Source<R>,
+    n_bits: usize,
+    what: impl Fn() -> FilePart,
+) -> Result<Bits> {
     let n_words = n_bits.div_ceil(64);
     let capacity = if src.len.is_some() {
         n_words
@@ -49,13 +53,17 @@ fn check_declared_size<R>(src: &Source<R>, space: &PathSpace, n_paths: u64) -> R
         .iter()
         .flat_map(|l| ElementKind::ALL.map(|k| l.size(k).div_ceil(64) as u128))
         .sum();
-    let rest = u128::from(n_paths) * (4 + 8 * words) + 32;
+    let path_bytes = 4 + 8 * words;
+    let rest = u128::from(n_paths) * path_bytes + 32;
     let available = u128::from(len - src.offset);
     if rest > available {
-        let what = format!(
-            "{n_paths} path(s): {rest} bytes declared after byte {}, {available} present",
-            src.offset
-        );
+        let what = FilePart::Paths {
+            paths: n_paths,
+            // ≤ 2^16 layers × 3 × 2^34 words: fits.
+            path_bytes: u64::try_from(path_bytes).unwrap_or(u64::MAX),
+            at: src.offset,
+            present: len - src.offset,
+        };
         return Err(AlgebraError::Truncated { what, offset: len });
     }
     if rest < available {
@@ -76,7 +84,12 @@ fn read_path<R: Input>(src: &mut Source<R>, space: &PathSpace, label: u32) -> Re
     for (i, l) in space.layers().iter().enumerate() {
         let mut sets: [Bits; 3] = Default::default();
         for k in ElementKind::ALL {
-            let what = || format!("path {label}, layer {i} (`{}`), {k} bits", l.name());
+            let what = || FilePart::Bits {
+                label,
+                layer: i,
+                name: l.name().to_owned(),
+                kind: k,
+            };
             sets[k.index()] = bitset(src, l.size(k), what)?;
         }
         layers.push(sets);

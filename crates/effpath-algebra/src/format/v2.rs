@@ -13,7 +13,9 @@ use super::v1::check_padding;
 use super::{INDEX_ENTRY_BYTES, TAG_DENSE, TAG_SPARSE};
 use crate::bits::Bits;
 use crate::elements::ElementSet;
-use crate::error::{AlgebraError, Result, SparseDefect};
+use crate::error::{
+    AlgebraError, BodyPart, FilePart, FormatIssue, IndexField, Result, SparseDefect,
+};
 use crate::kind::ElementKind;
 use crate::path::{LayerPath, Path};
 use crate::space::PathSpace;
@@ -66,9 +68,12 @@ pub(super) fn read_index<R: Input>(
     if let Some(len) = src.len {
         let available = len - src.offset;
         if index_len > available {
-            let what = format!(
-                "the index of {n_paths} path(s): {index_len} bytes declared after byte {index_at}, {available} present"
-            );
+            let what = FilePart::Index {
+                paths: n_paths,
+                declared: index_len,
+                at: index_at,
+                present: available,
+            };
             return Err(AlgebraError::Truncated { what, offset: len });
         }
     }
@@ -79,11 +84,11 @@ pub(super) fn read_index<R: Input>(
     };
     let mut entries = Vec::with_capacity(capacity as usize);
     for i in 0..n_paths {
-        let what = |f: &str| format!("the {f} of index entry {i}");
+        let what = |field| move || FilePart::IndexEntry { entry: i, field };
         entries.push(Entry {
-            label: src.u32(&what("label"))?,
-            offset: src.u64(&what("body offset"))?,
-            len: src.u64(&what("body length"))?,
+            label: u32::from_le_bytes(src.read(what(IndexField::Label))?),
+            offset: u64::from_le_bytes(src.read(what(IndexField::BodyOffset))?),
+            len: u64::from_le_bytes(src.read(what(IndexField::BodyLength))?),
         });
     }
     src.verify_checksum()?;
@@ -94,18 +99,19 @@ pub(super) fn read_index<R: Input>(
         let at = index_at + i as u64 * INDEX_ENTRY_BYTES;
         check_label(last, e.label, content, at)?;
         last = Some(e.label);
-        let malformed = |reason: String| AlgebraError::Malformed { offset: at, reason };
+        let malformed = |issue| AlgebraError::Malformed { offset: at, issue };
         if e.offset != next {
-            return Err(malformed(format!(
-                "the body of label {} is at byte {}, expected {next} (bodies follow the index in order)",
-                e.label, e.offset
-            )));
+            return Err(malformed(FormatIssue::BodyOffset {
+                label: e.label,
+                found: e.offset,
+                expected: next,
+            }));
         }
         if e.len < BODY_OVERHEAD {
-            return Err(malformed(format!(
-                "the body of label {} has {} bytes, less than its label and checksum",
-                e.label, e.len
-            )));
+            return Err(malformed(FormatIssue::BodyTooShort {
+                label: e.label,
+                len: e.len,
+            }));
         }
         if u128::from(e.len) > cap {
             let limit = u64::try_from(cap).unwrap_or(u64::MAX);
@@ -113,11 +119,15 @@ pub(super) fn read_index<R: Input>(
         }
         next = next
             .checked_add(e.len)
-            .ok_or_else(|| malformed(format!("the body of label {} ends past 2^64", e.label)))?;
+            .ok_or_else(|| malformed(FormatIssue::BodyEndOverflow { label: e.label }))?;
     }
     if let Some(len) = src.len {
         if next > len {
-            let what = format!("{n_paths} path bodies: up to byte {next} declared, {len} present");
+            let what = FilePart::Bodies {
+                paths: n_paths,
+                end: next,
+                present: len,
+            };
             return Err(AlgebraError::Truncated { what, offset: len });
         }
         if next < len {
@@ -138,7 +148,7 @@ pub(super) fn decode_paths<R: Input>(
 ) -> Result<BTreeMap<u32, Path>> {
     let mut paths = BTreeMap::new();
     for e in index {
-        let what = || format!("the body of the path with label {}", e.label);
+        let what = || FilePart::Body { label: e.label };
         let bytes = src.bytes(e.len, what)?;
         paths.insert(e.label, parse_body(&bytes, e.offset, space, e.label)?);
     }
@@ -159,7 +169,7 @@ impl<'a> Body<'a> {
         self.at + self.pos as u64
     }
 
-    fn take(&mut self, n: u64, what: impl FnOnce() -> String) -> Result<&'a [u8]> {
+    fn take(&mut self, n: u64, part: BodyPart) -> Result<&'a [u8]> {
         let left = self.data.len() - self.pos;
         match usize::try_from(n) {
             Ok(n) if n <= left => {
@@ -169,18 +179,19 @@ impl<'a> Body<'a> {
             }
             _ => Err(AlgebraError::Malformed {
                 offset: self.offset(),
-                reason: format!(
-                    "{} needs {n} bytes, the body of label {} has {left} left",
-                    what(),
-                    self.label
-                ),
+                issue: FormatIssue::BodyOverrun {
+                    label: self.label,
+                    part,
+                    needs: n,
+                    left,
+                },
             }),
         }
     }
 
-    fn array<const N: usize>(&mut self, what: &str) -> Result<[u8; N]> {
+    fn array<const N: usize>(&mut self, part: BodyPart) -> Result<[u8; N]> {
         let mut out = [0; N];
-        out.copy_from_slice(self.take(N as u64, || what.to_owned())?);
+        out.copy_from_slice(self.take(N as u64, part)?);
         Ok(out)
     }
 }
@@ -209,11 +220,14 @@ pub(super) fn parse_body(
         at,
         label,
     };
-    let found = u32::from_le_bytes(body.array("the body label")?);
+    let found = u32::from_le_bytes(body.array(BodyPart::Label)?);
     if found != label {
         return Err(AlgebraError::Malformed {
             offset: at,
-            reason: format!("the body holds label {found}, the index says {label}"),
+            issue: FormatIssue::BodyLabel {
+                found,
+                expected: label,
+            },
         });
     }
     let mut layers = Vec::with_capacity(space.len());
@@ -228,7 +242,10 @@ pub(super) fn parse_body(
     if unused != 0 {
         return Err(AlgebraError::Malformed {
             offset: body.offset(),
-            reason: format!("{unused} unused bytes at the end of the body of label {label}"),
+            issue: FormatIssue::UnusedBodyBytes {
+                label,
+                count: unused,
+            },
         });
     }
     Ok(Path::from_parts(Arc::clone(space), layers))
@@ -241,12 +258,11 @@ fn read_set(
     size: usize,
 ) -> Result<ElementSet> {
     let at = body.offset();
-    let [tag] = body.array::<1>("a set tag")?;
-    let what = |part: &str| format!("layer {layer}, {kind} {part}");
+    let [tag] = body.array::<1>(BodyPart::SetTag { layer, kind })?;
     match tag {
         TAG_DENSE => {
             let n_words = size.div_ceil(64);
-            let raw = body.take(8 * n_words as u64, || what("words"))?;
+            let raw = body.take(8 * n_words as u64, BodyPart::Words { layer, kind })?;
             let words = raw
                 .chunks_exact(8)
                 .map(|c| u64::from_le_bytes(c.try_into().unwrap_or_default()))
@@ -257,9 +273,9 @@ fn read_set(
             Ok(ElementSet::from_dense_bits(b))
         }
         TAG_SPARSE => {
-            let blob_len = u64::from_le_bytes(body.array(&what("blob length"))?);
+            let blob_len = u64::from_le_bytes(body.array(BodyPart::BlobLength { layer, kind })?);
             let blob_at = body.offset();
-            let blob = body.take(blob_len, || what("Roaring blob"))?;
+            let blob = body.take(blob_len, BodyPart::Blob { layer, kind })?;
             let map = decode_blob(blob, size).map_err(|defect| AlgebraError::BadSparseSet {
                 label: body.label,
                 layer,
@@ -269,11 +285,9 @@ fn read_set(
             })?;
             Ok(ElementSet::from_treemap(size, map))
         }
-        t => Err(AlgebraError::Malformed {
+        tag => Err(AlgebraError::Malformed {
             offset: at,
-            reason: format!(
-                "layer {layer}, {kind}: unknown set tag {t} ({TAG_DENSE} = dense, {TAG_SPARSE} = sparse)"
-            ),
+            issue: FormatIssue::SetTag { layer, kind, tag },
         }),
     }
 }
